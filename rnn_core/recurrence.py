@@ -135,6 +135,8 @@ def backward(
     T, B, H = trace.z.shape
     inj = _state_injections(trace, d_outputs, d_state)
     fprime = activation.derivative(trace.z, trace.h[1:])   # f'(z_t) for all steps at once
+    if np.may_share_memory(fprime, trace.h) or np.may_share_memory(fprime, trace.z):
+        fprime = fprime.copy()                            # it becomes dz in place below (exp' = exp returns h)
     if trace.mask is not None:
         fprime *= trace.mask                              # a masked step passes no gradient to z_t
     u_t = np.ascontiguousarray(recurrent_kernel.T)

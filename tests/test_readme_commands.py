@@ -1,0 +1,23 @@
+"""The README's two commands exist, and CI runs the test command verbatim."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_commands() -> list[str]:
+    return re.findall(r"```bash\n(.+?)\n```", (ROOT / "README.md").read_text())[:2]
+
+
+def test_readme_starts_with_app_and_test_commands():
+    app, tests = readme_commands()
+    assert app.endswith("streamlit run app.py")
+    assert "requirements.txt" in app
+    assert "requirements-test.txt" in tests and tests.endswith("python -m pytest")
+
+
+def test_ci_runs_the_readme_test_command():
+    _, tests = readme_commands()
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert tests in ci_lines, "'.ci/run' must run the README's test command unchanged"
