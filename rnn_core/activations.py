@@ -31,6 +31,7 @@ class Activation:
     forward: Callable[[Array], Array]
     derivative: Callable[[Array, Array], Array]
     formula: str  # shown in the app next to the step's arithmetic
+    max_slope: float = 1.0  # gamma = sup |f'(z)|: the bound in Pascanu et al.'s vanishing condition
 
     def __call__(self, z: Array) -> Array:
         return self.forward(z)
@@ -91,15 +92,15 @@ def _cast(mask: Array, like: Array) -> Array:
 _REGISTRY: dict[str, Activation] = {}
 
 
-def _register(name: str, forward, derivative, formula: str, *aliases: str) -> None:
-    act = Activation(name, forward, derivative, formula)
+def _register(name: str, forward, derivative, formula: str, *aliases: str, max_slope: float = 1.0) -> None:
+    act = Activation(name, forward, derivative, formula, max_slope)
     for key in (name, *aliases):
         _REGISTRY[key] = act
 
 
 _register("linear", lambda z: z, lambda z, h: _one(z), "f(z) = z", "None")
 _register("tanh", np.tanh, lambda z, h: 1 - h * h, "f(z) = tanh(z)")
-_register("sigmoid", _sigmoid, lambda z, h: h * (1 - h), "f(z) = 1 / (1 + e^-z)")
+_register("sigmoid", _sigmoid, lambda z, h: h * (1 - h), "f(z) = 1 / (1 + e^-z)", max_slope=0.25)
 _register("relu", lambda z: np.maximum(z, 0), lambda z, h: _cast(z > 0, z), "f(z) = max(z, 0)")
 _register(
     "relu6",
@@ -124,6 +125,7 @@ _register(
     lambda z: (_SELU_SCALE * np.where(z > 0, z, _SELU_ALPHA * np.expm1(np.minimum(z, 0)))).astype(z.dtype),
     lambda z, h: np.where(z > 0, _SELU_SCALE, h + _SELU_SCALE * _SELU_ALPHA).astype(z.dtype),
     "f(z) = 1.0507 (z if z > 0 else 1.6733 (e^z - 1))",
+    max_slope=_SELU_SCALE * _SELU_ALPHA,
 )
 _register("softplus", _softplus, lambda z, h: _sigmoid(z), "f(z) = log(1 + e^z)")
 _register(
@@ -138,14 +140,16 @@ _register(
     lambda z, h: (lambda s: s * (1 + z * (1 - s)))(_sigmoid(z)),
     "f(z) = z sigmoid(z)",
     "swish",
+    max_slope=1.0999,
 )
-_register("gelu", _gelu, _gelu_derivative, "f(z) = z Phi(z)  (exact, erf)")
-_register("mish", lambda z: z * np.tanh(_softplus(z)), _mish_derivative, "f(z) = z tanh(softplus(z))")
+_register("gelu", _gelu, _gelu_derivative, "f(z) = z Phi(z)  (exact, erf)", max_slope=1.1289)
+_register("mish", lambda z: z * np.tanh(_softplus(z)), _mish_derivative, "f(z) = z tanh(softplus(z))", max_slope=1.0886)
 _register(
     "hard_sigmoid",
     lambda z: np.clip(z + 3, 0, 6) / 6,
     lambda z, h: _cast((z > -3) & (z < 3), z) / 6,
     "f(z) = relu6(z + 3) / 6",
+    max_slope=1 / 6,
 )
 _register(
     "hard_silu",
@@ -153,6 +157,7 @@ _register(
     lambda z, h: (np.clip(z + 3, 0, 6) / 6 + z * _cast((z > -3) & (z < 3), z) / 6).astype(z.dtype),
     "f(z) = z relu6(z + 3) / 6",
     "hard_swish",
+    max_slope=1.5,
 )
 _register(
     "hard_tanh",
@@ -160,7 +165,7 @@ _register(
     lambda z, h: _cast((z >= -1) & (z <= 1), z),
     "f(z) = clip(z, -1, 1)",
 )
-_register("exponential", np.exp, lambda z, h: h, "f(z) = e^z")
+_register("exponential", np.exp, lambda z, h: h, "f(z) = e^z", max_slope=float("inf"))
 _register(
     "log_sigmoid",
     lambda z: -_softplus(-z),

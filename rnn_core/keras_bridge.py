@@ -223,17 +223,22 @@ def build_tutorial_model(num_hidden: int = 128, num_class: int = 39, many_to_man
 
 
 def model_gradients(model, x: Array, labels: Array) -> dict[str, Any]:
-    """Loss (sparse categorical cross-entropy), predictions and gradients of every weight and the input."""
+    """Loss (sparse categorical cross-entropy), predictions, gradients of every weight and the input,
+    and the total dL/dh_t of the RNN inside (``hidden``, by stepping its cell, see hidden_gradients)."""
     tf, keras = _tf()
     x_t = tf.constant(x, dtype="float32")
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    with tf.GradientTape() as tape:
+    with tf.GradientTape(persistent=True) as tape:
         tape.watch(x_t)
-        probs = model(x_t)
+        rnn_out = model.rnn(x_t)
+        probs = model.fc(rnn_out)
         loss = loss_fn(tf.constant(labels), probs)
     grads = tape.gradient(loss, model.trainable_variables + [x_t])
+    d_rnn_out = tape.gradient(loss, rnn_out).numpy()
+    hidden = hidden_gradients(model.rnn, x, np.zeros((x.shape[0], model.rnn.units), np.float32), d_rnn_out, None,
+                              None, False, (None, None))
     return {"loss": float(loss), "probs": probs.numpy(), "weights": [np.asarray(g) for g in grads[:-1]],
-            "inputs": np.asarray(grads[-1])}
+            "inputs": np.asarray(grads[-1]), "hidden": hidden}
 
 
 def timedistributed_vs_dense(h: Array, kernel: Array, bias: Array, activation: str = "softmax") -> tuple[Array, Array]:

@@ -1,0 +1,251 @@
+"""What the pages compute: one NumPy run and one Keras run of the same layer, plus gradient analysis.
+
+Plain functions on arrays and an AppConfig; no Streamlit here (``cache.py``
+wraps these in st.cache_data). The Keras functions import TensorFlow through
+``rnn_core.keras_bridge`` only when they are called.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnn_core import SimpleRNN, initializers
+from rnn_core.analysis import (JacobianMap, fit_decay, jacobian_norm_map, pascanu_report, recurrent_contributions,
+                               step_jacobian_norms)
+from rnn_core.clipping import clip_gradients, global_norm, l2_norm
+from rnn_core.model import RNNClassifier
+
+from .settings import AppConfig
+
+Array = np.ndarray
+WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
+
+
+def make_weights(cfg: AppConfig, input_dim: int) -> list[Array]:
+    """Seeded SimpleRNN weights [kernel (D, H), recurrent_kernel (H, H), bias (H,)], U scaled by cfg.recurrent_scale."""
+    rng = np.random.default_rng(cfg.seed)
+    kernel = initializers.initialize(cfg.kernel_initializer, (input_dim, cfg.units), rng)
+    recurrent = initializers.initialize(cfg.recurrent_initializer, (cfg.units, cfg.units), rng) * cfg.recurrent_scale
+    weights = [kernel, recurrent.astype(np.float32)]
+    return weights + [np.zeros(cfg.units, np.float32)] if cfg.use_bias else weights
+
+
+def make_head_weights(cfg: AppConfig) -> list[Array]:
+    rng = np.random.default_rng(cfg.seed + 1)
+    return [initializers.initialize("glorot_uniform", (cfg.units, cfg.num_classes), rng),
+            np.zeros(cfg.num_classes, np.float32)]
+
+
+def _layer(cfg: AppConfig, weights: list[Array]) -> SimpleRNN:
+    layer = SimpleRNN(**{**cfg.rnn_config().__dict__})
+    layer.build((1, 1, weights[0].shape[0]))
+    layer.set_weights(weights)
+    return layer
+
+
+def structure_of(result) -> str:
+    """'array (2, 4)' or 'tuple(array (2, 12, 4), array (2, 4))': what a call returned."""
+    if isinstance(result, (tuple, list)):
+        kind = type(result).__name__
+        return f"{kind}(" + ", ".join(structure_of(r) for r in result) + ")"
+    return f"array {tuple(np.shape(result))}"
+
+
+@dataclass
+class ForwardRun:
+    """One forward pass; states/z are (B, T, H) in processing order whatever the flags."""
+
+    output: object                 # exactly what the layer returned (array or (output, state) tuple)
+    states: Array                  # (B, T, H) h_t for every step
+    z: Array | None                # (B, T, H) pre-activations (NumPy only)
+    final_state: Array             # (B, H)
+    probs: Array | None            # head output, (B, T, C) or (B, C), or None without head
+    seconds: float
+    engine: str                    # "NumPy" or "Keras"
+    extra: dict = field(default_factory=dict)
+
+
+def numpy_forward(cfg: AppConfig, weights: list[Array], x: Array, h0: Array | None = None,
+                  head_weights: list[Array] | None = None) -> ForwardRun:
+    start = time.perf_counter()
+    layer = _layer(cfg, weights)
+    output = layer(x, initial_state=h0)
+    trace = layer.last_trace
+    states = trace.h[1:].transpose(1, 0, 2).copy()
+    z = trace.z.transpose(1, 0, 2).copy()
+    probs = None
+    if cfg.head != "none":
+        model = _model(cfg, weights, head_weights)
+        probs = model(x) if h0 is None else model.fc(_sequence_or_last(cfg, states))
+    return ForwardRun(output, states, z, trace.h[-1].copy(), probs, time.perf_counter() - start, "NumPy")
+
+
+def _sequence_or_last(cfg: AppConfig, states: Array) -> Array:
+    return states if cfg.head == "many-to-many" else states[:, -1]
+
+
+def _model(cfg: AppConfig, weights: list[Array], head_weights: list[Array] | None) -> RNNClassifier:
+    model = RNNClassifier(cfg.units, cfg.num_classes, many_to_many=cfg.head == "many-to-many",
+                          activation=cfg.activation, use_bias=cfg.use_bias, go_backwards=cfg.go_backwards)
+    model.build((1, 1, weights[0].shape[0]))
+    model.set_weights(list(weights) + list(head_weights if head_weights is not None else make_head_weights(cfg)))
+    return model
+
+
+def keras_forward(cfg: AppConfig, weights: list[Array], x: Array, h0: Array | None = None,
+                  head_weights: list[Array] | None = None) -> ForwardRun:
+    """The same through Keras; a second layer with return_sequences=True gives h_t for every step."""
+    from rnn_core import keras_bridge as kb
+
+    start = time.perf_counter()
+    rnn_cfg = cfg.rnn_config()
+    layer = kb.build_simple_rnn(_no_state(rnn_cfg), x.shape, weights)
+    output = kb.run_layer(layer, x, initial_state=h0)
+    full = kb.build_simple_rnn(_no_state(cfg.with_sequences().rnn_config()), x.shape, weights)
+    states, final = kb.run_layer(full, x, initial_state=h0)
+    probs = None
+    if cfg.head != "none":
+        model = kb.build_tutorial_model(cfg.units, cfg.num_classes, cfg.head == "many-to-many", input_shape=x.shape,
+                                        weights=list(weights) + list(head_weights or make_head_weights(cfg)),
+                                        activation=cfg.activation, use_bias=cfg.use_bias, go_backwards=cfg.go_backwards)
+        probs = np.asarray(model(x)) if h0 is None else np.asarray(model.fc(_sequence_or_last(cfg, states)))
+    return ForwardRun(output, states, None, final, probs, time.perf_counter() - start, "Keras")
+
+
+def _no_state(rnn_cfg):
+    # The app carries a stateful layer's state itself and passes it as initial_state, on both sides.
+    from dataclasses import replace
+
+    return replace(rnn_cfg, stateful=False)
+
+
+# -- gradients -----------------------------------------------------------------------------
+
+
+@dataclass
+class GradientRun:
+    loss: float
+    loss_text: str                 # what the loss is, in words
+    hidden: Array                  # (B, T, H) total dL/dh_t, processing order
+    weights: dict[str, Array]      # dL/dW etc. after truncation, before clipping
+    clipped: dict[str, Array]      # after clipping (same as weights when no clipping)
+    fprime: Array | None           # (T, H) f'(z_t) for sequence 0 (NumPy only)
+    contributions: Array | None    # (T,) ||dL/dU from step t||_F (NumPy only)
+    seconds: float
+    engine: str
+
+
+def probe_directions(cfg: AppConfig, shape: tuple[int, ...]) -> Array:
+    """Fixed random unit vectors g_t: without a head the loss is L = sum_t <g_t, h_t> (so dL/dh_t = g_t directly)."""
+    g = np.random.default_rng(cfg.seed + 2).standard_normal(shape)
+    return (g / np.linalg.norm(g, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def loss_text(cfg: AppConfig, loss_on: str) -> str:
+    if cfg.head == "none":
+        where = "h_T (last step)" if loss_on == "last" else "every h_t"
+        return f"L = sum of <g, h> over {where}, g fixed random unit vectors (no head): dL/dh gets exactly g there"
+    what = "every step (many-to-many)" if cfg.head == "many-to-many" else "the last step (many-to-one)"
+    return f"sparse categorical cross-entropy of the softmax head on {what}"
+
+
+def _probe_output_gradient(cfg: AppConfig, x_shape: tuple[int, int, int], loss_on: str) -> Array:
+    B, T, _ = x_shape
+    g = probe_directions(cfg, (B, T, cfg.units))
+    if loss_on == "last":
+        g[:, :-1] = 0.0
+    return g
+
+
+def numpy_gradients(cfg: AppConfig, weights: list[Array], x: Array, labels: Array, loss_on: str = "every",
+                    truncate: int | None = None, clip: dict | None = None,
+                    head_weights: list[Array] | None = None) -> GradientRun:
+    """Gradients through the NumPy core, on the sequence-returning layer (or the head model)."""
+    start = time.perf_counter()
+    if cfg.head == "none":
+        layer = _layer(cfg.with_sequences(), weights)
+        out, _ = layer(x)
+        d_out = _probe_output_gradient(cfg, x.shape, loss_on)
+        loss = float(np.sum(out * d_out))
+        grads = layer.backward(d_out, truncate=truncate)
+        rnn = layer
+    else:
+        model = _model(cfg, weights, head_weights)
+        loss, _ = model.loss(x, labels if cfg.head == "many-to-many" else labels[:, -1])
+        grads = model.backward(truncate=truncate).rnn
+        rnn = model.rnn
+    trace = rnn.last_trace
+    named = dict(zip(WEIGHT_NAMES, grads.weights()))
+    clipped = dict(zip(named, clip_gradients(list(named.values()), **(clip or {}))))
+    fprime = rnn.activation.derivative(trace.z, trace.h[1:])[:, 0]
+    contributions = recurrent_contributions(trace.h[:-1], _dz(rnn, grads))
+    return GradientRun(loss, loss_text(cfg, loss_on), grads.hidden, named, clipped, fprime, contributions,
+                       time.perf_counter() - start, "NumPy")
+
+
+def _dz(layer: SimpleRNN, grads) -> Array:
+    """dL/dz_t (T, B, H) = dL/dh_t * f'(z_t), recomputed from the hidden gradient."""
+    trace = layer.last_trace
+    return grads.hidden.transpose(1, 0, 2) * layer.activation.derivative(trace.z, trace.h[1:])
+
+
+def keras_gradients(cfg: AppConfig, weights: list[Array], x: Array, labels: Array, loss_on: str = "every",
+                    head_weights: list[Array] | None = None) -> GradientRun:
+    """The same gradients by tf.GradientTape (full BPTT; truncation and clipping are NumPy-side features)."""
+    from rnn_core import keras_bridge as kb
+
+    start = time.perf_counter()
+    if cfg.head == "none":
+        layer = kb.build_simple_rnn(_no_state(cfg.with_sequences().rnn_config()), x.shape, weights)
+        d_out = _probe_output_gradient(cfg, x.shape, loss_on)
+        res = kb.layer_gradients(layer, x, d_out, np.zeros((x.shape[0], cfg.units), np.float32))
+        loss = float(np.sum(res["output"][0] * d_out))
+        named = {n: res[n] for n in WEIGHT_NAMES if res.get(n) is not None}
+        hidden = res["hidden"]
+    else:
+        model = kb.build_tutorial_model(cfg.units, cfg.num_classes, cfg.head == "many-to-many", input_shape=x.shape,
+                                        weights=list(weights) + list(head_weights or make_head_weights(cfg)),
+                                        activation=cfg.activation, use_bias=cfg.use_bias, go_backwards=cfg.go_backwards)
+        res = kb.model_gradients(model, x, labels if cfg.head == "many-to-many" else labels[:, -1])
+        loss = res["loss"]
+        names = list(WEIGHT_NAMES[:len(weights)])
+        named = dict(zip(names, res["weights"][:len(weights)]))
+        hidden = res["hidden"]
+    return GradientRun(loss, loss_text(cfg, loss_on), hidden, named, named, None, None,
+                       time.perf_counter() - start, "Keras")
+
+
+# -- analysis --------------------------------------------------------------------------------
+
+
+@dataclass
+class FlowAnalysis:
+    hidden_norms: Array            # (T,) ||dL/dh_t|| for sequence 0
+    decay: object                  # DecayFit or None
+    step_sigma: Array              # (T,) sigma_max(J_t)
+    step_sigma_iterations: int
+    jacobian_map: JacobianMap
+    pascanu: object                # PascanuReport
+    norms_before: dict[str, float]
+    norms_after: dict[str, float]
+    seconds: float
+
+
+def analyse_flow(cfg: AppConfig, weights: list[Array], run: GradientRun, max_points: int = 32) -> FlowAnalysis:
+    start = time.perf_counter()
+    from rnn_core import activations
+
+    hidden_norms = np.linalg.norm(run.hidden[0].astype(np.float64), axis=-1)
+    recurrent = weights[1]
+    sigma, iters = step_jacobian_norms(run.fprime, recurrent)
+    jmap = jacobian_norm_map(run.fprime, recurrent, max_points=max_points)
+    report = pascanu_report(recurrent, activations.get(cfg.activation))
+    before = {k: l2_norm(v) for k, v in run.weights.items()}
+    before["global"] = global_norm(list(run.weights.values()))
+    after = {k: l2_norm(v) for k, v in run.clipped.items()}
+    after["global"] = global_norm(list(run.clipped.values()))
+    return FlowAnalysis(hidden_norms, fit_decay(hidden_norms), sigma, iters, jmap,
+                        report, before, after, time.perf_counter() - start)

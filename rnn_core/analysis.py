@@ -1,0 +1,183 @@
+"""Why gradients vanish or explode: Jacobians of the recurrence, their norms, and Pascanu's bounds.
+
+For h_t = f(h_{t-1} U + x_t W + b) (row vectors), the step Jacobian is
+    J_t = dh_t/dh_{t-1} = diag(f'(z_t)) U^T          (H, H)
+and the gradient that reaches h_k from h_t is dL/dh_k = (J_t ... J_{k+1})^T dL/dh_t,
+so ||dh_t/dh_k|| <= prod_j ||J_j|| <= (gamma sigma_max(U))^(t-k), with
+gamma = sup |f'| (Pascanu, Mikolov & Bengio 2013, "On the difficulty of training RNNs").
+
+Nothing here forms an SVD per step: largest singular values come from a batched
+power iteration, and the dh_t/dh_k map is computed on a grid of at most
+``max_points`` steps (every step when the sequence is that short).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import Activation
+
+Array = np.ndarray
+
+
+def power_iteration(apply, apply_t, shape: tuple[int, ...], iters: int = 100, tol: float = 1e-9,
+                    seed: int = 0) -> tuple[Array, int]:
+    """Largest singular values of a batch of linear maps, sigma = sqrt(max eig(M^T M)).
+
+    apply(v) = M v and apply_t(w) = M^T w act on a batch of vectors ``shape``
+    (..., H). Stops when every estimate changes by less than ``tol`` (relative).
+    Returns (sigma (...,), iterations used).
+    """
+    v = np.random.default_rng(seed).standard_normal(shape)
+    v /= np.linalg.norm(v, axis=-1, keepdims=True)
+    sigma = np.zeros(shape[:-1])
+    for i in range(1, iters + 1):
+        w = apply_t(apply(v))                         # M^T M v
+        norm = np.linalg.norm(w, axis=-1)
+        new = np.sqrt(norm)
+        safe = np.where(norm > 0, norm, 1.0)[..., None]
+        v = np.where(norm[..., None] > 0, w / safe, v)
+        done = np.all(np.abs(new - sigma) <= tol * np.maximum(new, 1e-300))
+        sigma = new
+        if done:
+            return sigma, i
+    return sigma, iters
+
+
+def step_jacobian_norms(fprime: Array, recurrent_kernel: Array, iters: int = 300) -> tuple[Array, int]:
+    """sigma_max(J_t) for every step, J_t = diag(f'(z_t)) U^T; fprime (T, H) -> ((T,), iterations)."""
+    u = recurrent_kernel.astype(np.float64)
+    d = fprime.astype(np.float64)
+    # J v = d * (v U) (row-vector form of diag(d) U^T v);  J^T w = (d * w) U^T.
+    return power_iteration(lambda v: d * (v @ u), lambda w: (d * w) @ u.T, d.shape, iters=iters)
+
+
+@dataclass
+class JacobianMap:
+    steps: Array        # (S,) the time steps on the grid
+    log10_norm: Array   # (S, S) log10 ||dh_t/dh_k||_2 for t = steps[i] >= k = steps[j]; NaN above the diagonal
+    exact_grid: bool    # True when the grid is every step
+    method: str
+
+
+def jacobian_norm_map(fprime: Array, recurrent_kernel: Array, max_points: int = 32) -> JacobianMap:
+    """log10 ||dh_t/dh_k||_2 for all pairs k <= t on a grid of at most ``max_points`` steps.
+
+    Products are renormalised as they grow (their log-scale is tracked
+    separately), so exploding products of 1,000 steps do not overflow.
+    """
+    T, H = fprime.shape
+    u_t = recurrent_kernel.astype(np.float64).T
+    d = fprime.astype(np.float64)
+    steps = np.unique(np.linspace(0, T - 1, min(T, max_points)).round().astype(int))
+    S = len(steps)
+    # seg[i] = J_{steps[i]} ... J_{steps[i-1]+1}, normalised, with its log-scale.
+    seg = np.empty((S, H, H))
+    seg_log = np.zeros(S)
+    seg[0] = np.eye(H)
+    for i in range(1, S):
+        m = np.eye(H)
+        log_scale = 0.0
+        for t in range(steps[i - 1] + 1, steps[i] + 1):
+            m = (d[t][:, None] * u_t) @ m          # extend on the left: J_t (J_{t-1} ... )
+            n = np.linalg.norm(m)
+            if n == 0 or not np.isfinite(n):
+                log_scale = -np.inf if n == 0 else np.inf
+                m = np.zeros((H, H)) if n == 0 else m
+                break
+            m /= n
+            log_scale += np.log(n)
+        seg[i], seg_log[i] = m, log_scale
+    # prod[i, j] = dh_{steps[i]}/dh_{steps[j]} = seg[i] ... seg[j+1], built by extending each row.
+    pairs, logs, index = [], [], []
+    for j in range(S):
+        m = np.eye(H)
+        log_scale = 0.0
+        for i in range(j, S):
+            if i > j:
+                m = seg[i] @ m
+                n = np.linalg.norm(m)
+                log_scale += seg_log[i] + (np.log(n) if n > 0 else -np.inf)
+                m = m / n if n > 0 else m
+            pairs.append(m)
+            logs.append(log_scale)
+            index.append((i, j))
+    mats = np.stack(pairs)
+    sigma, _ = power_iteration(lambda v: np.einsum("nij,nj->ni", mats, v),
+                               lambda w: np.einsum("nji,nj->ni", mats, w), (len(pairs), H), iters=60, tol=1e-6)
+    out = np.full((S, S), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = (np.log(sigma) + np.array(logs)) / np.log(10)
+    for (i, j), v in zip(index, values):
+        out[i, j] = v
+    exact = S == T
+    method = ("every step; spectral norms by power iteration" if exact else
+              f"grid of {S} of {T} steps (every ~{(T - 1) / max(S - 1, 1):.0f}th); spectral norms by power iteration")
+    return JacobianMap(steps, out, exact, method)
+
+
+@dataclass
+class PascanuReport:
+    spectral_radius: float    # max |eig(U)|
+    sigma_max: float          # largest singular value of U
+    gamma: float              # sup |f'| of the activation
+    bound: float              # gamma * sigma_max: ||J_t|| <= bound for every step
+    verdict: str
+
+
+def pascanu_report(recurrent_kernel: Array, activation: Activation) -> PascanuReport:
+    """The vanishing/exploding conditions of Pascanu et al. 2013 for this U and f."""
+    u = recurrent_kernel.astype(np.float64)
+    rho = float(np.abs(np.linalg.eigvals(u)).max())
+    sigma = float(np.linalg.norm(u, 2))
+    gamma = float(activation.max_slope)
+    bound = gamma * sigma
+    if bound < 1 - 1e-3:
+        verdict = (f"gamma x sigma_max(U) = {bound:.3g} < 1: every step shrinks the gradient by at least this "
+                   "factor, so long-range gradients vanish (sufficient condition).")
+    elif bound > 1 + 1e-3:
+        verdict = (f"gamma x sigma_max(U) = {bound:.3g} > 1: exploding gradients are possible (necessary "
+                   "condition), and happen when the activations stay in their steep region.")
+    else:
+        verdict = (f"gamma x sigma_max(U) = {bound:.4g} ~ 1: on the edge (an orthogonal U at gain 1 sits here); "
+                   "the saturation of f decides, step by step.")
+    return PascanuReport(rho, sigma, gamma, bound, verdict)
+
+
+@dataclass
+class DecayFit:
+    factor: float        # the gradient norm is multiplied by this per step back in time
+    half_life: float     # steps to halve (if factor < 1) or to double (if factor > 1); inf if factor == 1
+    r2: float
+
+
+def fit_decay(norms: Array) -> DecayFit | None:
+    """Least-squares line through log ||dL/dh_t|| against t, read backwards in time.
+
+    Returns None when fewer than two finite, positive norms are available.
+    """
+    norms = np.asarray(norms, np.float64)
+    t = np.arange(len(norms))
+    ok = np.isfinite(norms) & (norms > 0)
+    if ok.sum() < 2:
+        return None
+    y = np.log(norms[ok])
+    slope, intercept = np.polyfit(t[ok], y, 1)
+    resid = y - (slope * t[ok] + intercept)
+    ss = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(resid ** 2)) / ss if ss > 0 else 1.0
+    factor = float(np.exp(-slope))          # going back one step multiplies by exp(-slope)
+    half = float(np.log(2) / abs(np.log(factor))) if factor != 1 else float("inf")
+    return DecayFit(factor, half, r2)
+
+
+def recurrent_contributions(h_prev: Array, dz: Array) -> Array:
+    """||dL/dU from step t||_F = ||sum_b h_{t-1,b}^T dz_{t,b}||_F for each t, without forming (T, H, H).
+
+    h_prev, dz: (T, B, H). Uses ||sum_b a_b c_b^T||_F^2 = sum_{b,b'} (a_b . a_b')(c_b . c_b').
+    """
+    gram_h = np.einsum("tbh,tch->tbc", h_prev, h_prev)
+    gram_z = np.einsum("tbh,tch->tbc", dz, dz)
+    return np.sqrt(np.maximum(np.sum(gram_h * gram_z, axis=(1, 2)), 0.0))
