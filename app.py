@@ -1,0 +1,26 @@
+"""RNN Explorer: streamlit run app.py
+
+The entry point declares the pages and draws the shared controls; each page
+reads the configuration, calls the core and renders.
+"""
+
+import streamlit as st
+
+from explorer import controls
+
+st.set_page_config(page_title="RNN Explorer", page_icon=":material/replay:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home_page.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page("pages/hidden_states_page.py", title="Unrolled hidden states", icon=":material/view_week:",
+            url_path="hidden-states"),
+    st.Page("pages/output_shapes_page.py", title="Output shapes", icon=":material/data_array:",
+            url_path="output-shapes"),
+    st.Page("pages/gradient_flow_page.py", title="Gradient flow (BPTT)", icon=":material/trending_down:",
+            url_path="gradient-flow"),
+    st.Page("pages/parity_page.py", title="Keras vs NumPy", icon=":material/balance:", url_path="keras-vs-numpy"),
+]
+
+page = st.navigation(PAGES)
+st.session_state["app_config"] = controls.sidebar()
+page.run()

@@ -1,0 +1,59 @@
+"""Cached entry points for the pages: results are keyed by the configuration and the input's bytes.
+
+A toggle reruns the page script; only what the changed setting touches is recomputed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from rnn_core.examples import Example, make_example
+
+from . import runs
+from .settings import AppConfig
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def example(cfg: AppConfig) -> Example:
+    return make_example(cfg.example, cfg.steps, cfg.batch, cfg.seed, cfg.num_classes)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def weights(cfg: AppConfig, input_dim: int) -> list[np.ndarray]:
+    return runs.make_weights(cfg, input_dim)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def numpy_forward(cfg: AppConfig, x: np.ndarray, h0: np.ndarray | None) -> runs.ForwardRun:
+    return runs.numpy_forward(cfg, weights(cfg, x.shape[-1]), x, h0)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def keras_forward(cfg: AppConfig, x: np.ndarray, h0: np.ndarray | None) -> runs.ForwardRun:
+    return runs.keras_forward(cfg, weights(cfg, x.shape[-1]), x, h0)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def numpy_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str, truncate: int | None,
+                    clip: tuple[tuple[str, float], ...]) -> runs.GradientRun:
+    return runs.numpy_gradients(cfg, weights(cfg, x.shape[-1]), x, labels, loss_on, truncate, dict(clip))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def keras_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str) -> runs.GradientRun:
+    return runs.keras_gradients(cfg, weights(cfg, x.shape[-1]), x, labels, loss_on)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def flow_analysis(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str, truncate: int | None,
+                  clip: tuple[tuple[str, float], ...]) -> runs.FlowAnalysis:
+    run = numpy_gradients(cfg, x, labels, loss_on, truncate, clip)
+    return runs.analyse_flow(cfg, weights(cfg, x.shape[-1]), run)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def keras_timedistributed_vs_dense(h: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from rnn_core import keras_bridge as kb
+
+    return kb.timedistributed_vs_dense(h, kernel, bias)

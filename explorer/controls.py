@@ -1,0 +1,115 @@
+"""The shared sidebar controls: every widget is bound to the URL, so a view can be shared exactly."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+
+import numpy as np
+import streamlit as st
+
+from rnn_core import ACTIVATIONS
+from rnn_core.examples import EXAMPLES
+from rnn_core.initializers import INITIALIZERS
+
+from .settings import DEFAULT, HEADS, PRESETS, AppConfig
+
+URL = "query-params"
+MAX_STEPS = 100_000
+MAX_UNITS = 256
+
+
+def _apply_preset() -> None:
+    preset = PRESETS[st.session_state["preset"]]
+    for f in fields(AppConfig):
+        st.session_state[f.name] = getattr(preset, f.name)
+    st.session_state.pop("carried_state", None)
+
+
+def sidebar() -> AppConfig:
+    """Draw the shared controls and return the configuration they describe."""
+    sb = st.sidebar
+    sb.selectbox("Preset", list(PRESETS), key="preset", on_change=_apply_preset,
+                 help="Load a whole configuration; every control below stays editable.")
+    sb.toggle("Keras side by side", True, key="keras", bind=URL,
+              help="Run the real keras.layers.SimpleRNN with the same weights next to the NumPy core. "
+                   "Off: NumPy only, TensorFlow is never imported.")
+    sb.subheader("SimpleRNN layer")
+    c1, c2 = sb.columns(2)
+    units = c1.number_input("units (H)", 1, MAX_UNITS, DEFAULT.units, key="units", bind=URL)
+    activation = c2.selectbox("activation", ACTIVATIONS, index=ACTIVATIONS.index(DEFAULT.activation),
+                              key="activation", bind=URL)
+    return_sequences = sb.toggle("return_sequences", DEFAULT.return_sequences, key="return_sequences", bind=URL,
+                                 help="True: output every h_t, (B, T, H). False: only the last, (B, H).")
+    return_state = sb.toggle("return_state", DEFAULT.return_state, key="return_state", bind=URL,
+                             help="True: return the tuple (output, final_state).")
+    go_backwards = sb.toggle("go_backwards", DEFAULT.go_backwards, key="go_backwards", bind=URL,
+                             help="Read the input from its last step to its first.")
+    use_bias = sb.toggle("use_bias", DEFAULT.use_bias, key="use_bias", bind=URL)
+    stateful = sb.toggle("stateful", DEFAULT.stateful, key="stateful", bind=URL,
+                         help="Start each call from the state the previous call ended in.")
+    with sb.expander("Weights", expanded=False):
+        kernel_initializer = st.selectbox("kernel initializer", INITIALIZERS,
+                                          index=INITIALIZERS.index(DEFAULT.kernel_initializer), key="kernel_initializer",
+                                          bind=URL)
+        recurrent_initializer = st.selectbox("recurrent initializer", INITIALIZERS,
+                                             index=INITIALIZERS.index(DEFAULT.recurrent_initializer),
+                                             key="recurrent_initializer", bind=URL)
+        seed = st.number_input("seed", 0, 1_000_000, DEFAULT.seed, key="seed", bind=URL)
+    recurrent_scale = sb.slider("recurrent weight scale", 0.0, 3.0, DEFAULT.recurrent_scale, 0.05,
+                                key="recurrent_scale", bind=URL,
+                                help="U is multiplied by this: below 1 gradients vanish, above 1 they can explode.")
+    sb.subheader("Dense head (the tutorial's classifier)")
+    c1, c2 = sb.columns(2)
+    head = c1.selectbox("head", HEADS, index=HEADS.index(DEFAULT.head), key="head", bind=URL,
+                        help="many-to-many: TimeDistributed(Dense softmax) on every h_t. many-to-one: Dense on the last h.")
+    num_classes = c2.number_input("classes", 2, 100, DEFAULT.num_classes, key="num_classes", bind=URL)
+    sb.subheader("Input sequence")
+    example = sb.selectbox("example", list(EXAMPLES), index=list(EXAMPLES).index(DEFAULT.example), key="example",
+                           bind=URL)
+    c1, c2 = sb.columns(2)
+    steps = c1.number_input("steps (T)", 1, MAX_STEPS, DEFAULT.steps, key="steps", bind=URL)
+    batch = c2.number_input("batch (B)", 1, 16, DEFAULT.batch, key="batch", bind=URL)
+    cfg = AppConfig(int(units), activation, use_bias, return_sequences, return_state, go_backwards, stateful,
+                    kernel_initializer, recurrent_initializer, int(seed), float(recurrent_scale), head,
+                    int(num_classes), example, int(steps), int(batch))
+    return cfg
+
+
+def config_to_query(cfg: AppConfig) -> dict[str, str]:
+    """The query string that reproduces ``cfg`` (only the values that differ from the default)."""
+    out = {}
+    for k, v in asdict(cfg).items():
+        if v != getattr(DEFAULT, k):
+            out[k] = str(v).lower() if isinstance(v, bool) else str(v)
+    return out
+
+
+def stateful_controls(cfg: AppConfig, final_state_of) -> np.ndarray | None:
+    """For a stateful layer: the carried state (B, H) to start from, with buttons to advance and reset.
+
+    ``final_state_of(h0)`` runs the layer from h0 and returns its final state.
+    Returns None when the layer is not stateful (start from zeros).
+    """
+    if not cfg.stateful:
+        st.session_state.pop("carried_state", None)
+        return None
+    carried = st.session_state.get("carried_state")
+    shape = (cfg.batch, cfg.units)
+    if carried is not None and carried["state"].shape != shape:
+        st.warning(
+            f"The carried state has shape {carried['state'].shape} but this configuration needs {shape} "
+            "(batch or units changed). A stateful layer keeps its batch size, as in Keras. "
+            "Press **Reset state** to start again from zeros with the new shape.")
+        carried = None
+    calls = 0 if carried is None else carried["calls"]
+    h0 = np.zeros(shape, np.float32) if carried is None else carried["state"]
+    c1, c2, c3 = st.columns([2, 1, 1])
+    c1.markdown(f"**stateful**: call #{calls + 1}, starting from "
+                + ("zeros." if calls == 0 else f"the state left by call #{calls}."))
+    if c2.button("Call again", help="Feed the sequence once more, starting from this call's final state."):
+        st.session_state["carried_state"] = {"state": final_state_of(h0), "calls": calls + 1}
+        st.rerun()
+    if c3.button("Reset state", help="reset_state(): back to zeros."):
+        st.session_state.pop("carried_state", None)
+        st.rerun()
+    return h0

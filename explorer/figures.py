@@ -1,0 +1,227 @@
+"""Figure builders: plain functions from arrays to plotly Figures (tested without Streamlit).
+
+Conventions across pages: NumPy is blue, Keras is orange; signed values use a
+diverging scale centred on zero; time runs left to right; every axis says
+what it shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+Array = np.ndarray
+
+NUMPY_COLOR = "#3b75af"
+KERAS_COLOR = "#e8710a"
+ENGINE_COLORS = {"NumPy": NUMPY_COLOR, "Keras": KERAS_COLOR}
+DIVERGING = "RdBu_r"           # blue negative, white zero, red positive
+MAX_COLUMNS = 2000             # beyond this many steps, heatmaps and lines show per-bucket aggregates
+
+
+def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=15)), height=height,
+                      margin=dict(l=60, r=20, t=50, b=50), **kwargs)
+    return fig
+
+
+def aggregate(values: Array, max_columns: int = MAX_COLUMNS) -> tuple[Array, Array, Array | None, Array | None, int]:
+    """Bucket a (T, ...) series along time into at most ``max_columns`` columns.
+
+    Returns (step of each column, mean, min, max, bucket size); min/max are None
+    when no aggregation was needed (bucket size 1).
+    """
+    T = values.shape[0]
+    if T <= max_columns:
+        return np.arange(T), values, None, None, 1
+    size = -(-T // max_columns)
+    pad = size * (-(-T // size)) - T
+    padded = np.concatenate([values, np.full((pad,) + values.shape[1:], np.nan)]) if pad else values
+    buckets = padded.reshape(-1, size, *values.shape[1:])
+    with np.errstate(all="ignore"):
+        return (np.arange(buckets.shape[0]) * size, np.nanmean(buckets, axis=1), np.nanmin(buckets, axis=1),
+                np.nanmax(buckets, axis=1), size)
+
+
+def _aggregation_note(fig: go.Figure, size: int, T: int) -> None:
+    if size > 1:
+        fig.add_annotation(text=f"aggregated: each column is the mean of {size} steps ({T:,} steps in all); "
+                                "zoom with the step range to see raw steps",
+                           xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
+                           font=dict(size=11, color="gray"))
+
+
+def symmetric_range(values: Array) -> float:
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+
+
+def states_heatmap(states: Array, title: str, quantity: str = "h", highlight: int | None = None,
+                   step_offset: int = 0, zmax: float | None = None) -> go.Figure:
+    """Heatmap of a (T, H) array: time on x, unit on y, diverging colours centred on zero."""
+    T, H = states.shape
+    steps, mean, _, _, size = aggregate(states)
+    zmax = zmax if zmax is not None else symmetric_range(mean)
+    fig = go.Figure(go.Heatmap(
+        z=mean.T, x=steps + step_offset, y=np.arange(H), colorscale=DIVERGING, zmid=0, zmin=-zmax, zmax=zmax,
+        colorbar=dict(title=dict(text=quantity)),
+        hovertemplate=f"t=%{{x}}<br>unit=%{{y}}<br>{quantity}=%{{z:.5g}}<extra></extra>",
+    ))
+    if highlight is not None:
+        fig.add_vrect(x0=highlight - 0.5, x1=highlight + 0.5, line=dict(color="black", width=2))
+    _aggregation_note(fig, size, T)
+    fig.update_xaxes(title_text="time step t")
+    fig.update_yaxes(title_text="unit", autorange="reversed")
+    return _layout(fig, title)
+
+
+def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: int | None = None,
+               quantity: str = "h_t", step_offset: int = 0) -> go.Figure:
+    """Lines of chosen units over time, one colour per engine (dashed Keras over solid NumPy)."""
+    fig = go.Figure()
+    for engine, states in runs.items():
+        steps, mean, lo, hi, size = aggregate(states)
+        for u in units:
+            fig.add_trace(go.Scatter(
+                x=steps + step_offset, y=mean[:, u], mode="lines+markers" if len(steps) <= 60 else "lines",
+                name=f"{engine} unit {u}", line=dict(color=ENGINE_COLORS.get(engine), dash="dash" if engine == "Keras" else "solid"),
+                legendgroup=engine, hovertemplate=f"{engine} unit {u}<br>t=%{{x}}<br>{quantity}=%{{y:.5g}}<extra></extra>",
+            ))
+        _aggregation_note(fig, size, states.shape[0])
+    if highlight is not None:
+        fig.add_vline(x=highlight, line=dict(color="gray", dash="dot"))
+    fig.update_xaxes(title_text="time step t")
+    fig.update_yaxes(title_text=quantity)
+    return _layout(fig, title, legend=dict(orientation="h", y=-0.25))
+
+
+def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_state: bool, go_backwards: bool,
+                     highlight: int | None = None, max_cells: int = 7) -> go.Figure:
+    """The network unrolled in time: x_t -> [cell] -> h_t, with shapes on the arrows.
+
+    Cells are drawn in processing order; with go_backwards the input feeding
+    cell i is x_{T-1-i}. Outputs that the layer does not return are greyed out.
+    """
+    shown = list(range(T)) if T <= max_cells else list(range(max_cells - 2)) + [None, T - 1]
+    fig = go.Figure()
+    ink, faded = "#444", "#bbb"
+    for col, i in enumerate(shown):
+        x0 = col * 1.6
+        if i is None:
+            fig.add_annotation(x=x0 + 0.5, y=1.0, text="...", showarrow=False, font=dict(size=20))
+            continue
+        lit = highlight == i
+        fig.add_shape(type="rect", x0=x0, x1=x0 + 1, y0=0.7, y1=1.3, line=dict(color=ink, width=3 if lit else 1),
+                      fillcolor="#ffe8a3" if lit else "#eef3fa")
+        fig.add_annotation(x=x0 + 0.5, y=1.0, text=f"cell<br>step {i}", showarrow=False, font=dict(size=11))
+        src = T - 1 - i if go_backwards else i
+        fig.add_annotation(x=x0 + 0.5, y=0.7, ax=x0 + 0.5, ay=0.05, xref="x", yref="y", axref="x", ayref="y",
+                           text="", showarrow=True, arrowhead=2, arrowcolor=ink)
+        fig.add_annotation(x=x0 + 0.5, y=-0.05, text=f"x<sub>{src}</sub> (B, {D})", showarrow=False, font=dict(size=11))
+        returned = return_sequences or i == T - 1
+        color = ink if returned else faded
+        fig.add_annotation(x=x0 + 0.5, y=1.95, ax=x0 + 0.5, ay=1.3, xref="x", yref="y", axref="x", ayref="y",
+                           text="", showarrow=True, arrowhead=2, arrowcolor=color)
+        label = f"h<sub>{i}</sub> (B, {H})" if returned else f"h<sub>{i}</sub> not returned"
+        fig.add_annotation(x=x0 + 0.5, y=2.1, text=label, showarrow=False, font=dict(size=11, color=color))
+        if col + 1 < len(shown):
+            fig.add_annotation(x=x0 + 1.6, y=1.0, ax=x0 + 1, ay=1.0, xref="x", yref="y", axref="x", ayref="y",
+                               text="", showarrow=True, arrowhead=2, arrowcolor=ink)
+    last_x = (len(shown) - 1) * 1.6
+    if return_state:
+        fig.add_annotation(x=last_x + 2.2, y=1.0, ax=last_x + 1, ay=1.0, xref="x", yref="y", axref="x", ayref="y",
+                           text="", showarrow=True, arrowhead=2, arrowcolor=KERAS_COLOR)
+        fig.add_annotation(x=last_x + 2.35, y=1.0, text=f"state<br>(B, {H})", showarrow=False, xanchor="left",
+                           font=dict(size=11, color=KERAS_COLOR))
+    out = f"output (B, {T}, {H}): every h<sub>t</sub>" if return_sequences else f"output (B, {H}): last h only"
+    fig.add_annotation(x=0, y=2.55, text=out, showarrow=False, xanchor="left", font=dict(size=12))
+    fig.update_xaxes(visible=False, range=[-0.3, last_x + (3.4 if return_state else 1.3)])
+    fig.update_yaxes(visible=False, range=[-0.4, 2.8])
+    title = "Unrolled in time" + (" (go_backwards: cell 0 reads the last input)" if go_backwards else "")
+    return _layout(fig, title, height=260, plot_bgcolor="rgba(0,0,0,0)")
+
+
+def gradient_norms(norms: dict[str, Array], title: str, decay=None, step_offset: int = 0) -> go.Figure:
+    """||dL/dh_t|| over t on a log axis, one line per engine; non-finite values marked as such."""
+    fig = go.Figure()
+    for engine, values in norms.items():
+        values = np.asarray(values, np.float64)
+        steps, mean, _, _, size = aggregate(values)
+        shown = np.where(np.isfinite(mean) & (mean > 0), mean, np.nan)
+        fig.add_trace(go.Scatter(x=steps + step_offset, y=shown, mode="lines+markers" if len(steps) <= 80 else "lines",
+                                 name=engine, line=dict(color=ENGINE_COLORS.get(engine),
+                                                        dash="dash" if engine == "Keras" else "solid"),
+                                 hovertemplate=f"{engine}<br>t=%{{x}}<br>||dL/dh_t||=%{{y:.4g}}<extra></extra>"))
+        bad = ~np.isfinite(values)
+        if bad.any():
+            fig.add_trace(go.Scatter(x=np.flatnonzero(bad) + step_offset, y=np.ones(int(bad.sum())), mode="markers",
+                                     marker=dict(symbol="x", color="red", size=9), name=f"{engine}: inf/nan",
+                                     hovertemplate="t=%{x}: overflow (inf or nan)<extra></extra>"))
+        _aggregation_note(fig, size, len(values))
+    if decay is not None:
+        fig.add_annotation(text=f"fit: x{decay.factor:.3g} per step back "
+                                f"({'halves' if decay.factor < 1 else 'doubles'} every {decay.half_life:.3g} steps, R²={decay.r2:.2f})",
+                           xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom", showarrow=False,
+                           font=dict(size=11))
+    fig.update_yaxes(type="log", title_text="||dL/dh_t|| (log)", exponentformat="power")
+    fig.update_xaxes(title_text="time step t")
+    return _layout(fig, title, legend=dict(orientation="h", y=-0.25))
+
+
+def jacobian_map(steps: Array, log10_norm: Array, method: str) -> go.Figure:
+    """log10 ||dh_t/dh_k|| for k <= t: blue where influence vanishes, red where it explodes."""
+    finite = log10_norm[np.isfinite(log10_norm)]
+    zmax = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+    fig = go.Figure(go.Heatmap(
+        z=log10_norm, x=steps, y=steps, colorscale=DIVERGING, zmid=0, zmin=-zmax, zmax=zmax,
+        colorbar=dict(title=dict(text="log10 ||dh_t/dh_k||")),
+        hovertemplate="from h_k, k=%{x}<br>to h_t, t=%{y}<br>log10 ||dh_t/dh_k|| = %{z:.3g}<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="earlier state k")
+    fig.update_yaxes(title_text="later state t", autorange="reversed")
+    fig.add_annotation(text=method, xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
+                       font=dict(size=11, color="gray"))
+    return _layout(fig, "How much h_k still moves h_t: ||dh_t/dh_k||", height=380)
+
+
+def step_sigmas(sigma: Array, bound: float, method: str) -> go.Figure:
+    """Largest singular value of each step Jacobian, with Pascanu's bound gamma * sigma_max(U) and the line 1."""
+    steps, mean, _, _, size = aggregate(np.asarray(sigma, np.float64))
+    fig = go.Figure(go.Scatter(x=steps, y=mean, mode="lines+markers" if len(steps) <= 80 else "lines",
+                               name="sigma_max(J_t)", line=dict(color=NUMPY_COLOR),
+                               hovertemplate="t=%{x}<br>sigma_max(J_t)=%{y:.4g}<extra></extra>"))
+    fig.add_hline(y=bound, line=dict(color="firebrick", dash="dash"),
+                  annotation_text=f"bound gamma·sigma_max(U) = {bound:.3g}", annotation_position="top left")
+    fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text="1: neither shrinks nor grows",
+                  annotation_position="bottom left")
+    fig.add_annotation(text=method, xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom",
+                       showarrow=False, font=dict(size=11, color="gray"))
+    _aggregation_note(fig, size, len(sigma))
+    fig.update_xaxes(title_text="time step t")
+    fig.update_yaxes(title_text="sigma_max(dh_t/dh_{t-1})", rangemode="tozero")
+    return _layout(fig, "Per-step stretch: largest singular value of J_t = diag(f'(z_t)) Uᵀ")
+
+
+def contributions(values: Array) -> go.Figure:
+    """||h_{t-1}^T dz_t||_F: how much each step adds to dL/d(recurrent_kernel)."""
+    steps, mean, _, _, size = aggregate(np.asarray(values, np.float64))
+    fig = go.Figure(go.Bar(x=steps, y=mean, marker_color=NUMPY_COLOR,
+                           hovertemplate="t=%{x}<br>||h_{t-1}ᵀ dz_t||=%{y:.4g}<extra></extra>"))
+    _aggregation_note(fig, size, len(values))
+    fig.update_xaxes(title_text="time step t")
+    fig.update_yaxes(title_text="Frobenius norm")
+    return _layout(fig, "Each step's share of dL/d(recurrent_kernel)", height=280)
+
+
+def parity_bars(rows: list[tuple[str, float, float]]) -> go.Figure:
+    """Max |NumPy - Keras| per tensor against its tolerance (log scale): green under, red over."""
+    names = [r[0] for r in rows]
+    diffs = [max(r[1], 1e-12) for r in rows]
+    tols = [r[2] for r in rows]
+    colors = ["#2e9d4f" if d <= t else "#d62728" for d, t in zip(diffs, tols)]
+    fig = go.Figure(go.Bar(x=diffs, y=names, orientation="h", marker_color=colors, name="max |difference|",
+                           hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=tols, y=names, mode="markers", marker=dict(symbol="line-ns-open", size=16, color="black"),
+                             name="tolerance"))
+    fig.update_xaxes(type="log", title_text="max |NumPy - Keras| (log)", exponentformat="power")
+    return _layout(fig, "Agreement of every tensor", height=120 + 26 * len(rows), legend=dict(orientation="h", y=-0.2))

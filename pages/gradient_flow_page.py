@@ -1,0 +1,114 @@
+"""Gradient flow (BPTT): how far back does the gradient reach, and why?"""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from explorer import cache, figures
+from explorer.widgets import (current_config, current_sequence, engine_header, keras_enabled, keras_spinner,
+                              max_difference, parity_badge, tolerance_for)
+
+cfg = current_config()
+seq = current_sequence(cfg)
+x, labels = seq.inputs, seq.labels
+B, T, D = x.shape
+
+st.title("Gradient flow (BPTT)")
+st.caption("How far back does the gradient reach, and why? Move the *recurrent weight scale* in the sidebar "
+           "from 0.5 (vanishing) to 1.5 (exploding) and watch the slopes below.")
+
+c1, c2, c3, c4 = st.columns([1.3, 1, 1.2, 1])
+if cfg.head == "none":
+    loss_on = c1.radio("loss on", ["last", "every"], key="loss_on", bind="query-params", horizontal=True,
+                       format_func={"last": "last step", "every": "every step"}.get,
+                       help="Last step: the cleanest view of decay, one gradient injected at h_T. "
+                            "Every step: what a many-to-many loss sees.")
+else:
+    loss_on = "every" if cfg.head == "many-to-many" else "last"
+    c1.markdown(f"**loss on** {'every step' if loss_on == 'every' else 'the last step'} "
+                f"(set by the {cfg.head} head)")
+truncate = c2.number_input("truncate BPTT at k steps (0 = off)", 0, max(T, 1), 0, key="truncate",
+                           bind="query-params")
+clip_kind = c3.selectbox("gradient clipping", ["none", "clipnorm", "global_clipnorm", "clipvalue"], key="clip",
+                         bind="query-params", help="As the Keras optimizer argument of the same name.")
+clip_value = c4.number_input("clip at", 1e-6, 1e6, 1.0, key="clip_at", bind="query-params", format="%g",
+                             disabled=clip_kind == "none")
+clip = () if clip_kind == "none" else ((clip_kind, float(clip_value)),)
+trunc = int(truncate) or None
+
+run = cache.numpy_gradients(cfg, x, labels, loss_on, trunc, clip)
+flow = cache.flow_analysis(cfg, x, labels, loss_on, trunc, clip)
+st.caption(f"Loss: {run.loss_text}. L = {run.loss:.6g}. "
+           + (f"Truncated BPTT: each gradient travels at most {trunc} steps back." if trunc else "Full BPTT."))
+if not np.all(np.isfinite(run.hidden)):
+    st.error("The gradient overflowed (inf or nan) at some steps: they are marked with a red x. "
+             "Lower the recurrent weight scale, or clip.", icon=":material/warning:")
+
+keras_run = None
+if keras_enabled() and trunc is None:
+    with keras_spinner():
+        keras_run = cache.keras_gradients(cfg, x, labels, loss_on)
+
+norms = {"NumPy": flow.hidden_norms}
+if keras_run is not None:
+    norms["Keras"] = np.linalg.norm(keras_run.hidden[0].astype(np.float64), axis=-1)
+col_l, col_r = st.columns(2, gap="medium")
+with col_l:
+    st.plotly_chart(figures.gradient_norms(norms, "||dL/dh_t||: the gradient reaching each state",
+                                           decay=flow.decay if loss_on == "last" else None), key="norms")
+    if loss_on == "last" and flow.decay is not None:
+        f = flow.decay
+        st.caption(f"Going back one step multiplies the gradient by about **{f.factor:.3g}**: "
+                   + ("it halves" if f.factor < 1 else "it doubles") + f" every {f.half_life:.3g} steps.")
+with col_r:
+    st.plotly_chart(figures.states_heatmap(run.hidden[0], "dL/dh_t (sequence 0)", quantity="dL/dh"), key="hidden")
+    if keras_run is not None:
+        diff = max_difference(run.hidden, keras_run.hidden)
+        parity_badge(diff, tolerance_for(keras_run.hidden), "dL/dh_t: max |NumPy − Keras GradientTape|")
+    elif keras_enabled():
+        st.caption("Keras column hidden: truncated BPTT is a NumPy-core feature (Keras' tape always does full BPTT).")
+
+st.subheader("Why: the Jacobians of the recurrence")
+rep = flow.pascanu
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("spectral radius ρ(U)", f"{rep.spectral_radius:.4g}")
+c2.metric("σ_max(U)", f"{rep.sigma_max:.4g}")
+c3.metric(f"γ = sup |f'| ({cfg.activation})", f"{rep.gamma:.4g}")
+c4.metric("bound γ·σ_max(U)", f"{rep.bound:.4g}")
+st.markdown(
+    r"Each step multiplies the gradient by $J_t^\top$ with $J_t = \partial h_t/\partial h_{t-1} = "
+    r"\mathrm{diag}(f'(z_t))\,U^\top$, so $\|\partial h_t/\partial h_k\| \le (\gamma\,\sigma_{\max}(U))^{t-k}$. "
+    r"Pascanu, Mikolov & Bengio (2013): $\gamma\,\sigma_{\max}(U) < 1$ is **sufficient** for vanishing "
+    r"gradients; $\sigma_{\max}(U) > 1/\gamma$ is **necessary** for exploding ones.")
+st.info(rep.verdict, icon=":material/lightbulb:")
+col_l, col_r = st.columns(2, gap="medium")
+with col_l:
+    st.plotly_chart(figures.step_sigmas(flow.step_sigma, rep.bound,
+                                        f"power iteration, {flow.step_sigma_iterations} iterations, all steps"),
+                    key="sigmas")
+with col_r:
+    m = flow.jacobian_map
+    st.plotly_chart(figures.jacobian_map(m.steps, m.log10_norm, m.method), key="jmap")
+
+st.subheader("What the weights receive")
+col_l, col_r = st.columns(2, gap="medium")
+with col_l:
+    st.plotly_chart(figures.contributions(run.contributions), key="contrib")
+with col_r:
+    rows = []
+    for name in list(run.weights) + ["global"]:
+        rows.append({"gradient": f"dL/d{name}" if name != "global" else "all (global norm)",
+                     "norm before clipping": flow.norms_before[name], "norm after": flow.norms_after[name]})
+    table = pd.DataFrame(rows).set_index("gradient")
+    if keras_run is not None:
+        table["Keras norm (tape)"] = [float(np.linalg.norm(keras_run.weights[n])) for n in run.weights] + [
+            float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in keras_run.weights.values())))]
+    st.dataframe(table.style.format("{:.5g}"), width="stretch")
+    if clip:
+        st.caption({"clipnorm": "clipnorm: each gradient rescaled to norm ≤ c, direction kept.",
+                    "global_clipnorm": "global_clipnorm: all rescaled together so the global norm ≤ c.",
+                    "clipvalue": "clipvalue: each element clipped to [−c, c]; the direction changes."}[clip_kind])
+    if keras_run is not None:
+        diffs = [max_difference(run.weights[n], keras_run.weights[n]) for n in run.weights]
+        tol = max(tolerance_for(keras_run.weights[n]) for n in run.weights)
+        parity_badge(max(diffs), tol, "weight gradients: max |NumPy − Keras|")

@@ -1,0 +1,34 @@
+"""Home: what the app is for, and one sentence per page."""
+
+import streamlit as st
+
+from explorer.widgets import current_config
+
+cfg = current_config()
+st.title("RNN Explorer")
+st.markdown(
+    "Toggle the flags of a Keras `SimpleRNN` in the sidebar and see what the network computes, step by step. "
+    "Every number comes twice: from a **readable NumPy core** (`rnn_core/`, about a hundred lines of math) and "
+    "from the **real Keras layer** with the very same weights, so you can check one against the other."
+)
+st.markdown(
+    "The starting point is the tutorial model `RNNLayer`: `SimpleRNN(128, activation='tanh', "
+    "return_sequences=True)` followed by `TimeDistributed(Dense(39, activation='softmax'))`, a frame classifier. "
+    "Pick the preset **Tutorial RNNLayer** in the sidebar to load it; the app opens on a small readable version."
+)
+
+st.subheader("Pages")
+st.page_link("pages/hidden_states_page.py", label="Unrolled hidden states", icon=":material/view_week:")
+st.caption("What does the network compute at each step? h_t over time, and one step's arithmetic with real numbers.")
+st.page_link("pages/output_shapes_page.py", label="Output shapes", icon=":material/data_array:")
+st.caption("What do return_sequences and return_state give me? The exact structure and shapes, all four settings.")
+st.page_link("pages/gradient_flow_page.py", label="Gradient flow (BPTT)", icon=":material/trending_down:")
+st.caption("How far back does the gradient reach, and why? Vanishing and exploding gradients, measured.")
+st.page_link("pages/parity_page.py", label="Keras vs NumPy", icon=":material/balance:")
+st.caption("Is the NumPy core really the same as Keras? Every weight, output and gradient, compared.")
+
+st.info(f"Current layer: `SimpleRNN({cfg.units}, activation='{cfg.activation}', "
+        f"return_sequences={cfg.return_sequences}, return_state={cfg.return_state}, "
+        f"go_backwards={cfg.go_backwards}, stateful={cfg.stateful})` on a {cfg.example!r} sequence of "
+        f"{cfg.steps} steps. The whole configuration is in the URL: copy it to share this exact view.",
+        icon=":material/link:")

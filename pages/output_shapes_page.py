@@ -1,0 +1,121 @@
+"""Output shapes: what do return_sequences and return_state give me?"""
+
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+
+from explorer import cache
+from explorer.runs import structure_of
+from explorer.widgets import (current_config, current_sequence, engine_header, keras_enabled, keras_spinner,
+                              max_difference, parity_badge, tolerance_for)
+from rnn_core.dense import Dense, time_distributed
+
+cfg = current_config()
+seq = current_sequence(cfg)
+x = seq.inputs
+B, T, D = x.shape
+H = cfg.units
+
+st.title("Output shapes")
+st.caption("What do return_sequences and return_state give me? "
+           f"Input x: {x.shape} = (batch B, time T, features D); the layer has H = {H} units.")
+
+
+def describe(result, return_sequences: bool, return_state: bool) -> str:
+    """The call and what it returned, written as a Python session would show it."""
+    lines = [f"out = SimpleRNN({H}, return_sequences={return_sequences}, return_state={return_state})(x)"]
+    if return_state:
+        output, state = result
+        lines += [f"type(out)       # {type(result).__name__} of 2: (output, final_state)",
+                  f"out[0].shape    # {output.shape}  {'every h_t' if return_sequences else 'last h only'}",
+                  f"out[1].shape    # {state.shape}  final state h_T"]
+    else:
+        lines += [f"type(out)       # {type(result).__name__}",
+                  f"out.shape       # {result.shape}  {'every h_t' if return_sequences else 'last h only'}"]
+    return "\n".join(lines)
+
+
+runs_np = {(rs, rst): cache.numpy_forward(replace(cfg, return_sequences=rs, return_state=rst), x, None).output
+           for rs in (False, True) for rst in (False, True)}
+current = (cfg.return_sequences, cfg.return_state)
+
+st.subheader("With your flags")
+col_np, col_k = st.columns(2, gap="medium")
+with col_np:
+    engine_header("NumPy", "rnn_core.SimpleRNN")
+    st.code(describe(runs_np[current], *current), language="python")
+with col_k:
+    if keras_enabled():
+        engine_header("Keras", "keras.layers.SimpleRNN (Keras 3)")
+        with keras_spinner():
+            keras_out = cache.keras_forward(cfg, x, None).output
+        st.code(describe(keras_out, *current), language="python")
+        same_structure = structure_of(keras_out) == structure_of(runs_np[current])
+        mine = runs_np[current] if isinstance(runs_np[current], tuple) else (runs_np[current],)
+        theirs = keras_out if isinstance(keras_out, tuple) else (keras_out,)
+        diff = max(max_difference(a, b) for a, b in zip(mine, theirs)) if same_structure else float("inf")
+        parity_badge(diff, max(tolerance_for(t) for t in theirs), "same structure; max |NumPy − Keras|"
+                     if same_structure else "different structure!")
+    else:
+        st.info("Keras is off (sidebar). Keras 3 returns a tuple (output, state) with return_state=True; "
+                "tf.keras 2 returned a list.")
+
+st.subheader("All four settings")
+st.caption("The highlighted cell is your current setting. Rows: return_sequences; columns: return_state.")
+for rs in (False, True):
+    cols = st.columns(2)
+    for col, rst in zip(cols, (False, True)):
+        with col.container(border=True):
+            here = (rs, rst) == current
+            kind = "many-to-many (a value per step)" if rs else "many-to-one (one value per sequence)"
+            st.markdown(("**:green[← your setting]** " if here else "")
+                        + f"`return_sequences={rs}`, `return_state={rst}` — {kind}")
+            st.code(structure_of(runs_np[(rs, rst)]), language="text")
+
+st.subheader("Which numbers are the same")
+out_last, state_last = runs_np[(False, True)]
+out_seq, state_seq = runs_np[(True, True)]
+c1, c2 = st.columns(2)
+c1.metric("return_sequences=False: max |output − state|", f"{max_difference(out_last, state_last):.1g}",
+          help="Without masking the last output is the final state itself.")
+c2.metric("return_sequences=True: max |output[:, -1] − state|", f"{max_difference(out_seq[:, -1], state_seq):.1g}",
+          help="The state is the last step of the returned sequence.")
+st.caption("So return_state adds no new numbers for SimpleRNN: it hands you the final h_T separately, which is what "
+           "you feed as initial_state to another RNN (an encoder–decoder, for example). For LSTM the state also "
+           "carries the cell state c_T, which the output does not contain.")
+
+st.subheader("Many-to-one vs many-to-many with the Dense head")
+C = cfg.num_classes
+head = Dense(C, activation="softmax", seed=cfg.seed + 1)
+states = out_seq
+many_to_many = head(states)
+many_to_one = head(states[:, -1])
+c1, c2 = st.columns(2)
+with c1.container(border=True):
+    st.markdown("**many-to-many** (the tutorial): `SimpleRNN(return_sequences=True)` → "
+                "`TimeDistributed(Dense(C, softmax))`")
+    st.code(f"probs.shape  # {many_to_many.shape} = (B, T, C): a class per frame", language="python")
+with c2.container(border=True):
+    st.markdown("**many-to-one**: `SimpleRNN(return_sequences=False)` → `Dense(C, softmax)`")
+    st.code(f"probs.shape  # {many_to_one.shape} = (B, C): a class per sequence", language="python")
+
+st.subheader("TimeDistributed(Dense) is a Dense on the 3-D tensor")
+st.markdown("A Dense layer multiplies the **last axis** by its kernel, so on (B, T, H) it applies the same W at "
+            "every step: exactly what `TimeDistributed(Dense)` does by looping over time.")
+td_np, dense_np = time_distributed(head, states), head(states)
+col_np, col_k = st.columns(2, gap="medium")
+with col_np:
+    engine_header("NumPy")
+    st.code(f"per_step = stack([dense(h[:, t]) for t in range(T)], axis=1)   # {td_np.shape}\n"
+            f"whole    = dense(h)                                            # {dense_np.shape}", language="python")
+    st.metric("max |per_step − whole|", f"{max_difference(td_np, dense_np):.2g}")
+with col_k:
+    if keras_enabled():
+        engine_header("Keras")
+        with keras_spinner():
+            td_k, dense_k = cache.keras_timedistributed_vs_dense(states, head.kernel, head.bias)
+        st.code(f"TimeDistributed(Dense({C}))(h).shape   # {td_k.shape}\n"
+                f"Dense({C})(h).shape                    # {dense_k.shape}", language="python")
+        st.metric("max |TimeDistributed − Dense|", f"{max_difference(td_k, dense_k):.2g}")
+        parity_badge(max_difference(dense_np, dense_k), tolerance_for(dense_k), "NumPy Dense vs Keras Dense")

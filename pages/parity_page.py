@@ -1,0 +1,72 @@
+"""Keras vs NumPy: is the NumPy core really the same as Keras?"""
+
+import inspect
+
+import pandas as pd
+import streamlit as st
+
+from explorer import cache, figures
+from explorer.widgets import (current_config, current_sequence, keras_enabled, keras_spinner, max_difference,
+                              tolerance_for)
+from rnn_core import cell
+from rnn_core.keras_bridge import TUTORIAL_MODEL_SOURCE
+
+cfg = current_config()
+seq = current_sequence(cfg)
+x, labels = seq.inputs, seq.labels
+
+st.title("Keras vs NumPy")
+st.caption("Is the NumPy core really the same as Keras? Same weights in, every number compared.")
+
+c1, c2 = st.columns(2, gap="medium")
+with c1:
+    st.markdown("**The tutorial's Keras model**")
+    st.code(TUTORIAL_MODEL_SOURCE, language="python")
+with c2:
+    st.markdown("**The NumPy step, forward and backward** (`rnn_core/cell.py`)")
+    st.code(inspect.getsource(cell.step_forward) + "\n" + inspect.getsource(cell.step_backward), language="python")
+
+if not keras_enabled():
+    st.info("Turn on *Keras side by side* in the sidebar to run the comparison.")
+    st.stop()
+
+with keras_spinner():
+    k_fwd = cache.keras_forward(cfg, x, None)
+    k_grad = cache.keras_gradients(cfg, x, labels, "every" if cfg.head != "many-to-one" else "last")
+np_fwd = cache.numpy_forward(cfg, x, None)
+np_grad = cache.numpy_gradients(cfg, x, labels, "every" if cfg.head != "many-to-one" else "last", None, ())
+
+rows: list[tuple[str, str, object, object]] = []
+weights = cache.weights(cfg, x.shape[-1])
+for name, w in zip(("kernel", "recurrent_kernel", "bias"), weights):
+    rows.append(("weight", name, w, w))
+mine = np_fwd.output if isinstance(np_fwd.output, tuple) else (np_fwd.output,)
+theirs = k_fwd.output if isinstance(k_fwd.output, tuple) else (k_fwd.output,)
+for i, (a, b) in enumerate(zip(mine, theirs)):
+    label = ("output", "final state")[i] if len(mine) == 2 else "output"
+    rows.append(("output", label, a, b))
+rows.append(("output", "h_t, every step", np_fwd.states, k_fwd.states))
+if np_fwd.probs is not None:
+    rows.append(("output", "head probabilities", np_fwd.probs, k_fwd.probs))
+rows.append(("loss", "L", [np_grad.loss], [k_grad.loss]))
+for name in np_grad.weights:
+    rows.append(("gradient", f"dL/d{name}", np_grad.weights[name], k_grad.weights[name]))
+rows.append(("gradient", "dL/dh_t (total, BPTT)", np_grad.hidden, k_grad.hidden))
+
+table, bars = [], []
+for kind, name, a, b in rows:
+    diff, tol = max_difference(a, b), tolerance_for(b)
+    table.append({"kind": kind, "tensor": name, "shape": str(tuple(pd.Series(a).shape) if isinstance(a, list) else
+                                                             getattr(a, "shape", ())),
+                  "max |NumPy − Keras|": diff, "tolerance": tol, "agree": "✅" if diff <= tol else "❌"})
+    bars.append((name, diff, tol))
+ok = all(r["agree"] == "✅" for r in table)
+(st.success if ok else st.error)(
+    f"{sum(r['agree'] == '✅' for r in table)} of {len(table)} tensors agree within float32 tolerance "
+    "(1e-5 × max(1, scale)).")
+st.dataframe(pd.DataFrame(table).style.format({"max |NumPy − Keras|": "{:.2e}", "tolerance": "{:.0e}"}),
+             hide_index=True, width="stretch")
+st.plotly_chart(figures.parity_bars(bars), key="parity")
+st.caption(f"Keras run: {k_fwd.seconds * 1e3:.0f} ms forward, {k_grad.seconds * 1e3:.0f} ms gradients. "
+           f"NumPy: {np_fwd.seconds * 1e3:.1f} ms forward, {np_grad.seconds * 1e3:.1f} ms gradients "
+           "(first runs include building the models).")
