@@ -8,7 +8,8 @@ import streamlit as st
 
 from explorer import controls
 
-st.set_page_config(page_title="RNN Explorer", page_icon=":material/replay:", layout="wide")
+# No page_icon: a Material icon favicon would be fetched from a font CDN, and the app must work offline.
+st.set_page_config(page_title="RNN Explorer", layout="wide")
 
 PAGES = [
     st.Page("pages/home_page.py", title="Home", icon=":material/home:", url_path="home", default=True),

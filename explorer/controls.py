@@ -59,10 +59,10 @@ def sidebar() -> AppConfig:
                                 key="recurrent_scale", bind=URL,
                                 help="U is multiplied by this: below 1 gradients vanish, above 1 they can explode.")
     sb.subheader("Dense head (the tutorial's classifier)")
-    c1, c2 = sb.columns(2)
-    head = c1.selectbox("head", HEADS, index=HEADS.index(DEFAULT.head), key="head", bind=URL,
+    head = sb.selectbox("head", HEADS, index=HEADS.index(DEFAULT.head), key="head", bind=URL,
                         help="many-to-many: TimeDistributed(Dense softmax) on every h_t. many-to-one: Dense on the last h.")
-    num_classes = c2.number_input("classes", 2, 100, DEFAULT.num_classes, key="num_classes", bind=URL)
+    num_classes = sb.number_input("classes (C)", 2, 100, DEFAULT.num_classes, key="num_classes", bind=URL,
+                                  disabled=head == "none")
     sb.subheader("Input sequence")
     example = sb.selectbox("example", list(EXAMPLES), index=list(EXAMPLES).index(DEFAULT.example), key="example",
                            bind=URL)

@@ -16,6 +16,8 @@ NUMPY_COLOR = "#3b75af"
 KERAS_COLOR = "#e8710a"
 ENGINE_COLORS = {"NumPy": NUMPY_COLOR, "Keras": KERAS_COLOR}
 DIVERGING = "RdBu_r"           # blue negative, white zero, red positive
+SEQUENTIAL = "Blues"           # for values that cannot be negative (probabilities)
+UNIT_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 MAX_COLUMNS = 2000             # beyond this many steps, heatmaps and lines show per-bucket aggregates
 
 
@@ -57,42 +59,53 @@ def symmetric_range(values: Array) -> float:
 
 
 def states_heatmap(states: Array, title: str, quantity: str = "h", highlight: int | None = None,
-                   step_offset: int = 0, zmax: float | None = None) -> go.Figure:
-    """Heatmap of a (T, H) array: time on x, unit on y, diverging colours centred on zero."""
+                   step_offset: int = 0, zmax: float | None = None, rows: str = "unit",
+                   signed: bool = True) -> go.Figure:
+    """Heatmap of a (T, H) array: time on x, unit on y.
+
+    Signed values get a diverging scale centred on zero; ``signed=False``
+    (probabilities) a sequential one from zero.
+    """
     T, H = states.shape
     steps, mean, _, _, size = aggregate(states)
     zmax = zmax if zmax is not None else symmetric_range(mean)
+    scale = dict(colorscale=DIVERGING, zmid=0, zmin=-zmax, zmax=zmax) if signed else \
+        dict(colorscale=SEQUENTIAL, zmin=0, zmax=zmax)
     fig = go.Figure(go.Heatmap(
-        z=mean.T, x=steps + step_offset, y=np.arange(H), colorscale=DIVERGING, zmid=0, zmin=-zmax, zmax=zmax,
+        z=mean.T, x=steps + step_offset, y=np.arange(H), **scale,
         colorbar=dict(title=dict(text=quantity)),
-        hovertemplate=f"t=%{{x}}<br>unit=%{{y}}<br>{quantity}=%{{z:.5g}}<extra></extra>",
+        hovertemplate=f"t=%{{x}}<br>{rows}=%{{y}}<br>{quantity}=%{{z:.5g}}<extra></extra>",
     ))
     if highlight is not None:
         fig.add_vrect(x0=highlight - 0.5, x1=highlight + 0.5, line=dict(color="black", width=2))
     _aggregation_note(fig, size, T)
     fig.update_xaxes(title_text="time step t")
-    fig.update_yaxes(title_text="unit", autorange="reversed")
+    fig.update_yaxes(title_text=rows, autorange="reversed")
     return _layout(fig, title)
 
 
 def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: int | None = None,
                quantity: str = "h_t", step_offset: int = 0) -> go.Figure:
-    """Lines of chosen units over time, one colour per engine (dashed Keras over solid NumPy)."""
+    """Lines of chosen units over time: one colour per unit, NumPy solid and Keras dashed on top."""
     fig = go.Figure()
     for engine, states in runs.items():
         steps, mean, lo, hi, size = aggregate(states)
-        for u in units:
+        keras = engine == "Keras"
+        for i, u in enumerate(units):
             fig.add_trace(go.Scatter(
                 x=steps + step_offset, y=mean[:, u], mode="lines+markers" if len(steps) <= 60 else "lines",
-                name=f"{engine} unit {u}", line=dict(color=ENGINE_COLORS.get(engine), dash="dash" if engine == "Keras" else "solid"),
-                legendgroup=engine, hovertemplate=f"{engine} unit {u}<br>t=%{{x}}<br>{quantity}=%{{y:.5g}}<extra></extra>",
+                name=f"unit {u} ({engine})", legendgroup=f"unit {u}",
+                line=dict(color=UNIT_COLORS[i % len(UNIT_COLORS)], dash="dash" if keras else "solid",
+                          width=1.5 if keras else 2.5),
+                marker=dict(symbol="x-thin-open" if keras else "circle", size=8 if keras else 6),
+                hovertemplate=f"{engine} unit {u}<br>t=%{{x}}<br>{quantity}=%{{y:.5g}}<extra></extra>",
             ))
         _aggregation_note(fig, size, states.shape[0])
     if highlight is not None:
         fig.add_vline(x=highlight, line=dict(color="gray", dash="dot"))
     fig.update_xaxes(title_text="time step t")
     fig.update_yaxes(title_text=quantity)
-    return _layout(fig, title, legend=dict(orientation="h", y=-0.25))
+    return _layout(fig, title)
 
 
 def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_state: bool, go_backwards: bool,
@@ -104,7 +117,7 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
     """
     shown = list(range(T)) if T <= max_cells else list(range(max_cells - 2)) + [None, T - 1]
     fig = go.Figure()
-    ink, faded = "#444", "#bbb"
+    ink, faded = "#7f7f7f", "rgba(127,127,127,0.35)"   # mid-grey: readable on light and dark themes
     for col, i in enumerate(shown):
         x0 = col * 1.6
         if i is None:
@@ -113,17 +126,20 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
         lit = highlight == i
         fig.add_shape(type="rect", x0=x0, x1=x0 + 1, y0=0.7, y1=1.3, line=dict(color=ink, width=3 if lit else 1),
                       fillcolor="#ffe8a3" if lit else "#eef3fa")
-        fig.add_annotation(x=x0 + 0.5, y=1.0, text=f"cell<br>step {i}", showarrow=False, font=dict(size=11))
+        fig.add_annotation(x=x0 + 0.5, y=1.0, text=f"cell<br>step {i}", showarrow=False,
+                           font=dict(size=11, color="#222"))
         src = T - 1 - i if go_backwards else i
         fig.add_annotation(x=x0 + 0.5, y=0.7, ax=x0 + 0.5, ay=0.05, xref="x", yref="y", axref="x", ayref="y",
                            text="", showarrow=True, arrowhead=2, arrowcolor=ink)
-        fig.add_annotation(x=x0 + 0.5, y=-0.05, text=f"x<sub>{src}</sub> (B, {D})", showarrow=False, font=dict(size=11))
+        fig.add_annotation(x=x0 + 0.5, y=-0.05, text=f"x<sub>{src}</sub> (B, {D})", showarrow=False,
+                           font=dict(size=11))
         returned = return_sequences or i == T - 1
         color = ink if returned else faded
         fig.add_annotation(x=x0 + 0.5, y=1.95, ax=x0 + 0.5, ay=1.3, xref="x", yref="y", axref="x", ayref="y",
                            text="", showarrow=True, arrowhead=2, arrowcolor=color)
         label = f"h<sub>{i}</sub> (B, {H})" if returned else f"h<sub>{i}</sub> not returned"
-        fig.add_annotation(x=x0 + 0.5, y=2.1, text=label, showarrow=False, font=dict(size=11, color=color))
+        fig.add_annotation(x=x0 + 0.5, y=2.1, text=label, showarrow=False,
+                           font=dict(size=11, color=None if returned else color))
         if col + 1 < len(shown):
             fig.add_annotation(x=x0 + 1.6, y=1.0, ax=x0 + 1, ay=1.0, xref="x", yref="y", axref="x", ayref="y",
                                text="", showarrow=True, arrowhead=2, arrowcolor=ink)
@@ -190,10 +206,15 @@ def step_sigmas(sigma: Array, bound: float, method: str) -> go.Figure:
     fig = go.Figure(go.Scatter(x=steps, y=mean, mode="lines+markers" if len(steps) <= 80 else "lines",
                                name="sigma_max(J_t)", line=dict(color=NUMPY_COLOR),
                                hovertemplate="t=%{x}<br>sigma_max(J_t)=%{y:.4g}<extra></extra>"))
-    fig.add_hline(y=bound, line=dict(color="firebrick", dash="dash"),
-                  annotation_text=f"bound gamma·sigma_max(U) = {bound:.3g}", annotation_position="top left")
-    fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text="1: neither shrinks nor grows",
-                  annotation_position="bottom left")
+    if abs(bound - 1.0) < 0.05:
+        fig.add_hline(y=bound, line=dict(color="firebrick", dash="dash"),
+                      annotation_text=f"bound gamma·sigma_max(U) = {bound:.3g} ≈ 1 (neither shrinks nor grows)",
+                      annotation_position="top left")
+    else:
+        fig.add_hline(y=bound, line=dict(color="firebrick", dash="dash"),
+                      annotation_text=f"bound gamma·sigma_max(U) = {bound:.3g}", annotation_position="top left")
+        fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text="1: neither shrinks nor grows",
+                      annotation_position="bottom left")
     fig.add_annotation(text=method, xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom",
                        showarrow=False, font=dict(size=11, color="gray"))
     _aggregation_note(fig, size, len(sigma))

@@ -71,10 +71,10 @@ with col_r:
 st.subheader("Why: the Jacobians of the recurrence")
 rep = flow.pascanu
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("spectral radius ρ(U)", f"{rep.spectral_radius:.4g}")
-c2.metric("σ_max(U)", f"{rep.sigma_max:.4g}")
-c3.metric(f"γ = sup |f'| ({cfg.activation})", f"{rep.gamma:.4g}")
-c4.metric("bound γ·σ_max(U)", f"{rep.bound:.4g}")
+c1.metric("spectral radius ρ(U)", f"{rep.spectral_radius:.4f}", help="Largest |eigenvalue| of U.")
+c2.metric("σ_max(U)", f"{rep.sigma_max:.4f}", help="Largest singular value of U: the most U can stretch a vector.")
+c3.metric(f"γ = sup |f'| ({cfg.activation})", f"{rep.gamma:.4f}", help="The steepest slope of the activation.")
+c4.metric("bound γ·σ_max(U)", f"{rep.bound:.4f}", help="No step can stretch the gradient by more than this.")
 st.markdown(
     r"Each step multiplies the gradient by $J_t^\top$ with $J_t = \partial h_t/\partial h_{t-1} = "
     r"\mathrm{diag}(f'(z_t))\,U^\top$, so $\|\partial h_t/\partial h_k\| \le (\gamma\,\sigma_{\max}(U))^{t-k}$. "
@@ -98,10 +98,10 @@ with col_r:
     rows = []
     for name in list(run.weights) + ["global"]:
         rows.append({"gradient": f"dL/d{name}" if name != "global" else "all (global norm)",
-                     "norm before clipping": flow.norms_before[name], "norm after": flow.norms_after[name]})
+                     "‖·‖ before clip": flow.norms_before[name], "‖·‖ after clip": flow.norms_after[name]})
     table = pd.DataFrame(rows).set_index("gradient")
     if keras_run is not None:
-        table["Keras norm (tape)"] = [float(np.linalg.norm(keras_run.weights[n])) for n in run.weights] + [
+        table["‖·‖ Keras"] = [float(np.linalg.norm(keras_run.weights[n])) for n in run.weights] + [
             float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in keras_run.weights.values())))]
     st.dataframe(table.style.format("{:.5g}"), width="stretch")
     if clip:

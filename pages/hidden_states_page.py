@@ -48,6 +48,7 @@ units = list(range(min(H, 4)))
 col_np, col_k = st.columns(2, gap="medium")
 with col_np:
     engine_header("NumPy", f"rnn_core.SimpleRNN, {run.seconds * 1e3:.1f} ms")
+    st.badge("the reference for the comparison", icon=":material/functions:", color="blue")
     st.plotly_chart(figures.states_heatmap(run.states[b], f"h_t of sequence {b} (NumPy)", highlight=t), key="np_heat")
     st.plotly_chart(figures.unit_lines({"NumPy": run.states[b]}, units, f"units {units} over time", highlight=t),
                     key="np_lines")
@@ -62,7 +63,7 @@ with col_k:
         st.plotly_chart(figures.states_heatmap(keras_run.states[b], f"h_t of sequence {b} (Keras)", highlight=t),
                         key="k_heat")
         st.plotly_chart(figures.unit_lines({"NumPy": run.states[b], "Keras": keras_run.states[b]}, units,
-                                           f"units {units}: NumPy (solid) and Keras (dashed)", highlight=t),
+                                           f"units {units}: NumPy (solid) and Keras (dashed, x)", highlight=t),
                         key="k_lines")
     else:
         st.info("Keras is off (sidebar: *Keras side by side*). The NumPy core alone needs no TensorFlow.")
@@ -103,7 +104,7 @@ if run.probs is not None:
     if probs.ndim == 2:
         st.caption("many-to-many: TimeDistributed(Dense softmax) gives a class distribution at every step.")
         st.plotly_chart(figures.states_heatmap(probs, "class probabilities p_t (NumPy)", quantity="p", highlight=t,
-                                               zmax=1.0), key="probs")
+                                               zmax=1.0, rows="class", signed=False), key="probs")
     else:
         st.caption("many-to-one: Dense softmax reads only the last h; one distribution per sequence.")
         st.bar_chart(pd.DataFrame({"p": probs}))

@@ -21,10 +21,11 @@ st.caption("Is the NumPy core really the same as Keras? Same weights in, every n
 c1, c2 = st.columns(2, gap="medium")
 with c1:
     st.markdown("**The tutorial's Keras model**")
-    st.code(TUTORIAL_MODEL_SOURCE, language="python")
+    st.code(TUTORIAL_MODEL_SOURCE, language="python", wrap_lines=True)
 with c2:
     st.markdown("**The NumPy step, forward and backward** (`rnn_core/cell.py`)")
-    st.code(inspect.getsource(cell.step_forward) + "\n" + inspect.getsource(cell.step_backward), language="python")
+    st.code(inspect.getsource(cell.step_forward) + "\n" + inspect.getsource(cell.step_backward), language="python",
+            wrap_lines=True)
 
 if not keras_enabled():
     st.info("Turn on *Keras side by side* in the sidebar to run the comparison.")
@@ -39,7 +40,7 @@ np_grad = cache.numpy_gradients(cfg, x, labels, "every" if cfg.head != "many-to-
 rows: list[tuple[str, str, object, object]] = []
 weights = cache.weights(cfg, x.shape[-1])
 for name, w in zip(("kernel", "recurrent_kernel", "bias"), weights):
-    rows.append(("weight", name, w, w))
+    rows.append(("weight (copied in)", name, w, w))
 mine = np_fwd.output if isinstance(np_fwd.output, tuple) else (np_fwd.output,)
 theirs = k_fwd.output if isinstance(k_fwd.output, tuple) else (k_fwd.output,)
 for i, (a, b) in enumerate(zip(mine, theirs)):
@@ -58,14 +59,14 @@ for kind, name, a, b in rows:
     diff, tol = max_difference(a, b), tolerance_for(b)
     table.append({"kind": kind, "tensor": name, "shape": str(tuple(pd.Series(a).shape) if isinstance(a, list) else
                                                              getattr(a, "shape", ())),
-                  "max |NumPy − Keras|": diff, "tolerance": tol, "agree": "✅" if diff <= tol else "❌"})
+                  "max |NumPy − Keras|": diff, "tolerance": tol, "agree": "✓" if diff <= tol else "✗ NO"})
     bars.append((name, diff, tol))
-ok = all(r["agree"] == "✅" for r in table)
+ok = all(r["agree"] == "✓" for r in table)
 (st.success if ok else st.error)(
-    f"{sum(r['agree'] == '✅' for r in table)} of {len(table)} tensors agree within float32 tolerance "
+    f"{sum(r['agree'] == '✓' for r in table)} of {len(table)} tensors agree within float32 tolerance "
     "(1e-5 × max(1, scale)).")
 st.dataframe(pd.DataFrame(table).style.format({"max |NumPy − Keras|": "{:.2e}", "tolerance": "{:.0e}"}),
-             hide_index=True, width="stretch")
+             hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)
 st.plotly_chart(figures.parity_bars(bars), key="parity")
 st.caption(f"Keras run: {k_fwd.seconds * 1e3:.0f} ms forward, {k_grad.seconds * 1e3:.0f} ms gradients. "
            f"NumPy: {np_fwd.seconds * 1e3:.1f} ms forward, {np_grad.seconds * 1e3:.1f} ms gradients "
