@@ -142,7 +142,7 @@ _register(
     "swish",
     max_slope=1.0999,
 )
-_register("gelu", _gelu, _gelu_derivative, "f(z) = z Phi(z)  (exact, erf)", max_slope=1.1289)
+_register("gelu", _gelu, _gelu_derivative, "f(z) = z Phi(z)  (exact, erf)", max_slope=1.128905)
 _register("mish", lambda z: z * np.tanh(_softplus(z)), _mish_derivative, "f(z) = z tanh(softplus(z))", max_slope=1.0886)
 _register(
     "hard_sigmoid",
