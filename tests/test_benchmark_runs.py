@@ -1,0 +1,20 @@
+"""The benchmark is not a timed test; this only runs its code once at a tiny size so it cannot rot."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.keras
+def test_benchmark_runs_at_a_tiny_size():
+    out = subprocess.run([sys.executable, "-m", "bench.bench_rnn", "--quick"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    row = [line for line in out.stdout.splitlines() if line.startswith("| (2, 6, 3, 4)")]
+    assert row, out.stdout
+    rel = float(out.stdout.split("dU relative difference ")[1].split()[0])
+    assert rel < 1e-5, "the benchmark's two sides must compute the same gradients"
