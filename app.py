@@ -7,6 +7,7 @@ reads the configuration, calls the core and renders.
 import streamlit as st
 
 from explorer import controls
+from explorer.widgets import show_input_error
 
 # No page_icon: a Material icon favicon would be fetched from a font CDN, and the app must work offline.
 st.set_page_config(page_title="RNN Explorer", layout="wide")
@@ -23,5 +24,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-st.session_state["app_config"] = controls.sidebar()
+config = controls.sidebar()
+st.session_state["app_config"] = config
+show_input_error(config)
 page.run()

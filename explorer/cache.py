@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from rnn_core.data import normalize
 from rnn_core.examples import Example, make_example
 
 from . import runs
@@ -17,6 +18,11 @@ from .settings import AppConfig
 @st.cache_data(max_entries=32, show_spinner=False)
 def example(cfg: AppConfig) -> Example:
     return make_example(cfg.example, cfg.steps, cfg.batch, cfg.seed, cfg.num_classes)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def normalized(x: np.ndarray, method: str) -> tuple[np.ndarray, dict]:
+    return normalize(x, method)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -8,13 +8,13 @@ import numpy as np
 import streamlit as st
 
 from rnn_core import ACTIVATIONS
+from rnn_core.data import FORMATS, MAX_STEPS, NAN_POLICIES, NORMALIZATIONS, SequenceError, limits_text, load_sequence, parse_typed
 from rnn_core.examples import EXAMPLES
 from rnn_core.initializers import INITIALIZERS
 
-from .settings import DEFAULT, HEADS, PRESETS, AppConfig
+from .settings import DEFAULT, HEADS, PRESETS, SOURCES, AppConfig
 
 URL = "query-params"
-MAX_STEPS = 100_000
 MAX_UNITS = 256
 
 
@@ -64,15 +64,75 @@ def sidebar() -> AppConfig:
     num_classes = sb.number_input("classes (C)", 2, 100, DEFAULT.num_classes, key="num_classes", bind=URL,
                                   disabled=head == "none")
     sb.subheader("Input sequence")
-    example = sb.selectbox("example", list(EXAMPLES), index=list(EXAMPLES).index(DEFAULT.example), key="example",
-                           bind=URL)
-    c1, c2 = sb.columns(2)
-    steps = c1.number_input("steps (T)", 1, MAX_STEPS, DEFAULT.steps, key="steps", bind=URL)
-    batch = c2.number_input("batch (B)", 1, 16, DEFAULT.batch, key="batch", bind=URL)
+    source = sb.segmented_control("source", SOURCES, default=DEFAULT.source, key="source", bind=URL,
+                                  format_func={"example": "example", "upload": "upload a file",
+                                               "typed": "type numbers"}.get) or DEFAULT.source
+    example, steps, batch = DEFAULT.example, DEFAULT.steps, DEFAULT.batch
+    if source == "example":
+        example = sb.selectbox("example", list(EXAMPLES), index=list(EXAMPLES).index(DEFAULT.example),
+                               key="example", bind=URL)
+        c1, c2 = sb.columns(2)
+        steps = c1.number_input("steps (T)", 2, MAX_STEPS, DEFAULT.steps, key="steps", bind=URL)
+        batch = c2.number_input("batch (B)", 1, 16, DEFAULT.batch, key="batch", bind=URL)
+    elif source == "upload":
+        _upload_controls(sb)
+    else:
+        _typed_controls(sb)
+    normalization = sb.selectbox("normalise each feature", NORMALIZATIONS, key="normalization", bind=URL,
+                                 help="Applied before the run; the statistics used are shown on the pages.")
     cfg = AppConfig(int(units), activation, use_bias, return_sequences, return_state, go_backwards, stateful,
                     kernel_initializer, recurrent_initializer, int(seed), float(recurrent_scale), head,
-                    int(num_classes), example, int(steps), int(batch))
+                    int(num_classes), source, example, int(steps), int(batch), normalization)
     return cfg
+
+
+def _upload_controls(sb) -> None:
+    """File upload: parse once per new file (or option), keep the last valid sequence on error."""
+    upload = sb.file_uploader("sequence file", type=[f[1:] for f in FORMATS], key="upload_file",
+                              help="Rows are time steps, columns features. .npy may also be (B, T, D).")
+    sb.caption(limits_text() + " Uploads are not part of the URL.")
+    nan_policy = sb.selectbox("NaN / inf values", NAN_POLICIES, key="nan_policy",
+                              format_func={"error": "reject the file", "drop": "drop those steps",
+                                           "fill": "fill with previous value"}.get)
+    previous = st.session_state.get("user_sequence")
+    npz_key = None
+    if previous is not None and previous["name"] == getattr(upload, "name", None) and len(previous["info"].arrays) > 1:
+        npz_key = sb.selectbox("array in the .npz", previous["info"].arrays, key="npz_key")
+    if upload is None:
+        return
+    token = (upload.file_id, nan_policy, npz_key)
+    if st.session_state.get("upload_token") == token:
+        return
+    st.session_state["upload_token"] = token
+    try:
+        x, info = load_sequence(upload.name, upload.getvalue(), nan_policy=nan_policy, npz_key=npz_key)
+    except SequenceError as err:
+        st.session_state["input_error"] = f"**{upload.name}** was not loaded: {err}"
+        return
+    st.session_state["user_sequence"] = {"name": upload.name, "x": x, "info": info}
+    st.session_state.pop("input_error", None)
+
+
+def _typed_controls(sb) -> None:
+    text = sb.text_area("numbers", "0, 0.5, 1, 0.5, 0, -0.5, -1, -0.5, 0", key="typed", bind=URL,
+                        help="One time step per line or separated by ';'; features separated by ',' or spaces. "
+                             "A single line of numbers is one feature over time.")
+    if st.session_state.get("typed_token") == text:
+        return
+    st.session_state["typed_token"] = text
+    try:
+        x, info = parse_typed(text)
+    except SequenceError as err:
+        st.session_state["typed_error"] = f"The typed sequence was not used: {err}"
+        return
+    st.session_state["typed_sequence"] = {"name": "typed", "x": x, "info": info}
+    st.session_state.pop("typed_error", None)
+
+
+def input_error(cfg: AppConfig) -> str | None:
+    """The message of the last rejected input for the current source, if any."""
+    key = {"upload": "input_error", "typed": "typed_error"}.get(cfg.source)
+    return st.session_state.get(key) if key else None
 
 
 def config_to_query(cfg: AppConfig) -> dict[str, str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from rnn_core import SimpleRNNConfig
 
 HEADS = ("none", "many-to-many", "many-to-one")
+SOURCES = ("example", "upload", "typed")
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,11 @@ class AppConfig:
     recurrent_scale: float = 1.0                # U is multiplied by this after initialisation
     head: str = "many-to-many"                  # the tutorial's Dense softmax head, or none
     num_classes: int = 5
+    source: str = "example"                     # "example", "upload" or "typed"
     example: str = "sine"
-    steps: int = 12                             # T
-    batch: int = 1                              # B
+    steps: int = 12                             # T (examples only; an upload brings its own)
+    batch: int = 1                              # B (examples only)
+    normalization: str = "none"                 # "none", "z-score" or "min-max", per feature
 
     def rnn_config(self) -> SimpleRNNConfig:
         """The SimpleRNN arguments (the shapes page shows these flags as Keras would take them)."""

@@ -12,13 +12,17 @@ from .figures import ENGINE_COLORS
 from .settings import DEFAULT, AppConfig
 
 F32_TOL = 1e-5   # float32 parity: max |NumPy - Keras| <= F32_TOL * max(1, scale)
+# Keras steps through time in Python-driven TensorFlow ops: past these lengths it would take
+# many seconds per view, so the Keras column stops there (the NumPy core runs any length).
+KERAS_MAX_STEPS = {"forward": 20_000, "gradients": 2_000}
 
 
 @dataclass(frozen=True)
 class Sequence:
-    inputs: np.ndarray      # (B, T, D) float32
-    labels: np.ndarray      # (B, T) ints
+    inputs: np.ndarray      # (B, T, D) float32, normalised as chosen
+    labels: np.ndarray      # (B, T) ints in [0, num_classes)
     description: str
+    stats: dict             # the normalisation statistics used ({} for none)
 
 
 def current_config() -> AppConfig:
@@ -26,13 +30,63 @@ def current_config() -> AppConfig:
     return st.session_state.get("app_config", DEFAULT)
 
 
-def keras_enabled() -> bool:
-    return bool(st.session_state.get("keras", True))
+def keras_enabled(steps: int | None = None, kind: str = "forward") -> bool:
+    """Whether to run the Keras column; says why not when the sequence is too long for it."""
+    if not st.session_state.get("keras", True):
+        return False
+    if steps is not None and steps > KERAS_MAX_STEPS[kind]:
+        st.info(f"The Keras column is limited to {KERAS_MAX_STEPS[kind]:,} steps for {kind} here "
+                f"(this sequence has {steps:,}); the NumPy core runs the whole sequence.",
+                icon=":material/hourglass:")
+        return False
+    return True
 
 
 def current_sequence(cfg: AppConfig) -> Sequence:
-    ex = cache.example(cfg)
-    return Sequence(ex.inputs, ex.labels % cfg.num_classes, ex.description)
+    """The input for this run: the chosen example, or the last valid upload / typed sequence."""
+    user = {"upload": "user_sequence", "typed": "typed_sequence"}.get(cfg.source)
+    loaded = st.session_state.get(user) if user else None
+    if loaded is None:
+        ex = cache.example(cfg)
+        x, labels, description = ex.inputs, ex.labels % cfg.num_classes, ex.description
+        if user:
+            description = ("no file uploaded yet: showing the built-in example" if cfg.source == "upload"
+                           else "no valid typed sequence yet: showing the built-in example") + f" ({description})"
+    else:
+        x = loaded["x"] if loaded["x"].ndim == 3 else loaded["x"][None]
+        labels = user_labels(loaded["x"], loaded["info"], cfg)
+        notes = " ".join(loaded["info"].notes)
+        description = f"{loaded['name']} ({loaded['info'].format}, {x.shape[1]:,} steps x {x.shape[2]} features)"
+        description += f". {notes}" if notes else ""
+    x, stats = cache.normalized(x, cfg.normalization)
+    return Sequence(x, labels, description, stats)
+
+
+def user_labels(x: np.ndarray, info, cfg: AppConfig) -> np.ndarray:
+    """Frame labels for user data: the next character for text, seeded random classes otherwise."""
+    if info.vocabulary:
+        ids = np.argmax(x, axis=-1)
+        return (np.roll(ids, -1) % cfg.num_classes)[None]
+    B, T = (x.shape[0], x.shape[1]) if x.ndim == 3 else (1, x.shape[0])
+    return np.random.default_rng(cfg.seed).integers(0, cfg.num_classes, size=(B, T))
+
+
+def show_input_error(cfg: AppConfig) -> None:
+    """A rejected upload or typed sequence: say why, and that the previous input is still in use."""
+    from .controls import input_error
+
+    message = input_error(cfg)
+    if message:
+        st.error(message + "  \nThe charts below still show the previous valid sequence; your settings are kept.",
+                 icon=":material/error:")
+
+
+def show_normalization(seq: Sequence, cfg: AppConfig) -> None:
+    if cfg.normalization == "none":
+        return
+    parts = [f"{name} = {np.array2string(np.asarray(v), precision=3, max_line_width=200, threshold=8)}"
+             for name, v in seq.stats.items()]
+    st.caption(f"Normalised per feature ({cfg.normalization}) with " + "; ".join(parts) + ".")
 
 
 def engine_header(name: str, detail: str = "") -> None:

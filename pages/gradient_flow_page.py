@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, figures
-from explorer.widgets import (current_config, current_sequence, engine_header, keras_enabled, keras_spinner,
-                              max_difference, parity_badge, tolerance_for)
+from explorer import cache, export, figures
+from explorer.widgets import (current_config, current_sequence, keras_enabled, keras_spinner, max_difference,
+                              parity_badge, show_normalization, tolerance_for)
 
 cfg = current_config()
 seq = current_sequence(cfg)
@@ -16,6 +16,7 @@ B, T, D = x.shape
 st.title("Gradient flow (BPTT)")
 st.caption("How far back does the gradient reach, and why? Move the *recurrent weight scale* in the sidebar "
            "from 0.5 (vanishing) to 1.5 (exploding) and watch the slopes below.")
+show_normalization(seq, cfg)
 
 c1, c2, c3, c4 = st.columns([1.3, 1, 1.2, 1])
 if cfg.head == "none":
@@ -45,7 +46,7 @@ if not np.all(np.isfinite(run.hidden)):
              "Lower the recurrent weight scale, or clip.", icon=":material/warning:")
 
 keras_run = None
-if keras_enabled() and trunc is None:
+if trunc is None and keras_enabled(T, "gradients"):
     with keras_spinner():
         keras_run = cache.keras_gradients(cfg, x, labels, loss_on)
 
@@ -65,7 +66,7 @@ with col_r:
     if keras_run is not None:
         diff = max_difference(run.hidden, keras_run.hidden)
         parity_badge(diff, tolerance_for(keras_run.hidden), "dL/dh_t: max |NumPy − Keras GradientTape|")
-    elif keras_enabled():
+    elif trunc is not None and st.session_state.get("keras", True):
         st.caption("Keras column hidden: truncated BPTT is a NumPy-core feature (Keras' tape always does full BPTT).")
 
 st.subheader("Why: the Jacobians of the recurrence")
@@ -112,3 +113,12 @@ with col_r:
         diffs = [max_difference(run.weights[n], keras_run.weights[n]) for n in run.weights]
         tol = max(tolerance_for(keras_run.weights[n]) for n in run.weights)
         parity_badge(max(diffs), tol, "weight gradients: max |NumPy − Keras|")
+
+st.subheader("Export")
+c1, c2 = st.columns(2)
+c1.download_button("dL/dh_t (CSV)", export.to_csv(run.hidden if B > 1 else run.hidden[0]), "hidden_gradients.csv",
+                   "text/csv", icon=":material/download:")
+grads = {f"d_{k}": v for k, v in run.weights.items()} | {f"d_{k}_clipped": v for k, v in run.clipped.items()}
+c2.download_button("every gradient (NPZ)", export.to_npz({"hidden": run.hidden, **grads,
+                                                           "inputs": x, "labels": labels}, cfg),
+                   "rnn_explorer_gradients.npz", "application/octet-stream", icon=":material/download:")

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, figures, runs
+from explorer import cache, export, figures
 from explorer.controls import stateful_controls
 from explorer.widgets import (current_config, current_sequence, engine_header, keras_enabled, keras_spinner,
-                              max_difference, parity_badge, tolerance_for)
+                              max_difference, parity_badge, show_normalization, tolerance_for)
 from rnn_core import activations
 
 cfg = current_config()
@@ -19,6 +19,7 @@ H = cfg.units
 st.title("Unrolled hidden states")
 st.caption(f"What does the network compute at each step? Input: {seq.description}; x has shape {x.shape} "
            f"(batch, time, features).")
+show_normalization(seq, cfg)
 h0 = stateful_controls(cfg, lambda h: cache.numpy_forward(cfg, x, h).final_state)
 run = cache.numpy_forward(cfg, x, h0)
 
@@ -44,28 +45,34 @@ else:
 st.plotly_chart(figures.unrolled_diagram(T, D, H, cfg.return_sequences, cfg.return_state, cfg.go_backwards, t),
                 config={"displayModeBar": False})
 
+lo, hi = 0, T - 1
+if T > figures.MAX_COLUMNS:
+    lo, hi = st.slider("step range to draw (zoom in to see raw steps)", 0, T - 1, (0, T - 1), key="zoom",
+                       help=f"Charts show at most {figures.MAX_COLUMNS:,} columns; wider ranges are aggregated.")
+view = slice(lo, hi + 1)
 units = list(range(min(H, 4)))
 col_np, col_k = st.columns(2, gap="medium")
 with col_np:
     engine_header("NumPy", f"rnn_core.SimpleRNN, {run.seconds * 1e3:.1f} ms")
     st.badge("the reference for the comparison", icon=":material/functions:", color="blue")
-    st.plotly_chart(figures.states_heatmap(run.states[b], f"h_t of sequence {b} (NumPy)", highlight=t), key="np_heat")
-    st.plotly_chart(figures.unit_lines({"NumPy": run.states[b]}, units, f"units {units} over time", highlight=t),
-                    key="np_lines")
+    st.plotly_chart(figures.states_heatmap(run.states[b, view], f"h_t of sequence {b} (NumPy)", highlight=t,
+                                           step_offset=lo), key="np_heat")
+    st.plotly_chart(figures.unit_lines({"NumPy": run.states[b, view]}, units, f"units {units} over time",
+                                       highlight=t, step_offset=lo), key="np_lines")
 keras_run = None
 with col_k:
-    if keras_enabled():
+    if keras_enabled(T):
         engine_header("Keras", "keras.layers.SimpleRNN, same weights")
         with keras_spinner():
             keras_run = cache.keras_forward(cfg, x, h0)
         diff = max_difference(run.states, keras_run.states)
         parity_badge(diff, tolerance_for(keras_run.states))
-        st.plotly_chart(figures.states_heatmap(keras_run.states[b], f"h_t of sequence {b} (Keras)", highlight=t),
-                        key="k_heat")
-        st.plotly_chart(figures.unit_lines({"NumPy": run.states[b], "Keras": keras_run.states[b]}, units,
-                                           f"units {units}: NumPy (solid) and Keras (dashed, x)", highlight=t),
-                        key="k_lines")
-    else:
+        st.plotly_chart(figures.states_heatmap(keras_run.states[b, view], f"h_t of sequence {b} (Keras)",
+                                               highlight=t, step_offset=lo), key="k_heat")
+        st.plotly_chart(figures.unit_lines({"NumPy": run.states[b, view], "Keras": keras_run.states[b, view]},
+                                           units, f"units {units}: NumPy (solid) and Keras (dashed, x)",
+                                           highlight=t, step_offset=lo), key="k_lines")
+    elif not st.session_state.get("keras", True):
         st.info("Keras is off (sidebar: *Keras side by side*). The NumPy core alone needs no TensorFlow.")
 
 # -- one step's arithmetic -----------------------------------------------------------------
@@ -108,3 +115,15 @@ if run.probs is not None:
     else:
         st.caption("many-to-one: Dense softmax reads only the last h; one distribution per sequence.")
         st.bar_chart(pd.DataFrame({"p": probs}))
+
+st.subheader("Export")
+arrays = export.forward_arrays(cfg, x, weights, h0, run.output, run.states)
+c1, c2, c3 = st.columns(3)
+c1.download_button("hidden states h_t (CSV)", export.to_csv(run.states if B > 1 else run.states[0]),
+                   "hidden_states.csv", "text/csv", icon=":material/download:")
+c2.download_button("inputs, weights and outputs (NPZ)", export.to_npz(arrays, cfg), "rnn_explorer.npz",
+                   "application/octet-stream", icon=":material/download:")
+c3.download_button("Keras script that reproduces this (.py)", export.reproduce_script(cfg), "reproduce_keras.py",
+                   "text/x-python", icon=":material/code:")
+st.caption("Put reproduce_keras.py next to rnn_explorer.npz and run it: it rebuilds keras.layers.SimpleRNN with "
+           "these flags and weights and prints the difference to the numbers exported here.")

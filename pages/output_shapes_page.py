@@ -46,7 +46,7 @@ with col_np:
     engine_header("NumPy", "rnn_core.SimpleRNN")
     st.code(describe(runs_np[current], *current), language="python")
 with col_k:
-    if keras_enabled():
+    if keras_enabled(T):
         engine_header("Keras", "keras.layers.SimpleRNN (Keras 3)")
         with keras_spinner():
             keras_out = cache.keras_forward(cfg, x, None).output
@@ -111,7 +111,7 @@ with col_np:
             f"whole    = dense(h)                                            # {dense_np.shape}", language="python")
     st.metric("max |per_step − whole|", f"{max_difference(td_np, dense_np):.2g}")
 with col_k:
-    if keras_enabled():
+    if keras_enabled(T):
         engine_header("Keras")
         with keras_spinner():
             td_k, dense_k = cache.keras_timedistributed_vs_dense(states, head.kernel, head.bias)

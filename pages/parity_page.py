@@ -27,8 +27,9 @@ with c2:
     st.code(inspect.getsource(cell.step_forward) + "\n" + inspect.getsource(cell.step_backward), language="python",
             wrap_lines=True)
 
-if not keras_enabled():
-    st.info("Turn on *Keras side by side* in the sidebar to run the comparison.")
+if not keras_enabled(x.shape[1], "gradients"):
+    if not st.session_state.get("keras", True):
+        st.info("Turn on *Keras side by side* in the sidebar to run the comparison.")
     st.stop()
 
 with keras_spinner():

@@ -42,7 +42,7 @@ def open_page(page: str, keras: bool = True, query: dict | None = None, **widget
 
 
 def _widget(at: AppTest, key: str):
-    for kind in ("toggle", "number_input", "selectbox", "slider", "radio"):
+    for kind in ("toggle", "number_input", "selectbox", "slider", "radio", "button_group", "text_area"):
         try:
             return getattr(at, kind)(key=key)
         except KeyError:

@@ -1,0 +1,85 @@
+"""Downloads: arrays as CSV and NPZ, and a short script that rebuilds the same Keras layer and checks the numbers."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict
+
+import numpy as np
+
+from .settings import AppConfig
+
+Array = np.ndarray
+
+
+def to_csv(array: Array, column_prefix: str = "unit") -> bytes:
+    """A (T, H) array as CSV with a header row (step, unit_0, ...); a (B, T, H) array gets a sequence column."""
+    a = np.asarray(array)
+    lines = []
+    if a.ndim == 2:
+        lines.append(",".join(["step"] + [f"{column_prefix}_{j}" for j in range(a.shape[1])]))
+        lines += [",".join([str(t)] + [repr(float(v)) for v in row]) for t, row in enumerate(a)]
+    elif a.ndim == 3:
+        lines.append(",".join(["sequence", "step"] + [f"{column_prefix}_{j}" for j in range(a.shape[2])]))
+        lines += [",".join([str(b), str(t)] + [repr(float(v)) for v in a[b, t]])
+                  for b in range(a.shape[0]) for t in range(a.shape[1])]
+    else:
+        raise ValueError(f"to_csv takes a 2-D or 3-D array, got shape {a.shape}.")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def to_npz(arrays: dict[str, Array], config: AppConfig | None = None) -> bytes:
+    """Arrays in an .npz (no pickles: plain numeric arrays, the config as a JSON string array)."""
+    buf = io.BytesIO()
+    payload = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
+    if config is not None:
+        payload["config_json"] = np.array(json.dumps(asdict(config)))
+    np.savez_compressed(buf, **payload)
+    return buf.getvalue()
+
+
+def forward_arrays(cfg: AppConfig, x: Array, weights: list[Array], h0: Array | None, output, states: Array) -> dict:
+    """What the reproduce script needs: inputs, weights, initial state, and the outputs to compare with."""
+    parts = output if isinstance(output, tuple) else (output,)
+    arrays = {"inputs": x, "kernel": weights[0], "recurrent_kernel": weights[1],
+              "initial_state": np.zeros((x.shape[0], cfg.units), np.float32) if h0 is None else h0,
+              "states": states}
+    if cfg.use_bias:
+        arrays["bias"] = weights[2]
+    for i, part in enumerate(parts):
+        arrays[f"output_{i}"] = part
+    return arrays
+
+
+def reproduce_script(cfg: AppConfig, npz_name: str = "rnn_explorer.npz") -> str:
+    """A runnable script: rebuild keras.layers.SimpleRNN with these flags, load the weights, compare outputs."""
+    weights = '[data["kernel"], data["recurrent_kernel"]' + (', data["bias"]]' if cfg.use_bias else "]")
+    return f'''"""Rebuild the RNN Explorer view in Keras and check that it gives the same numbers.
+
+Needs: pip install "keras>=3.15.1" tensorflow numpy ; the file {npz_name} next to this script.
+"""
+import numpy as np
+import keras
+
+data = np.load("{npz_name}", allow_pickle=False)
+x = data["inputs"]                      # (batch, time, features) = {{x.shape}}
+layer = keras.layers.SimpleRNN(
+    {cfg.units},
+    activation="{cfg.activation}",
+    use_bias={cfg.use_bias},
+    return_sequences={cfg.return_sequences},
+    return_state={cfg.return_state},
+    go_backwards={cfg.go_backwards},
+)
+layer.build(x.shape)
+layer.set_weights({weights})   # kernel (D, H), recurrent_kernel (H, H), bias (H,): no transposes
+result = layer(x, initial_state=[data["initial_state"]])
+parts = result if isinstance(result, tuple) else (result,)
+worst = 0.0
+for i, part in enumerate(parts):
+    diff = float(np.abs(np.asarray(part) - data[f"output_{{i}}"]).max())
+    worst = max(worst, diff)
+    print(f"output {{i}}: shape {{tuple(part.shape)}}, max |Keras - exported| = {{diff:.3g}}")
+print("reproduced" if worst <= 1e-5 else "DIFFERENT")
+'''
