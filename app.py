@@ -9,18 +9,19 @@ import streamlit as st
 from explorer import controls
 from explorer.widgets import show_input_error
 
-# No page_icon: a Material icon favicon would be fetched from a font CDN, and the app must work offline.
-st.set_page_config(page_title="RNN Explorer", layout="wide")
+# Emoji icons only: Streamlit draws them as local SVG favicons, while a :material/...: icon would be
+# fetched from a font CDN, and the app must work offline.
+st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide")
 
 PAGES = [
-    st.Page("pages/home_page.py", title="Home", icon=":material/home:", url_path="home", default=True),
-    st.Page("pages/hidden_states_page.py", title="Unrolled hidden states", icon=":material/view_week:",
+    st.Page("pages/home_page.py", title="Home", icon="🏠", url_path="home", default=True),
+    st.Page("pages/hidden_states_page.py", title="Unrolled hidden states", icon="🧮",
             url_path="hidden-states"),
-    st.Page("pages/output_shapes_page.py", title="Output shapes", icon=":material/data_array:",
+    st.Page("pages/output_shapes_page.py", title="Output shapes", icon="📐",
             url_path="output-shapes"),
-    st.Page("pages/gradient_flow_page.py", title="Gradient flow (BPTT)", icon=":material/trending_down:",
+    st.Page("pages/gradient_flow_page.py", title="Gradient flow (BPTT)", icon="📉",
             url_path="gradient-flow"),
-    st.Page("pages/parity_page.py", title="Keras vs NumPy", icon=":material/balance:", url_path="keras-vs-numpy"),
+    st.Page("pages/parity_page.py", title="Keras vs NumPy", icon="⚖️", url_path="keras-vs-numpy"),
 ]
 
 page = st.navigation(PAGES)

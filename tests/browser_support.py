@@ -1,0 +1,106 @@
+"""Starting the app as a user would, and driving Debian's Chromium with Playwright (no browser download)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# Streamlit's front end probes <page path>/_stcore/... for a base path before falling back to the root;
+# those 404s on deep links are expected and are not errors of the app.
+EXPECTED_CONSOLE_NOISE = ("/_stcore/health", "/_stcore/host-config")
+
+
+def ensure_chromium() -> str:
+    """Debian's chromium, installed with apt-get when missing (CI runs as root)."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    apt = shutil.which("apt-get")
+    if apt is None:
+        raise RuntimeError(f"{CHROMIUM} is missing and apt-get is not available to install it.")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run([apt, "update", "-qq"], check=True, env=env, timeout=600)
+    subprocess.run([apt, "install", "-y", "-qq", "chromium"], check=True, env=env, timeout=1200)
+    return CHROMIUM
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppServer:
+    """``streamlit run app.py`` on a free loopback port, stopped on exit."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(self.port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+            if self.proc.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError(f"the app did not become healthy; see {log_path}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def settle(page, timeout: float = 120_000) -> None:
+    """Wait until Streamlit has finished the run that the last action started."""
+    page.wait_for_timeout(250)          # let the rerun request reach the server and the state flip to running
+    page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_timeout(150)
+
+
+_PLOT_DATA = """el => { if (!el || !el.data) return null;
+    const t = (el._fullData || [])[0] || {};      // _fullData: typed arrays already decoded by plotly.js
+    const z = t.z ? Array.from(t.z, r => Array.from(r)) : null;
+    return {title: el.layout.title && el.layout.title.text, z: z, n: el.data.length}; }"""
+
+
+def plot_titled(page, start: str) -> dict:
+    """The data of the rendered chart whose title starts with ``start``, as the browser holds it.
+
+    Charts render when scrolled into view, so each one is brought into view first.
+    """
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        chart.scroll_into_view_if_needed()
+        plot = chart.locator(".js-plotly-plot")
+        plot.wait_for(timeout=20_000)
+        data = plot.evaluate(_PLOT_DATA)
+        if data and re.sub(r"<[^>]+>", "", data["title"] or "").startswith(start):   # the theme adds <b>
+            return data
+    raise AssertionError(f"no rendered chart titled {start!r}")

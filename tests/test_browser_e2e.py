@@ -1,0 +1,195 @@
+"""End to end in headless Chromium: the real front end, real uploads, URLs, two users at once.
+
+Starts ``streamlit run app.py`` as a user would and drives Debian's Chromium
+through Playwright. Screenshots of every page go to test-artifacts/ (not committed).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from browser_support import (CHROMIUM_ARGS, EXPECTED_CONSOLE_NOISE, IDLE, ROOT, AppServer, ensure_chromium,
+                             plot_titled, settle)
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "test-artifacts"
+PAGES = {"Home": "RNN Explorer", "Unrolled hidden states": "Unrolled hidden states", "Output shapes": "Output shapes",
+         "Gradient flow (BPTT)": "Gradient flow (BPTT)", "Keras vs NumPy": "Keras vs NumPy"}
+
+
+@pytest.fixture(scope="module")
+def server():
+    ARTIFACTS.mkdir(exist_ok=True)
+    app = AppServer(ARTIFACTS / "streamlit.log")
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    executable = ensure_chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        # Until one session has run app.py, Streamlit's legacy pages/ router answers deep links with a
+        # "page not found" notice; a user opening the home page first is what every later test assumes.
+        warm = b.new_page()
+        warm.goto(server.url)
+        warm.wait_for_selector(IDLE, timeout=180_000)
+        warm.close()
+        yield b
+        b.close()
+
+
+class Console:
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda m: self._add(m))
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+
+    def _add(self, message) -> None:
+        if message.type != "error":
+            return
+        where = (message.location or {}).get("url", "")
+        if any(noise in where for noise in EXPECTED_CONSOLE_NOISE):
+            return
+        self.errors.append(f"{message.text} ({where})")
+
+
+def open_app(browser, server, path: str = "", width: int = 1400, height: int = 1000):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    console = Console(page)
+    page.goto(server.url + path)
+    page.wait_for_selector(IDLE, timeout=180_000)
+    settle(page)
+    return context, page, console
+
+
+def no_exception_box(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]').first.inner_text()
+
+
+def title(page) -> str:
+    return page.locator("h1").first.inner_text().strip()
+
+
+def test_every_page_from_the_navigation(browser, server):
+    context, page, console = open_app(browser, server, height=2400)
+    for label, heading in PAGES.items():
+        page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
+        settle(page)
+        page.wait_for_function("h => document.querySelector('h1') && document.querySelector('h1').innerText.includes(h)",
+                               arg=heading, timeout=120_000)
+        settle(page)
+        no_exception_box(page)
+        slug = re.sub(r"\W+", "_", label.lower()).strip("_")
+        page.screenshot(path=str(ARTIFACTS / f"page_{slug}.png"), full_page=True)
+    assert not console.errors, console.errors
+    context.close()
+
+
+def test_toggles_change_shapes_and_plots(browser, server):
+    context, page, console = open_app(browser, server, "/output-shapes")
+    code = page.locator('[data-testid="stCode"]').first
+    assert "out.shape       # (1, 12, 4)" in code.inner_text()
+    page.get_by_test_id("stSidebarUserContent").get_by_text("return_sequences", exact=True).click()
+    settle(page)
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stCode\"]').innerText.includes('(1, 4)')")
+    assert "out.shape       # (1, 4)  last h only" in code.inner_text()
+    page.get_by_test_id("stSidebarUserContent").get_by_text("return_state", exact=True).click()
+    settle(page)
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stCode\"]').innerText.includes('tuple of 2')")
+    assert "out[1].shape    # (1, 4)" in code.inner_text()
+    assert "return_sequences=false" in page.url and "return_state=true" in page.url   # the URL follows
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Unrolled hidden states").click()
+    settle(page)
+    page.wait_for_selector(".js-plotly-plot")
+    diagram = page.locator(".js-plotly-plot").first.inner_text()
+    assert "last h only" in diagram and "not returned" in diagram
+    no_exception_box(page)
+    assert not console.errors, console.errors
+    context.close()
+
+
+def test_time_slider_moves_the_step(browser, server):
+    context, page, console = open_app(browser, server, "/hidden-states")
+    assert page.get_by_text("Step t = 0", exact=False).count() == 1
+    thumb = page.locator('[data-testid="stSlider"]', has_text="step t").locator("input").first
+    thumb.focus()
+    for _ in range(3):
+        thumb.press("ArrowRight")
+    settle(page)
+    page.wait_for_function("() => document.body.innerText.includes('Step t = 3')")
+    assert "t=3" in page.url
+    heat = plot_titled(page, "h_t of sequence 0 (NumPy)")
+    assert len(heat["z"]) == 4 and len(heat["z"][0]) == 12
+    assert not console.errors, console.errors
+    context.close()
+
+
+def choose_upload(page) -> None:
+    page.locator('[data-testid="stSidebar"]').get_by_text("upload a file", exact=True).click()
+    settle(page)
+
+
+def upload(page, name: str, data: bytes) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        {"name": name, "mimeType": "application/octet-stream", "buffer": data})
+    settle(page)
+
+
+def test_real_uploads_redraw_and_a_broken_file_keeps_the_plots(browser, server):
+    context, page, console = open_app(browser, server, "/hidden-states")
+    choose_upload(page)
+    csv = b"x,y\n" + b"\n".join(f"{i % 7},{(i * 3) % 5}".encode() for i in range(25))
+    upload(page, "series.csv", csv)
+    page.wait_for_function("() => document.body.innerText.includes('series.csv (csv, 25 steps x 2 features)')")
+    assert len(plot_titled(page, "h_t of sequence 0 (NumPy)")["z"][0]) == 25
+    upload(page, "greeting.txt", "hello 안녕 😀".encode())
+    page.wait_for_function("() => document.body.innerText.includes('greeting.txt (txt')")
+    before = plot_titled(page, "h_t of sequence 0 (NumPy)")
+    assert len(before["z"][0]) == len("hello 안녕 😀")
+    upload(page, "broken.json", b"[[1, 2], [3]")
+    page.wait_for_function("() => document.body.innerText.includes('broken.json was not loaded')")
+    assert "not valid JSON" in page.locator('[data-testid="stAlert"]').first.inner_text()
+    assert plot_titled(page, "h_t of sequence 0 (NumPy)")["z"] == before["z"]    # the old plots stay
+    page.screenshot(path=str(ARTIFACTS / "upload_error.png"), full_page=True)
+    no_exception_box(page)
+    assert not console.errors, console.errors
+    context.close()
+
+
+def test_url_with_flags_opens_that_configuration(browser, server):
+    query = "?units=6&activation=relu&return_sequences=false&return_state=true&go_backwards=true&steps=15"
+    context, page, console = open_app(browser, server, "/output-shapes" + query)
+    assert title(page) == "Output shapes"
+    code = page.locator('[data-testid="stCode"]').first.inner_text()
+    assert "SimpleRNN(6, return_sequences=False, return_state=True)" in code and "(1, 6)" in code
+    assert page.locator('[data-testid="stSidebar"] input[aria-label="units (H)"]').input_value() == "6"
+    no_exception_box(page)
+    assert not console.errors, console.errors
+    context.close()
+
+
+def test_two_users_see_only_their_own_state(browser, server):
+    ctx_a, a, console_a = open_app(browser, server, "/hidden-states?units=3")
+    ctx_b, b, console_b = open_app(browser, server, "/hidden-states?units=5")
+    choose_upload(a)
+    upload(a, "mine.csv", b"\n".join(str(i).encode() for i in range(40)))
+    a.wait_for_function("() => document.body.innerText.includes('mine.csv')")
+    b.reload()
+    b.wait_for_selector(IDLE)
+    settle(b)
+    heat_a, heat_b = plot_titled(a, "h_t of sequence 0 (NumPy)"), plot_titled(b, "h_t of sequence 0 (NumPy)")
+    assert (len(heat_a["z"]), len(heat_a["z"][0])) == (3, 40)
+    assert (len(heat_b["z"]), len(heat_b["z"][0])) == (5, 12)
+    assert "mine.csv" not in b.locator("body").inner_text()
+    assert not console_a.errors and not console_b.errors
+    ctx_a.close()
+    ctx_b.close()
