@@ -114,43 +114,49 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
 
     Cells are drawn in processing order; with go_backwards the input feeding
     cell i is x_{T-1-i}. Outputs that the layer does not return are greyed out.
+    Annotations and shapes are collected as plain dicts and set once: plotly's
+    add_annotation copies every earlier annotation, which made this figure slow.
     """
     shown = list(range(T)) if T <= max_cells else list(range(max_cells - 2)) + [None, T - 1]
-    fig = go.Figure()
     ink, faded = "#7f7f7f", "rgba(127,127,127,0.35)"   # mid-grey: readable on light and dark themes
+    notes: list[dict] = []
+    shapes: list[dict] = []
+
+    def arrow(x, y, ax, ay, color=ink):
+        notes.append(dict(x=x, y=y, ax=ax, ay=ay, xref="x", yref="y", axref="x", ayref="y", text="",
+                          showarrow=True, arrowhead=2, arrowcolor=color))
+
+    def label(x, y, text, **font):
+        notes.append(dict(x=x, y=y, text=text, showarrow=False, font=dict(size=11, **font)))
+
     for col, i in enumerate(shown):
         x0 = col * 1.6
         if i is None:
-            fig.add_annotation(x=x0 + 0.5, y=1.0, text="...", showarrow=False, font=dict(size=20))
+            notes.append(dict(x=x0 + 0.5, y=1.0, text="...", showarrow=False, font=dict(size=20)))
             continue
         lit = highlight == i
-        fig.add_shape(type="rect", x0=x0, x1=x0 + 1, y0=0.7, y1=1.3, line=dict(color=ink, width=3 if lit else 1),
-                      fillcolor="#ffe8a3" if lit else "#eef3fa")
-        fig.add_annotation(x=x0 + 0.5, y=1.0, text=f"cell<br>step {i}", showarrow=False,
-                           font=dict(size=11, color="#222"))
+        shapes.append(dict(type="rect", x0=x0, x1=x0 + 1, y0=0.7, y1=1.3, line=dict(color=ink, width=3 if lit else 1),
+                           fillcolor="#ffe8a3" if lit else "#eef3fa"))
+        label(x0 + 0.5, 1.0, f"cell<br>step {i}", color="#222")
         src = T - 1 - i if go_backwards else i
-        fig.add_annotation(x=x0 + 0.5, y=0.7, ax=x0 + 0.5, ay=0.05, xref="x", yref="y", axref="x", ayref="y",
-                           text="", showarrow=True, arrowhead=2, arrowcolor=ink)
-        fig.add_annotation(x=x0 + 0.5, y=-0.05, text=f"x<sub>{src}</sub> (B, {D})", showarrow=False,
-                           font=dict(size=11))
+        arrow(x0 + 0.5, 0.7, x0 + 0.5, 0.05)
+        label(x0 + 0.5, -0.05, f"x<sub>{src}</sub> (B, {D})")
         returned = return_sequences or i == T - 1
-        color = ink if returned else faded
-        fig.add_annotation(x=x0 + 0.5, y=1.95, ax=x0 + 0.5, ay=1.3, xref="x", yref="y", axref="x", ayref="y",
-                           text="", showarrow=True, arrowhead=2, arrowcolor=color)
-        label = f"h<sub>{i}</sub> (B, {H})" if returned else f"h<sub>{i}</sub> not returned"
-        fig.add_annotation(x=x0 + 0.5, y=2.1, text=label, showarrow=False,
-                           font=dict(size=11, color=None if returned else color))
+        arrow(x0 + 0.5, 1.95, x0 + 0.5, 1.3, ink if returned else faded)
+        if returned:
+            label(x0 + 0.5, 2.1, f"h<sub>{i}</sub> (B, {H})")
+        else:
+            label(x0 + 0.5, 2.1, f"h<sub>{i}</sub> not returned", color=faded)
         if col + 1 < len(shown):
-            fig.add_annotation(x=x0 + 1.6, y=1.0, ax=x0 + 1, ay=1.0, xref="x", yref="y", axref="x", ayref="y",
-                               text="", showarrow=True, arrowhead=2, arrowcolor=ink)
+            arrow(x0 + 1.6, 1.0, x0 + 1, 1.0)
     last_x = (len(shown) - 1) * 1.6
     if return_state:
-        fig.add_annotation(x=last_x + 2.2, y=1.0, ax=last_x + 1, ay=1.0, xref="x", yref="y", axref="x", ayref="y",
-                           text="", showarrow=True, arrowhead=2, arrowcolor=KERAS_COLOR)
-        fig.add_annotation(x=last_x + 2.35, y=1.0, text=f"state<br>(B, {H})", showarrow=False, xanchor="left",
-                           font=dict(size=11, color=KERAS_COLOR))
+        arrow(last_x + 2.2, 1.0, last_x + 1, 1.0, KERAS_COLOR)
+        notes.append(dict(x=last_x + 2.35, y=1.0, text=f"state<br>(B, {H})", showarrow=False, xanchor="left",
+                          font=dict(size=11, color=KERAS_COLOR)))
     out = f"output (B, {T}, {H}): every h<sub>t</sub>" if return_sequences else f"output (B, {H}): last h only"
-    fig.add_annotation(x=0, y=2.55, text=out, showarrow=False, xanchor="left", font=dict(size=12))
+    notes.append(dict(x=0, y=2.55, text=out, showarrow=False, xanchor="left", font=dict(size=12)))
+    fig = go.Figure(layout=dict(annotations=notes, shapes=shapes))
     fig.update_xaxes(visible=False, range=[-0.3, last_x + (3.4 if return_state else 1.3)])
     fig.update_yaxes(visible=False, range=[-0.4, 2.8])
     title = "Unrolled in time" + (" (go_backwards: cell 0 reads the last input)" if go_backwards else "")

@@ -99,10 +99,10 @@ with col_r:
     rows = []
     for name in list(run.weights) + ["global"]:
         rows.append({"gradient": f"dL/d{name}" if name != "global" else "all (global norm)",
-                     "‖·‖ before clip": flow.norms_before[name], "‖·‖ after clip": flow.norms_after[name]})
+                     "norm before clip": flow.norms_before[name], "norm after clip": flow.norms_after[name]})
     table = pd.DataFrame(rows).set_index("gradient")
     if keras_run is not None:
-        table["‖·‖ Keras"] = [float(np.linalg.norm(keras_run.weights[n])) for n in run.weights] + [
+        table["norm (Keras)"] = [float(np.linalg.norm(keras_run.weights[n])) for n in run.weights] + [
             float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in keras_run.weights.values())))]
     st.dataframe(table.style.format("{:.5g}"), width="stretch")
     if clip:

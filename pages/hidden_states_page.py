@@ -17,8 +17,8 @@ B, T, D = x.shape
 H = cfg.units
 
 st.title("Unrolled hidden states")
-st.caption(f"What does the network compute at each step? Input: {seq.description}; x has shape {x.shape} "
-           f"(batch, time, features).")
+st.caption(f"What does the network compute at each step? x has shape {x.shape} (batch, time, features). "
+           f"Input: {seq.description}")
 show_normalization(seq, cfg)
 h0 = stateful_controls(cfg, lambda h: cache.numpy_forward(cfg, x, h).final_state)
 run = cache.numpy_forward(cfg, x, h0)

@@ -164,8 +164,8 @@ def test_gradient_flow_truncation_and_clipping():
     at.number_input(key="clip_at").set_value(0.01).run()
     assert "each gradient travels at most 5 steps back" in texts(at)
     table = at.dataframe[0].value
-    assert (table["‖·‖ after clip"].iloc[:-1] <= 0.01 + 1e-7).all()
-    assert (table["‖·‖ before clip"] >= table["‖·‖ after clip"] - 1e-9).all()
+    assert (table["norm after clip"].iloc[:-1] <= 0.01 + 1e-7).all()
+    assert (table["norm before clip"] >= table["norm after clip"] - 1e-9).all()
     norms = arr(figure_titled(at, "||dL/dh_t||")["data"][0]["y"])
     assert len(norms) == 30
 

@@ -159,6 +159,7 @@ def test_real_uploads_redraw_and_a_broken_file_keeps_the_plots(browser, server):
     page.wait_for_function("() => document.body.innerText.includes('broken.json was not loaded')")
     assert "not valid JSON" in page.locator('[data-testid="stAlert"]').first.inner_text()
     assert plot_titled(page, "h_t of sequence 0 (NumPy)")["z"] == before["z"]    # the old plots stay
+    page.get_by_test_id("stMain").evaluate("el => el.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "upload_error.png"), full_page=True)
     no_exception_box(page)
     assert not console.errors, console.errors
