@@ -21,19 +21,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browser_support import CHROMIUM_ARGS, IDLE, ROOT, AppServer, ensure_chromium, settle  # noqa: E402
 
 
+SIGNATURE = """() => { const el = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[1];
+    const t = el && el._fullData && el._fullData[0];
+    return t && t.z && t.z[0] ? JSON.stringify(Array.from(t.z[0]).slice(0, 3)) : null; }"""
+
+
 def toggle_times(page, label: str, repeats: int = 5) -> list[float]:
+    """Click a sidebar toggle; time until the NumPy heatmap shows new data and the script has finished."""
     times = []
     switch = page.get_by_test_id("stSidebarUserContent").get_by_text(label, exact=True)
     for _ in range(repeats):
-        before = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').nth(1).evaluate(
-            "el => JSON.stringify(el._fullData[0].z[0].slice(0, 3))")
+        page.wait_for_function(f"({SIGNATURE})() !== null", timeout=120_000)
+        before = page.evaluate(SIGNATURE)
         start = time.perf_counter()
         switch.click()
-        page.wait_for_function(
-            """b => { const el = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[1];
-                      const t = el && el._fullData && el._fullData[0];
-                      return !!(t && t.z && t.z[0]) && JSON.stringify(Array.from(t.z[0]).slice(0, 3)) !== b; }""",
-            arg=before, timeout=120_000)
+        page.wait_for_function(f"b => {{ const s = ({SIGNATURE})(); return s !== null && s !== b; }}", arg=before,
+                               timeout=120_000)
         page.wait_for_selector(IDLE, timeout=120_000)
         times.append(time.perf_counter() - start)
     return times

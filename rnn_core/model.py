@@ -1,14 +1,10 @@
 """NumPy twin of the tutorial's ``RNNLayer`` model: SimpleRNN + a Dense softmax head.
 
-The Keras original (Hands-on ML / CS231n style)::
-
-    class RNNLayer(keras.Model):
-        def __init__(self, num_hidden=128, num_class=39):
-            super().__init__()
-            self.rnn = SimpleRNN(num_hidden, activation='tanh', return_sequences=True)
-            self.fc = TimeDistributed(Dense(num_class, activation='softmax'))
-        def call(self, x):
-            return self.fc(self.rnn(x))
+The Keras original (Hands-on ML / CS231n style) is a keras.Model subclass holding
+``SimpleRNN(num_hidden=128, activation='tanh', return_sequences=True)`` and
+``TimeDistributed(Dense(num_class=39, activation='softmax'))``; its source is
+``rnn_core.keras_bridge.TUTORIAL_MODEL_SOURCE`` (shown in the app) and
+``keras_bridge.build_tutorial_model`` builds it.
 
 many-to-many: the head sees every h_t and predicts a class per frame (B, T, C).
 many-to-one:  the RNN returns only its last output and the head predicts one
