@@ -190,3 +190,16 @@ def test_tutorial_model(many_to_many, rng):
     model.loss(x, y)
     err = relative_error(model.backward().rnn.inputs, numeric_gradient(lambda: model.loss(x, y)[0], x))
     assert err < FD_TOL, f"inputs: relative error {err:.2e}"
+
+
+def test_tutorial_model_with_mse_loss(rng):
+    model = RNNClassifier(num_hidden=H, num_class=3, many_to_many=True, head_activation="linear", seed=0)
+    model.build((B, T, D))
+    model.set_weights([rng.normal(0, 0.5, w.shape) for w in model.get_weights()])
+    x, y = rng.normal(size=(B, T, D)), rng.normal(size=(B, T, 3))
+    model.loss(x, y, loss="mse")
+    grads = model.backward()
+    live = model.rnn.get_weights() + model.fc.get_weights()
+    for i, (analytic, array) in enumerate(zip(grads.weights(), live)):
+        err = relative_error(analytic, numeric_gradient(lambda: model.loss(x, y, loss="mse")[0], array))
+        assert err < FD_TOL, f"weight {i}: relative error {err:.2e}"
