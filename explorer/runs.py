@@ -7,6 +7,7 @@ wraps these in st.cache_data). The Keras functions import TensorFlow through
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +23,15 @@ from .settings import AppConfig
 
 Array = np.ndarray
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
+
+
+def _overflow_is_data(fn):
+    """The app shows inf/nan as such (exploding settings are part of the lesson): no RuntimeWarnings."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def make_weights(cfg: AppConfig, input_dim: int) -> list[Array]:
@@ -68,6 +78,7 @@ class ForwardRun:
     extra: dict = field(default_factory=dict)
 
 
+@_overflow_is_data
 def numpy_forward(cfg: AppConfig, weights: list[Array], x: Array, h0: Array | None = None,
                   head_weights: list[Array] | None = None) -> ForwardRun:
     start = time.perf_counter()
@@ -160,6 +171,7 @@ def _probe_output_gradient(cfg: AppConfig, x_shape: tuple[int, int, int], loss_o
     return g
 
 
+@_overflow_is_data
 def numpy_gradients(cfg: AppConfig, weights: list[Array], x: Array, labels: Array, loss_on: str = "every",
                     truncate: int | None = None, clip: dict | None = None,
                     head_weights: list[Array] | None = None) -> GradientRun:
@@ -234,6 +246,7 @@ class FlowAnalysis:
     seconds: float
 
 
+@_overflow_is_data
 def analyse_flow(cfg: AppConfig, weights: list[Array], run: GradientRun, max_points: int = 32) -> FlowAnalysis:
     start = time.perf_counter()
     from rnn_core import activations
