@@ -35,9 +35,16 @@ def numpy_forward(cfg: AppConfig, x: np.ndarray, h0: np.ndarray | None) -> runs.
     return runs.numpy_forward(cfg, weights(cfg, x.shape[-1]), x, h0)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def keras_twins(cfg: AppConfig, input_dim: int) -> runs.KerasTwins:
+    """The Keras layers and model of a configuration, built once and shared (they hold no per-user state:
+    stateful runs pass the carried state explicitly). Weights follow from (cfg, input_dim)."""
+    return runs.build_keras(cfg, weights(cfg, input_dim), (1, 2, input_dim))
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def keras_forward(cfg: AppConfig, x: np.ndarray, h0: np.ndarray | None) -> runs.ForwardRun:
-    return runs.keras_forward(cfg, weights(cfg, x.shape[-1]), x, h0)
+    return runs.keras_forward(cfg, keras_twins(cfg, x.shape[-1]), x, h0)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -48,7 +55,7 @@ def numpy_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def keras_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str) -> runs.GradientRun:
-    return runs.keras_gradients(cfg, weights(cfg, x.shape[-1]), x, labels, loss_on)
+    return runs.keras_gradients(cfg, keras_twins(cfg, x.shape[-1]), x, labels, loss_on)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

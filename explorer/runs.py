@@ -106,23 +106,41 @@ def _model(cfg: AppConfig, weights: list[Array], head_weights: list[Array] | Non
     return model
 
 
-def keras_forward(cfg: AppConfig, weights: list[Array], x: Array, h0: Array | None = None,
-                  head_weights: list[Array] | None = None) -> ForwardRun:
-    """The same through Keras; a second layer with return_sequences=True gives h_t for every step."""
+@dataclass
+class KerasTwins:
+    """The Keras side of one configuration, built once (the app keeps it with st.cache_resource)."""
+
+    layer: object            # keras.layers.SimpleRNN with the user's flags
+    full: object             # the same weights, return_sequences=True and return_state=True: h_t for every t
+    model: object | None     # the tutorial's RNNLayer with the Dense head, or None without a head
+
+
+def build_keras(cfg: AppConfig, weights: list[Array], input_shape: tuple[int, int, int],
+                head_weights: list[Array] | None = None) -> KerasTwins:
+    from rnn_core import keras_bridge as kb
+
+    layer = kb.build_simple_rnn(_no_state(cfg.rnn_config()), input_shape, weights)
+    full = kb.build_simple_rnn(_no_state(cfg.with_sequences().rnn_config()), input_shape, weights)
+    model = None
+    if cfg.head != "none":
+        model = kb.build_tutorial_model(cfg.units, cfg.num_classes, cfg.head == "many-to-many",
+                                        input_shape=input_shape,
+                                        weights=list(weights) + list(head_weights or make_head_weights(cfg)),
+                                        activation=cfg.activation, use_bias=cfg.use_bias,
+                                        go_backwards=cfg.go_backwards)
+    return KerasTwins(layer, full, model)
+
+
+def keras_forward(cfg: AppConfig, twins: KerasTwins, x: Array, h0: Array | None = None) -> ForwardRun:
+    """Run the Keras twins on x: the user's output structure, and h_t for every step."""
     from rnn_core import keras_bridge as kb
 
     start = time.perf_counter()
-    rnn_cfg = cfg.rnn_config()
-    layer = kb.build_simple_rnn(_no_state(rnn_cfg), x.shape, weights)
-    output = kb.run_layer(layer, x, initial_state=h0)
-    full = kb.build_simple_rnn(_no_state(cfg.with_sequences().rnn_config()), x.shape, weights)
-    states, final = kb.run_layer(full, x, initial_state=h0)
+    output = kb.run_layer(twins.layer, x, initial_state=h0)
+    states, final = kb.run_layer(twins.full, x, initial_state=h0)
     probs = None
-    if cfg.head != "none":
-        model = kb.build_tutorial_model(cfg.units, cfg.num_classes, cfg.head == "many-to-many", input_shape=x.shape,
-                                        weights=list(weights) + list(head_weights or make_head_weights(cfg)),
-                                        activation=cfg.activation, use_bias=cfg.use_bias, go_backwards=cfg.go_backwards)
-        probs = np.asarray(model(x)) if h0 is None else np.asarray(model.fc(_sequence_or_last(cfg, states)))
+    if twins.model is not None:
+        probs = np.asarray(twins.model(x)) if h0 is None else np.asarray(twins.model.fc(_sequence_or_last(cfg, states)))
     return ForwardRun(output, states, None, final, probs, time.perf_counter() - start, "Keras")
 
 
@@ -204,29 +222,23 @@ def _dz(layer: SimpleRNN, grads) -> Array:
     return grads.hidden.transpose(1, 0, 2) * layer.activation.derivative(trace.z, trace.h[1:])
 
 
-def keras_gradients(cfg: AppConfig, weights: list[Array], x: Array, labels: Array, loss_on: str = "every",
-                    head_weights: list[Array] | None = None) -> GradientRun:
+def keras_gradients(cfg: AppConfig, twins: KerasTwins, x: Array, labels: Array,
+                    loss_on: str = "every") -> GradientRun:
     """The same gradients by tf.GradientTape (full BPTT; truncation and clipping are NumPy-side features)."""
     from rnn_core import keras_bridge as kb
 
     start = time.perf_counter()
-    if cfg.head == "none":
-        layer = kb.build_simple_rnn(_no_state(cfg.with_sequences().rnn_config()), x.shape, weights)
+    if twins.model is None:
         d_out = _probe_output_gradient(cfg, x.shape, loss_on)
-        res = kb.layer_gradients(layer, x, d_out, np.zeros((x.shape[0], cfg.units), np.float32))
+        res = kb.layer_gradients(twins.full, x, d_out, np.zeros((x.shape[0], cfg.units), np.float32))
         loss = float(np.sum(res["output"][0] * d_out))
         named = {n: res[n] for n in WEIGHT_NAMES if res.get(n) is not None}
-        hidden = res["hidden"]
     else:
-        model = kb.build_tutorial_model(cfg.units, cfg.num_classes, cfg.head == "many-to-many", input_shape=x.shape,
-                                        weights=list(weights) + list(head_weights or make_head_weights(cfg)),
-                                        activation=cfg.activation, use_bias=cfg.use_bias, go_backwards=cfg.go_backwards)
-        res = kb.model_gradients(model, x, labels if cfg.head == "many-to-many" else labels[:, -1])
+        res = kb.model_gradients(twins.model, x, labels if cfg.head == "many-to-many" else labels[:, -1])
         loss = res["loss"]
-        names = list(WEIGHT_NAMES[:len(weights)])
-        named = dict(zip(names, res["weights"][:len(weights)]))
-        hidden = res["hidden"]
-    return GradientRun(loss, loss_text(cfg, loss_on), hidden, named, named, None, None,
+        n_rnn = 3 if cfg.use_bias else 2
+        named = dict(zip(WEIGHT_NAMES[:n_rnn], res["weights"][:n_rnn]))
+    return GradientRun(loss, loss_text(cfg, loss_on), res["hidden"], named, named, None, None,
                        time.perf_counter() - start, "Keras")
 
 
