@@ -14,7 +14,7 @@ from explorer.widgets import show_input_error
 st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide")
 
 PAGES = [
-    st.Page("pages/home_page.py", title="Home", icon="🏠", url_path="home", default=True),
+    st.Page("pages/home_page.py", title="Home", icon="🏠", default=True),   # served at /
     st.Page("pages/hidden_states_page.py", title="Unrolled hidden states", icon="🧮",
             url_path="hidden-states"),
     st.Page("pages/output_shapes_page.py", title="Output shapes", icon="📐",
