@@ -44,13 +44,13 @@ st.subheader("With your flags")
 col_np, col_k = st.columns(2, gap="medium")
 with col_np:
     engine_header("NumPy", "rnn_core.SimpleRNN")
-    st.code(describe(runs_np[current], *current), language="python")
+    st.code(describe(runs_np[current], *current), language="python", wrap_lines=True)
 with col_k:
     if keras_enabled(T):
         engine_header("Keras", "keras.layers.SimpleRNN (Keras 3)")
         with keras_spinner():
             keras_out = cache.keras_forward(cfg, x, None).output
-        st.code(describe(keras_out, *current), language="python")
+        st.code(describe(keras_out, *current), language="python", wrap_lines=True)
         same_structure = structure_of(keras_out) == structure_of(runs_np[current])
         mine = runs_np[current] if isinstance(runs_np[current], tuple) else (runs_np[current],)
         theirs = keras_out if isinstance(keras_out, tuple) else (keras_out,)
@@ -71,7 +71,7 @@ for rs in (False, True):
             kind = "many-to-many (a value per step)" if rs else "many-to-one (one value per sequence)"
             st.markdown(("**:green[← your setting]** " if here else "")
                         + f"`return_sequences={rs}`, `return_state={rst}` — {kind}")
-            st.code(structure_of(runs_np[(rs, rst)]), language="text")
+            st.code(structure_of(runs_np[(rs, rst)]), language="text", wrap_lines=True)
 
 st.subheader("Which numbers are the same")
 out_last, state_last = runs_np[(False, True)]
@@ -95,10 +95,10 @@ c1, c2 = st.columns(2)
 with c1.container(border=True):
     st.markdown("**many-to-many** (the tutorial): `SimpleRNN(return_sequences=True)` → "
                 "`TimeDistributed(Dense(C, softmax))`")
-    st.code(f"probs.shape  # {many_to_many.shape} = (B, T, C): a class per frame", language="python")
+    st.code(f"probs.shape  # {many_to_many.shape} = (B, T, C): a class per frame", language="python", wrap_lines=True)
 with c2.container(border=True):
     st.markdown("**many-to-one**: `SimpleRNN(return_sequences=False)` → `Dense(C, softmax)`")
-    st.code(f"probs.shape  # {many_to_one.shape} = (B, C): a class per sequence", language="python")
+    st.code(f"probs.shape  # {many_to_one.shape} = (B, C): a class per sequence", language="python", wrap_lines=True)
 
 st.subheader("TimeDistributed(Dense) is a Dense on the 3-D tensor")
 st.markdown("A Dense layer multiplies the **last axis** by its kernel, so on (B, T, H) it applies the same W at "
@@ -108,14 +108,15 @@ col_np, col_k = st.columns(2, gap="medium")
 with col_np:
     engine_header("NumPy")
     st.code(f"per_step = stack([dense(h[:, t]) for t in range(T)], axis=1)   # {td_np.shape}\n"
-            f"whole    = dense(h)                                            # {dense_np.shape}", language="python")
-    st.metric("max |per_step − whole|", f"{max_difference(td_np, dense_np):.2g}")
+            f"whole    = dense(h)                                            # {dense_np.shape}", language="python", wrap_lines=True)
+    st.metric("max |per_step − whole|", f"{max_difference(td_np, dense_np):.2g}",
+              help="Not exactly 0: a (B, H) and a (B, T, H) matmul may sum in a different order (float32 rounding).")
 with col_k:
     if keras_enabled(T):
         engine_header("Keras")
         with keras_spinner():
             td_k, dense_k = cache.keras_timedistributed_vs_dense(states, head.kernel, head.bias)
         st.code(f"TimeDistributed(Dense({C}))(h).shape   # {td_k.shape}\n"
-                f"Dense({C})(h).shape                    # {dense_k.shape}", language="python")
+                f"Dense({C})(h).shape                    # {dense_k.shape}", language="python", wrap_lines=True)
         st.metric("max |TimeDistributed − Dense|", f"{max_difference(td_k, dense_k):.2g}")
         parity_badge(max_difference(dense_np, dense_k), tolerance_for(dense_k), "NumPy Dense vs Keras Dense")
