@@ -19,16 +19,21 @@ MAX_UNITS = 256
 
 
 def _apply_preset() -> None:
-    preset = PRESETS[st.session_state["preset"]]
+    name = st.session_state.get("preset")
+    if name is None:
+        return
+    preset = PRESETS[name]
     for f in fields(AppConfig):
         st.session_state[f.name] = getattr(preset, f.name)
     st.session_state.pop("carried_state", None)
+    st.session_state["preset"] = None      # a preset is an action: the box goes back to its prompt
 
 
 def sidebar() -> AppConfig:
     """Draw the shared controls and return the configuration they describe."""
     sb = st.sidebar
-    sb.selectbox("Preset", list(PRESETS), key="preset", on_change=_apply_preset,
+    sb.selectbox("Preset", list(PRESETS), index=None, key="preset", on_change=_apply_preset,
+                 placeholder="Load a preset…",
                  help="Load a whole configuration; every control below stays editable.")
     sb.toggle("Keras side by side", True, key="keras", bind=URL,
               help="Run the real keras.layers.SimpleRNN with the same weights next to the NumPy core. "

@@ -81,7 +81,7 @@ def states_heatmap(states: Array, title: str, quantity: str = "h", highlight: in
     _aggregation_note(fig, size, T)
     fig.update_xaxes(title_text="time step t")
     fig.update_yaxes(title_text=rows, autorange="reversed")
-    return _layout(fig, title)
+    return _layout(fig, title, height=int(np.clip(220 + 3 * H, 300, 640)))   # taller for many units
 
 
 def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: int | None = None,

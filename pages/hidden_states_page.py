@@ -111,7 +111,7 @@ if run.probs is not None:
     if probs.ndim == 2:
         st.caption("many-to-many: TimeDistributed(Dense softmax) gives a class distribution at every step.")
         st.plotly_chart(figures.states_heatmap(probs, "class probabilities p_t (NumPy)", quantity="p", highlight=t,
-                                               zmax=1.0, rows="class", signed=False), key="probs")
+                                               rows="class", signed=False), key="probs")
     else:
         st.caption("many-to-one: Dense softmax reads only the last h; one distribution per sequence.")
         st.bar_chart(pd.DataFrame({"p": probs}))

@@ -18,14 +18,11 @@ x, labels = seq.inputs, seq.labels
 st.title("Keras vs NumPy")
 st.caption("Is the NumPy core really the same as Keras? Same weights in, every number compared.")
 
-c1, c2 = st.columns(2, gap="medium")
-with c1:
-    st.markdown("**The tutorial's Keras model**")
-    st.code(TUTORIAL_MODEL_SOURCE, language="python", wrap_lines=True)
-with c2:
-    st.markdown("**The NumPy step, forward and backward** (`rnn_core/cell.py`)")
-    st.code(inspect.getsource(cell.step_forward) + "\n" + inspect.getsource(cell.step_backward), language="python",
-            wrap_lines=True)
+st.markdown("**The tutorial's Keras model** (what the Keras column runs, with the head chosen in the sidebar)")
+st.code(TUTORIAL_MODEL_SOURCE, language="python")
+st.markdown("**The NumPy step, forward and backward** (`rnn_core/cell.py`; the loop over time is "
+            "`rnn_core/recurrence.py`)")
+st.code(inspect.getsource(cell.step_forward) + "\n" + inspect.getsource(cell.step_backward), language="python")
 
 if not keras_enabled(x.shape[1], "gradients"):
     if not st.session_state.get("keras", True):
