@@ -206,10 +206,11 @@ def jacobian_map(steps: Array, log10_norm: Array, method: str) -> go.Figure:
     return _layout(fig, "How much h_k still moves h_t: ||dh_t/dh_k||", height=380)
 
 
-def step_sigmas(sigma: Array, bound: float, method: str) -> go.Figure:
+def step_sigmas(sigma: Array, bound: float, method: str, steps: Array | None = None) -> go.Figure:
     """Largest singular value of each step Jacobian, with Pascanu's bound gamma * sigma_max(U) and the line 1."""
-    steps, mean, _, _, size = aggregate(np.asarray(sigma, np.float64))
-    fig = go.Figure(go.Scatter(x=steps, y=mean, mode="lines+markers" if len(steps) <= 80 else "lines",
+    sigma = np.asarray(sigma, np.float64)
+    steps = np.arange(len(sigma)) if steps is None else np.asarray(steps)
+    fig = go.Figure(go.Scatter(x=steps, y=sigma, mode="lines+markers" if len(steps) <= 80 else "lines",
                                name="sigma_max(J_t)", line=dict(color=NUMPY_COLOR),
                                hovertemplate="t=%{x}<br>sigma_max(J_t)=%{y:.4g}<extra></extra>"))
     if abs(bound - 1.0) < 0.05:
@@ -223,7 +224,6 @@ def step_sigmas(sigma: Array, bound: float, method: str) -> go.Figure:
                       annotation_position="bottom left")
     fig.add_annotation(text=method, xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom",
                        showarrow=False, font=dict(size=11, color="gray"))
-    _aggregation_note(fig, size, len(sigma))
     fig.update_xaxes(title_text="time step t")
     fig.update_yaxes(title_text="sigma_max(dh_t/dh_{t-1})", rangemode="tozero")
     return _layout(fig, "Per-step stretch: largest singular value of J_t = diag(f'(z_t)) Uᵀ")

@@ -249,28 +249,54 @@ def keras_gradients(cfg: AppConfig, twins: KerasTwins, x: Array, labels: Array,
 class FlowAnalysis:
     hidden_norms: Array            # (T,) ||dL/dh_t|| for sequence 0
     decay: object                  # DecayFit or None
-    step_sigma: Array              # (T,) sigma_max(J_t)
+    sigma_steps: Array             # the steps where sigma_max(J_t) was computed (all, or an even subsample)
+    step_sigma: Array              # sigma_max(J_t) at those steps
     step_sigma_iterations: int
     jacobian_map: JacobianMap
+    map_offset: int                # the map covers steps map_offset .. T-1
     pascanu: object                # PascanuReport
     norms_before: dict[str, float]
     norms_after: dict[str, float]
     seconds: float
 
+    @property
+    def sigma_method(self) -> str:
+        every = len(self.sigma_steps) == len(self.hidden_norms)
+        where = "all steps" if every else f"{len(self.sigma_steps):,} evenly spaced steps of {len(self.hidden_norms):,}"
+        return f"Lanczos ({self.step_sigma_iterations} steps, batched), {where}"
+
+
+MAX_SIGMA_STEPS = 2_000          # sigma_max(J_t) on at most this many steps
+MAP_FLOPS = 5e9                  # budget for the dh_t/dh_k map: products of H x H Jacobians over a window
+
 
 @_overflow_is_data
 def analyse_flow(cfg: AppConfig, weights: list[Array], run: GradientRun, max_points: int = 32) -> FlowAnalysis:
+    """Norms, per-step Jacobian norms, the dh_t/dh_k map and Pascanu's bounds for sequence 0.
+
+    Long sequences are bounded in work: sigma_max(J_t) on an even subsample of
+    steps, and the map over the last window of steps that fits MAP_FLOPS
+    (at H=128 that is about 1,190 steps), both stated on the charts.
+    """
     start = time.perf_counter()
     from rnn_core import activations
 
+    T, H = run.fprime.shape
     hidden_norms = np.linalg.norm(run.hidden[0].astype(np.float64), axis=-1)
     recurrent = weights[1]
-    sigma, iters = step_jacobian_norms(run.fprime, recurrent)
-    jmap = jacobian_norm_map(run.fprime, recurrent, max_points=max_points)
+    steps = np.unique(np.linspace(0, T - 1, min(T, MAX_SIGMA_STEPS)).round().astype(int))
+    sigma, iters = step_jacobian_norms(run.fprime[steps], recurrent)
+    # Work of the map: ~2 H^3 per step of the window, and ~S^2 H^3 for the S x S grid of products.
+    points = int(max(8, min(max_points, np.sqrt(MAP_FLOPS / H ** 3))))
+    window = int(min(T, max(points, MAP_FLOPS // (2 * H ** 3))))
+    jmap = jacobian_norm_map(run.fprime[T - window:], recurrent, max_points=points)
+    jmap.steps = jmap.steps + (T - window)
+    if window < T:
+        jmap.method += f"; the last {window:,} of {T:,} steps"
     report = pascanu_report(recurrent, activations.get(cfg.activation))
     before = {k: l2_norm(v) for k, v in run.weights.items()}
     before["global"] = global_norm(list(run.weights.values()))
     after = {k: l2_norm(v) for k, v in run.clipped.items()}
     after["global"] = global_norm(list(run.clipped.values()))
-    return FlowAnalysis(hidden_norms, fit_decay(hidden_norms), sigma, iters, jmap,
-                        report, before, after, time.perf_counter() - start)
+    return FlowAnalysis(hidden_norms, fit_decay(hidden_norms), steps, sigma, iters, jmap, T - window, report,
+                        before, after, time.perf_counter() - start)

@@ -84,8 +84,7 @@ st.markdown(
 st.info(rep.verdict, icon=":material/lightbulb:")
 col_l, col_r = st.columns(2, gap="medium")
 with col_l:
-    st.plotly_chart(figures.step_sigmas(flow.step_sigma, rep.bound,
-                                        f"power iteration, {flow.step_sigma_iterations} iterations, all steps"),
+    st.plotly_chart(figures.step_sigmas(flow.step_sigma, rep.bound, flow.sigma_method, flow.sigma_steps),
                     key="sigmas")
 with col_r:
     m = flow.jacobian_map
