@@ -13,15 +13,13 @@ from explorer.widgets import show_input_error
 # fetched from a font CDN, and the app must work offline.
 st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide")
 
+# Each page's URL is its file name (/hidden-states, ...): see explorer/routing.py for why.
 PAGES = [
-    st.Page("pages/home_page.py", title="Home", icon="🏠", default=True),   # served at /
-    st.Page("pages/hidden_states_page.py", title="Unrolled hidden states", icon="🧮",
-            url_path="hidden-states"),
-    st.Page("pages/output_shapes_page.py", title="Output shapes", icon="📐",
-            url_path="output-shapes"),
-    st.Page("pages/gradient_flow_page.py", title="Gradient flow (BPTT)", icon="📉",
-            url_path="gradient-flow"),
-    st.Page("pages/parity_page.py", title="Keras vs NumPy", icon="⚖️", url_path="keras-vs-numpy"),
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),   # served at /
+    st.Page("pages/hidden-states.py", title="Unrolled hidden states", icon="🧮"),
+    st.Page("pages/output-shapes.py", title="Output shapes", icon="📐"),
+    st.Page("pages/gradient-flow.py", title="Gradient flow (BPTT)", icon="📉"),
+    st.Page("pages/keras-vs-numpy.py", title="Keras vs NumPy", icon="⚖️"),
 ]
 
 page = st.navigation(PAGES)

@@ -16,11 +16,11 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120   # the first Keras run imports TensorFlow (5-15 s here)
 
 PAGES = {
-    "home": "pages/home_page.py",
-    "hidden": "pages/hidden_states_page.py",
-    "shapes": "pages/output_shapes_page.py",
-    "gradients": "pages/gradient_flow_page.py",
-    "parity": "pages/parity_page.py",
+    "home": "pages/home.py",
+    "hidden": "pages/hidden-states.py",
+    "shapes": "pages/output-shapes.py",
+    "gradients": "pages/gradient-flow.py",
+    "parity": "pages/keras-vs-numpy.py",
 }
 
 

@@ -35,12 +35,6 @@ def browser(server):
     executable = ensure_chromium()
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        # Until one session has run app.py, Streamlit's legacy pages/ router answers deep links with a
-        # "page not found" notice; a user opening the home page first is what every later test assumes.
-        warm = b.new_page()
-        warm.goto(server.url)
-        warm.wait_for_selector(IDLE, timeout=180_000)
-        warm.close()
         yield b
         b.close()
 
@@ -166,9 +160,19 @@ def test_real_uploads_redraw_and_a_broken_file_keeps_the_plots(browser, server):
     context.close()
 
 
-def test_url_with_flags_opens_that_configuration(browser, server):
+def test_url_with_flags_opens_that_configuration(browser):
+    """A shared link opened first thing after the server starts: the legacy pages/ router must not get in the way."""
+    cold = AppServer(ARTIFACTS / "streamlit-cold.log")
+    try:
+        _check_deep_link(browser, cold)
+    finally:
+        cold.stop()
+
+
+def _check_deep_link(browser, server) -> None:
     query = "?units=6&activation=relu&return_sequences=false&return_state=true&go_backwards=true&steps=15"
     context, page, console = open_app(browser, server, "/output-shapes" + query)
+    assert page.locator('[role="dialog"]').count() == 0, page.locator('[role="dialog"]').first.inner_text()
     assert title(page) == "Output shapes"
     code = page.locator('[data-testid="stCode"]').first.inner_text()
     assert "SimpleRNN(6, return_sequences=False, return_state=True)" in code and "(1, 6)" in code

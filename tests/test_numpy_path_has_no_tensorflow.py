@@ -18,11 +18,11 @@ assert "tensorflow" not in sys.modules and "keras" not in sys.modules, "import a
 at = AppTest.from_file("app.py", default_timeout=60)
 at.run()
 at.toggle(key="keras").set_value(False).run()
-for page in ("pages/hidden_states_page.py", "pages/output_shapes_page.py", "pages/gradient_flow_page.py",
-             "pages/parity_page.py"):
+for page in ("pages/hidden-states.py", "pages/output-shapes.py", "pages/gradient-flow.py",
+             "pages/keras-vs-numpy.py"):
     at.switch_page(page).run()
     assert not at.exception, (page, [e.message for e in at.exception])
-    assert len(at.get("plotly_chart")) > 0 or page.endswith(("output_shapes_page.py", "parity_page.py")), page
+    assert len(at.get("plotly_chart")) > 0 or page.endswith(("output-shapes.py", "keras-vs-numpy.py")), page
 print("tensorflow imported:", "tensorflow" in sys.modules, "keras imported:", "keras" in sys.modules)
 """
 

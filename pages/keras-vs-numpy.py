@@ -6,11 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from explorer import cache, figures
+from explorer.routing import run_through_app
 from explorer.widgets import (current_config, current_sequence, keras_enabled, keras_spinner, max_difference,
                               tolerance_for)
 from rnn_core import cell
 from rnn_core.keras_bridge import TUTORIAL_MODEL_SOURCE
 
+run_through_app()   # under Streamlit's legacy pages/ router: run app.py instead
 cfg = current_config()
 seq = current_sequence(cfg)
 x, labels = seq.inputs, seq.labels

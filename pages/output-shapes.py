@@ -6,11 +6,13 @@ import numpy as np
 import streamlit as st
 
 from explorer import cache
+from explorer.routing import run_through_app
 from explorer.runs import structure_of
 from explorer.widgets import (current_config, current_sequence, engine_header, keras_enabled, keras_spinner,
                               max_difference, parity_badge, tolerance_for)
 from rnn_core.dense import Dense, time_distributed
 
+run_through_app()   # under Streamlit's legacy pages/ router: run app.py instead
 cfg = current_config()
 seq = current_sequence(cfg)
 x = seq.inputs

@@ -18,13 +18,13 @@ st.markdown(
 )
 
 st.subheader("Pages")
-st.page_link("pages/hidden_states_page.py", label="Unrolled hidden states", icon="🧮")
+st.page_link("pages/hidden-states.py", label="Unrolled hidden states", icon="🧮")
 st.caption("What does the network compute at each step? h_t over time, and one step's arithmetic with real numbers.")
-st.page_link("pages/output_shapes_page.py", label="Output shapes", icon="📐")
+st.page_link("pages/output-shapes.py", label="Output shapes", icon="📐")
 st.caption("What do return_sequences and return_state give me? The exact structure and shapes, all four settings.")
-st.page_link("pages/gradient_flow_page.py", label="Gradient flow (BPTT)", icon="📉")
+st.page_link("pages/gradient-flow.py", label="Gradient flow (BPTT)", icon="📉")
 st.caption("How far back does the gradient reach, and why? Vanishing and exploding gradients, measured.")
-st.page_link("pages/parity_page.py", label="Keras vs NumPy", icon="⚖️")
+st.page_link("pages/keras-vs-numpy.py", label="Keras vs NumPy", icon="⚖️")
 st.caption("Is the NumPy core really the same as Keras? Every weight, output and gradient, compared.")
 
 st.info(f"Current layer: `SimpleRNN({cfg.units}, activation='{cfg.activation}', "

@@ -1,0 +1,19 @@
+"""Page files are named like their URLs, and each page runs through app.py under the legacy router."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_page_is_declared_and_calls_run_through_app():
+    app = (ROOT / "app.py").read_text()
+    declared = re.findall(r'st\.Page\("(pages/[^"]+)"', app)
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
+    assert sorted(declared) == files
+    assert "url_path" not in app, "URLs come from the file names, so both Streamlit routers agree"
+    for path in files:
+        source = (ROOT / path).read_text()
+        if path != "pages/home.py":      # the default page is app.py's own under either router
+            assert "run_through_app()" in source, f"{path} must call run_through_app() first"
+            assert source.index("run_through_app()") < source.index("st.title("), path
