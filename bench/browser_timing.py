@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from browser_support import CHROMIUM_ARGS, IDLE, ROOT, AppServer, ensure_chromium, settle  # noqa: E402
 
-
 SIGNATURE = """() => { const el = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[1];
     const t = el && el._fullData && el._fullData[0];
     return t && t.z && t.z[0] ? JSON.stringify(Array.from(t.z[0]).slice(0, 3)) : null; }"""

@@ -8,7 +8,16 @@ import numpy as np
 import streamlit as st
 
 from rnn_core import ACTIVATIONS
-from rnn_core.data import FORMATS, MAX_STEPS, NAN_POLICIES, NORMALIZATIONS, SequenceError, limits_text, load_sequence, parse_typed
+from rnn_core.data import (
+    FORMATS,
+    MAX_STEPS,
+    NAN_POLICIES,
+    NORMALIZATIONS,
+    SequenceError,
+    limits_text,
+    load_sequence,
+    parse_typed,
+)
 from rnn_core.examples import EXAMPLES
 from rnn_core.initializers import INITIALIZERS
 

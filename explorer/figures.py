@@ -245,7 +245,7 @@ def parity_bars(rows: list[tuple[str, float, float]]) -> go.Figure:
     names = [r[0] for r in rows]
     diffs = [max(r[1], 1e-12) for r in rows]
     tols = [r[2] for r in rows]
-    colors = ["#2e9d4f" if d <= t else "#d62728" for d, t in zip(diffs, tols)]
+    colors = ["#2e9d4f" if d <= t else "#d62728" for d, t in zip(diffs, tols, strict=True)]
     fig = go.Figure(go.Bar(x=diffs, y=names, orientation="h", marker_color=colors, name="max |difference|",
                            hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
     fig.add_trace(go.Scatter(x=tols, y=names, mode="markers", marker=dict(symbol="line-ns-open", size=16, color="black"),

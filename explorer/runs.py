@@ -14,8 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnn_core import SimpleRNN, initializers
-from rnn_core.analysis import (JacobianMap, fit_decay, jacobian_norm_map, pascanu_report, recurrent_contributions,
-                               step_jacobian_norms)
+from rnn_core.analysis import (
+    JacobianMap,
+    fit_decay,
+    jacobian_norm_map,
+    pascanu_report,
+    recurrent_contributions,
+    step_jacobian_norms,
+)
 from rnn_core.clipping import clip_gradients, global_norm, l2_norm
 from rnn_core.model import RNNClassifier
 
@@ -208,8 +214,8 @@ def numpy_gradients(cfg: AppConfig, weights: list[Array], x: Array, labels: Arra
         grads = model.backward(truncate=truncate).rnn
         rnn = model.rnn
     trace = rnn.last_trace
-    named = dict(zip(WEIGHT_NAMES, grads.weights()))
-    clipped = dict(zip(named, clip_gradients(list(named.values()), **(clip or {}))))
+    named = dict(zip(WEIGHT_NAMES, grads.weights(), strict=False))
+    clipped = dict(zip(named, clip_gradients(list(named.values()), **(clip or {})), strict=False))
     fprime = rnn.activation.derivative(trace.z, trace.h[1:])[:, 0]
     contributions = recurrent_contributions(trace.h[:-1], _dz(rnn, grads))
     return GradientRun(loss, loss_text(cfg, loss_on), grads.hidden, named, clipped, fprime, contributions,
@@ -237,7 +243,7 @@ def keras_gradients(cfg: AppConfig, twins: KerasTwins, x: Array, labels: Array,
         res = kb.model_gradients(twins.model, x, labels if cfg.head == "many-to-many" else labels[:, -1])
         loss = res["loss"]
         n_rnn = 3 if cfg.use_bias else 2
-        named = dict(zip(WEIGHT_NAMES[:n_rnn], res["weights"][:n_rnn]))
+        named = dict(zip(WEIGHT_NAMES[:n_rnn], res["weights"][:n_rnn], strict=True))
     return GradientRun(loss, loss_text(cfg, loss_on), res["hidden"], named, named, None, None,
                        time.perf_counter() - start, "Keras")
 

@@ -6,8 +6,16 @@ import streamlit as st
 
 from explorer import cache, export, figures
 from explorer.routing import run_through_app
-from explorer.widgets import (current_config, current_sequence, keras_enabled, keras_spinner, max_difference,
-                              parity_badge, show_normalization, tolerance_for)
+from explorer.widgets import (
+    current_config,
+    current_sequence,
+    keras_enabled,
+    keras_spinner,
+    max_difference,
+    parity_badge,
+    show_normalization,
+    tolerance_for,
+)
 
 run_through_app()   # under Streamlit's legacy pages/ router: run app.py instead
 cfg = current_config()

@@ -5,10 +5,19 @@ import pandas as pd
 import streamlit as st
 
 from explorer import cache, export, figures
-from explorer.routing import run_through_app
 from explorer.controls import stateful_controls
-from explorer.widgets import (current_config, current_sequence, engine_header, keras_enabled, keras_spinner,
-                              max_difference, parity_badge, show_normalization, tolerance_for)
+from explorer.routing import run_through_app
+from explorer.widgets import (
+    current_config,
+    current_sequence,
+    engine_header,
+    keras_enabled,
+    keras_spinner,
+    max_difference,
+    parity_badge,
+    show_normalization,
+    tolerance_for,
+)
 from rnn_core import activations
 
 run_through_app()   # under Streamlit's legacy pages/ router: run app.py instead

@@ -7,8 +7,14 @@ import streamlit as st
 
 from explorer import cache, figures
 from explorer.routing import run_through_app
-from explorer.widgets import (current_config, current_sequence, keras_enabled, keras_spinner, max_difference,
-                              tolerance_for)
+from explorer.widgets import (
+    current_config,
+    current_sequence,
+    keras_enabled,
+    keras_spinner,
+    max_difference,
+    tolerance_for,
+)
 from rnn_core import cell
 from rnn_core.keras_bridge import TUTORIAL_MODEL_SOURCE
 
@@ -39,11 +45,11 @@ np_grad = cache.numpy_gradients(cfg, x, labels, "every" if cfg.head != "many-to-
 
 rows: list[tuple[str, str, object, object]] = []
 weights = cache.weights(cfg, x.shape[-1])
-for name, w in zip(("kernel", "recurrent_kernel", "bias"), weights):
+for name, w in zip(("kernel", "recurrent_kernel", "bias"), weights, strict=False):
     rows.append(("weight (copied in)", name, w, w))
 mine = np_fwd.output if isinstance(np_fwd.output, tuple) else (np_fwd.output,)
 theirs = k_fwd.output if isinstance(k_fwd.output, tuple) else (k_fwd.output,)
-for i, (a, b) in enumerate(zip(mine, theirs)):
+for i, (a, b) in enumerate(zip(mine, theirs, strict=False)):
     label = ("output", "final state")[i] if len(mine) == 2 else "output"
     rows.append(("output", label, a, b))
 rows.append(("output", "h_t, every step", np_fwd.states, k_fwd.states))

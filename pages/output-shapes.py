@@ -2,14 +2,21 @@
 
 from dataclasses import replace
 
-import numpy as np
 import streamlit as st
 
 from explorer import cache
 from explorer.routing import run_through_app
 from explorer.runs import structure_of
-from explorer.widgets import (current_config, current_sequence, engine_header, keras_enabled, keras_spinner,
-                              max_difference, parity_badge, tolerance_for)
+from explorer.widgets import (
+    current_config,
+    current_sequence,
+    engine_header,
+    keras_enabled,
+    keras_spinner,
+    max_difference,
+    parity_badge,
+    tolerance_for,
+)
 from rnn_core.dense import Dense, time_distributed
 
 run_through_app()   # under Streamlit's legacy pages/ router: run app.py instead
@@ -56,7 +63,7 @@ with col_k:
         same_structure = structure_of(keras_out) == structure_of(runs_np[current])
         mine = runs_np[current] if isinstance(runs_np[current], tuple) else (runs_np[current],)
         theirs = keras_out if isinstance(keras_out, tuple) else (keras_out,)
-        diff = max(max_difference(a, b) for a, b in zip(mine, theirs)) if same_structure else float("inf")
+        diff = max(max_difference(a, b) for a, b in zip(mine, theirs, strict=False)) if same_structure else float("inf")
         parity_badge(diff, max(tolerance_for(t) for t in theirs), "same structure; max |NumPy − Keras|"
                      if same_structure else "different structure!")
     else:
@@ -67,7 +74,7 @@ st.subheader("All four settings")
 st.caption("The highlighted cell is your current setting. Rows: return_sequences; columns: return_state.")
 for rs in (False, True):
     cols = st.columns(2)
-    for col, rst in zip(cols, (False, True)):
+    for col, rst in zip(cols, (False, True), strict=True):
         with col.container(border=True):
             here = (rs, rst) == current
             kind = "many-to-many (a value per step)" if rs else "many-to-one (one value per sequence)"

@@ -128,7 +128,7 @@ def jacobian_norm_map(fprime: Array, recurrent_kernel: Array, max_points: int = 
     out = np.full((S, S), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = (np.log(sigma) + np.array(logs)) / np.log(10)
-    for (i, j), v in zip(index, values):
+    for (i, j), v in zip(index, values, strict=True):
         out[i, j] = v
     exact = S == T
     method = ("every step; spectral norms by Lanczos" if exact else

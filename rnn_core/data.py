@@ -310,7 +310,8 @@ def _handle_non_finite(array: Array, info: SequenceInfo, nan_policy: str) -> Arr
         info.notes.append(f"Dropped {len(info.dropped_rows)} time steps with NaN or infinite values.")
         return array[..., ~bad_steps, :]
     info.filled_values = int(bad.sum())
-    info.notes.append(f"Filled {info.filled_values} NaN/infinite values with the previous finite value (0 at the start).")
+    info.notes.append(f"Filled {info.filled_values} NaN/infinite values with the previous finite value "
+                      "(0 at the start).")
     out = array.copy()
     seq = out if out.ndim == 3 else out[None]
     mask = ~np.isfinite(seq)

@@ -23,8 +23,8 @@ Array = np.ndarray
 def _tf():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import tensorflow as tf  # noqa: PLC0415 - deliberately lazy
     import keras  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415 - deliberately lazy
 
     return tf, keras
 
@@ -62,10 +62,10 @@ def set_weights(layer, weights: list[Array]) -> None:
     current = layer.get_weights()
     if len(current) != len(weights):
         raise ValueError(f"Keras expects {len(current)} weight arrays, got {len(weights)}.")
-    for i, (theirs, mine) in enumerate(zip(current, weights)):
+    for i, (theirs, mine) in enumerate(zip(current, weights, strict=True)):
         if theirs.shape != np.shape(mine):
             raise ValueError(f"weight {i}: Keras shape {theirs.shape} vs NumPy shape {np.shape(mine)}.")
-    layer.set_weights([np.asarray(w, dtype=theirs.dtype) for w, theirs in zip(weights, current)])
+    layer.set_weights([np.asarray(w, dtype=theirs.dtype) for w, theirs in zip(weights, current, strict=True)])
 
 
 def _use_dropout_masks(layer, masks: tuple[Array | None, Array | None]) -> None:
@@ -124,7 +124,7 @@ def layer_gradients(layer, x: Array, d_output: Array, d_state: Array | None = No
     names = ["kernel", "recurrent_kernel"] + (["bias"] if layer.cell.use_bias else [])
     grads = tape.gradient(loss, [layer.cell.kernel, layer.cell.recurrent_kernel]
                           + ([layer.cell.bias] if layer.cell.use_bias else []) + [x_t, h0])
-    out = {name: np.asarray(g) for name, g in zip(names, grads)}
+    out = {name: np.asarray(g) for name, g in zip(names, grads, strict=False)}
     out.setdefault("bias", None)
     out["inputs"], out["initial_state"] = np.asarray(grads[-2]), np.asarray(grads[-1])
     out["output"] = _to_numpy(result)

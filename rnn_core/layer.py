@@ -133,7 +133,8 @@ class SimpleRNN:
         expected = 3 if self.config.use_bias else 2
         if len(weights) != expected:
             raise ValueError(
-                f"Expected {expected} arrays [kernel, recurrent_kernel{', bias' if expected == 3 else ''}], got {len(weights)}."
+                f"Expected {expected} arrays [kernel, recurrent_kernel{', bias' if expected == 3 else ''}], "
+                f"got {len(weights)}."
             )
         kernel, recurrent = (np.asarray(w) for w in weights[:2])
         h = self.config.units

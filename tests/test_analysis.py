@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from rnn_core import ACTIVATIONS, activations
-from rnn_core.analysis import (fit_decay, jacobian_norm_map, pascanu_report, recurrent_contributions,
-                               step_jacobian_norms)
+from rnn_core.analysis import fit_decay, jacobian_norm_map, pascanu_report, recurrent_contributions, step_jacobian_norms
 
 
 def jacobians(fprime, u):

@@ -5,10 +5,10 @@ import sys
 
 import numpy as np
 import pytest
+from test_app_pages import arr, figure_titled, open_page, texts
 
 from explorer import export, runs
 from explorer.settings import AppConfig
-from test_app_pages import arr, figure_titled, open_page, texts
 
 
 def heat(at) -> np.ndarray:

@@ -9,8 +9,8 @@ import itertools
 
 import numpy as np
 import pytest
-
 from helpers import FD_TOL, numeric_gradient, random_layer, relative_error
+
 from rnn_core import ACTIVATIONS
 from rnn_core.model import RNNClassifier
 
@@ -46,7 +46,7 @@ def _with_masks(layer, x, mask, h0, masks, rng_state):
     """Call the layer in training mode with the dropout masks of the checked call."""
     layer._rng.bit_generator.state = rng_state
     out = layer(x, mask=mask, training=True, initial_state=h0)
-    assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(layer.last_dropout_masks, masks))
+    assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(layer.last_dropout_masks, masks, strict=True))
     return out
 
 
@@ -184,7 +184,7 @@ def test_tutorial_model(many_to_many, rng):
     weights = model.get_weights()
     model.set_weights(weights)                    # keep references: the FD perturbs these very arrays
     live = model.rnn.get_weights() + model.fc.get_weights()
-    for i, (analytic, array) in enumerate(zip(grads.weights(), live)):
+    for i, (analytic, array) in enumerate(zip(grads.weights(), live, strict=True)):
         err = relative_error(analytic, numeric_gradient(lambda: model.loss(x, y)[0], array))
         assert err < FD_TOL, f"weight {i}: relative error {err:.2e}"
     model.loss(x, y)
@@ -200,6 +200,6 @@ def test_tutorial_model_with_mse_loss(rng):
     model.loss(x, y, loss="mse")
     grads = model.backward()
     live = model.rnn.get_weights() + model.fc.get_weights()
-    for i, (analytic, array) in enumerate(zip(grads.weights(), live)):
+    for i, (analytic, array) in enumerate(zip(grads.weights(), live, strict=True)):
         err = relative_error(analytic, numeric_gradient(lambda: model.loss(x, y, loss="mse")[0], array))
         assert err < FD_TOL, f"weight {i}: relative error {err:.2e}"

@@ -7,12 +7,18 @@ through Playwright. Screenshots of every page go to test-artifacts/ (not committ
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-
-from browser_support import (CHROMIUM_ARGS, EXPECTED_CONSOLE_NOISE, IDLE, ROOT, AppServer, ensure_chromium,
-                             plot_titled, settle)
+from browser_support import (
+    CHROMIUM_ARGS,
+    EXPECTED_CONSOLE_NOISE,
+    IDLE,
+    ROOT,
+    AppServer,
+    ensure_chromium,
+    plot_titled,
+    settle,
+)
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from helpers import assert_close
+
 from rnn_core.clipping import clip_by_global_norm, clip_by_norm, clip_gradients, global_norm, l2_norm
 
 
@@ -14,7 +14,7 @@ def grads(rng):
 def test_clipnorm_caps_each_norm_and_keeps_direction(rng):
     g = grads(rng)
     out = clip_by_norm(g, 1.0)
-    for before, after in zip(g, out):
+    for before, after in zip(g, out, strict=True):
         assert l2_norm(after) <= 1.0 + 1e-6
         cos = np.sum(before * after) / (l2_norm(before) * l2_norm(after))
         assert cos == pytest.approx(1.0, abs=1e-6)
@@ -26,7 +26,7 @@ def test_global_clipnorm_scales_all_together(rng):
     g = grads(rng)
     out = clip_by_global_norm(g, 2.0)
     assert global_norm(out) == pytest.approx(2.0, rel=1e-6)
-    ratios = [l2_norm(a) / l2_norm(b) for a, b in zip(out, g)]
+    ratios = [l2_norm(a) / l2_norm(b) for a, b in zip(out, g, strict=True)]
     assert ratios[0] == pytest.approx(ratios[1], rel=1e-6)
     assert np.isnan(clip_by_global_norm([np.array([np.inf, 1.0])], 1.0)[0]).all()
 
@@ -46,5 +46,5 @@ def test_same_as_keras_optimizer(option, rng):
     tf, keras = _tf()
     g = grads(rng)
     theirs = keras.optimizers.SGD(**option)._clip_gradients([tf.constant(a) for a in g])
-    for i, (a, b) in enumerate(zip(clip_gradients(g, **option), theirs)):
+    for i, (a, b) in enumerate(zip(clip_gradients(g, **option), theirs, strict=True)):
         assert_close(a, np.asarray(b), f"gradient {i} with {option}", tol=1e-6)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn_core.data import (MAX_BYTES, MAX_STEPS, SequenceError, load_sequence, normalize, parse_typed)
+from rnn_core.data import MAX_BYTES, MAX_STEPS, SequenceError, load_sequence, normalize, parse_typed
 
 
 def npy_bytes(array) -> bytes:

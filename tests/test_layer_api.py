@@ -58,7 +58,7 @@ def test_seed_makes_weights_reproducible():
     a, b = SimpleRNN(4, seed=1), SimpleRNN(4, seed=1)
     a.build((1, 2, 3))
     b.build((1, 2, 3))
-    for wa, wb in zip(a.get_weights(), b.get_weights()):
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
 
 

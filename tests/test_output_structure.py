@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from helpers import assert_close, random_layer
 
 B, T, D, H = 2, 7, 3, 4
@@ -43,7 +42,7 @@ def test_keras_structure_is_the_same(return_sequences, return_state, shapes, rng
     assert type(theirs) is type(mine)   # Keras 3: a tuple (output, state), not a list
     if return_state:
         assert [t.shape for t in theirs] == shapes
-        for i, (a, b) in enumerate(zip(mine, theirs)):
+        for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
             assert_close(a, b, f"part {i}")
     else:
         assert [theirs.shape] == shapes

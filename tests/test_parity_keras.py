@@ -8,8 +8,8 @@ import itertools
 
 import numpy as np
 import pytest
-
 from helpers import as_tuple, assert_close, random_layer
+
 from rnn_core import ACTIVATIONS
 from rnn_core import keras_bridge as kb
 
@@ -31,7 +31,7 @@ def compare(layer, x, rng, mask=None, h0=None, training=False, keras_layer=None)
     theirs = kb.layer_gradients(k, x, g_out, g_state, mask=mask, initial_state=h0, training=training,
                                 dropout_masks=masks)
     assert type(mine) is type(theirs["output"]), f"structure: mine {type(mine)} vs Keras {type(theirs['output'])}"
-    for i, (a, b) in enumerate(zip(as_tuple(mine), as_tuple(theirs["output"]))):
+    for i, (a, b) in enumerate(zip(as_tuple(mine), as_tuple(theirs["output"]), strict=True)):
         assert_close(a, b, f"output[{i}]")
     for name in GRAD_NAMES:
         if theirs[name] is None:

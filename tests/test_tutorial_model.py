@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from helpers import assert_close
+
 from rnn_core.dense import Dense, time_distributed
 from rnn_core.model import RNNClassifier
 
@@ -59,6 +59,6 @@ def test_model_parity_with_keras(many_to_many, rng):
     assert_close(probs, theirs["probs"], "probabilities")
     assert abs(loss - theirs["loss"]) <= 1e-5 * max(1.0, abs(theirs["loss"])), (loss, theirs["loss"])
     names = ["rnn kernel", "rnn recurrent_kernel", "rnn bias", "dense kernel", "dense bias"]
-    for name, a, b in zip(names, grads.weights(), theirs["weights"]):
+    for name, a, b in zip(names, grads.weights(), theirs["weights"], strict=True):
         assert_close(a, b, f"d {name}")
     assert_close(grads.rnn.inputs, theirs["inputs"], "d inputs")
