@@ -68,8 +68,6 @@ with col_np:
     st.badge("the reference for the comparison", icon=":material/functions:", color="blue")
     st.plotly_chart(figures.states_heatmap(run.states[b, view], f"h_t of sequence {b} (NumPy)", highlight=t,
                                            step_offset=lo), key="np_heat")
-    st.plotly_chart(figures.unit_lines({"NumPy": run.states[b, view]}, units, f"units {units} over time",
-                                       highlight=t, step_offset=lo), key="np_lines")
 keras_run = None
 with col_k:
     if keras_enabled(T):
@@ -80,11 +78,14 @@ with col_k:
         parity_badge(diff, tolerance_for(keras_run.states))
         st.plotly_chart(figures.states_heatmap(keras_run.states[b, view], f"h_t of sequence {b} (Keras)",
                                                highlight=t, step_offset=lo), key="k_heat")
-        st.plotly_chart(figures.unit_lines({"NumPy": run.states[b, view], "Keras": keras_run.states[b, view]},
-                                           units, f"units {units}: NumPy (solid) and Keras (dashed, x)",
-                                           highlight=t, step_offset=lo), key="k_lines")
     elif not st.session_state.get("keras", True):
         st.info("Keras is off (sidebar: *Keras side by side*). The NumPy core alone needs no TensorFlow.")
+lines = {"NumPy": run.states[b, view]}
+if keras_run is not None:
+    lines["Keras"] = keras_run.states[b, view]
+st.plotly_chart(figures.unit_lines(lines, units, f"units {units} over time"
+                                   + (": NumPy (solid) and Keras (dashed, x)" if keras_run is not None else ""),
+                                   highlight=t, step_offset=lo), key="lines")
 
 # -- one step's arithmetic -----------------------------------------------------------------
 st.subheader(f"Step t = {t}, with the actual numbers")

@@ -27,6 +27,18 @@ st.caption("How far back does the gradient reach, and why? Vanishing and explodi
 st.page_link("pages/keras-vs-numpy.py", label="Keras vs NumPy", icon="⚖️")
 st.caption("Is the NumPy core really the same as Keras? Every weight, output and gradient, compared.")
 
+st.subheader("Things to try")
+st.markdown(
+    "- [Watch gradients vanish](gradient-flow?head=none&units=16&steps=60&example=impulse&recurrent_scale=0.5): "
+    "with the recurrent weights scaled by 0.5 the gradient halves at every step back.\n"
+    "- [Watch them explode](gradient-flow?head=none&units=16&steps=60&example=impulse&activation=relu"
+    "&recurrent_scale=1.6): relu and a scale of 1.6; then try *gradient clipping* on that page.\n"
+    "- [return_sequences=False with return_state=True](output-shapes?return_sequences=false&return_state=true): "
+    "the many-to-one output and the state are the same numbers.\n"
+    "- [Read the input backwards](hidden-states?go_backwards=true): which input does cell 0 see?\n"
+    "- Upload your own sequence in the sidebar (*Input sequence → upload a file*), or type one."
+)
+
 st.info(f"Current layer: `SimpleRNN({cfg.units}, activation='{cfg.activation}', "
         f"return_sequences={cfg.return_sequences}, return_state={cfg.return_state}, "
         f"go_backwards={cfg.go_backwards}, stateful={cfg.stateful})` on a {cfg.example!r} sequence of "
