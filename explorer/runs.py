@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from rnn_core.analysis import (
     step_jacobian_norms,
 )
 from rnn_core.clipping import clip_gradients, global_norm, l2_norm
+from rnn_core.dense import Dense
 from rnn_core.model import RNNClassifier
 
 from .settings import AppConfig
@@ -56,7 +57,7 @@ def make_head_weights(cfg: AppConfig) -> list[Array]:
 
 
 def _layer(cfg: AppConfig, weights: list[Array]) -> SimpleRNN:
-    layer = SimpleRNN(**{**cfg.rnn_config().__dict__})
+    layer = SimpleRNN(**asdict(cfg.rnn_config()))
     layer.build((1, 1, weights[0].shape[0]))
     layer.set_weights(weights)
     return layer
@@ -81,7 +82,6 @@ class ForwardRun:
     probs: Array | None            # head output, (B, T, C) or (B, C), or None without head
     seconds: float
     engine: str                    # "NumPy" or "Keras"
-    extra: dict = field(default_factory=dict)
 
 
 @_overflow_is_data
@@ -95,8 +95,10 @@ def numpy_forward(cfg: AppConfig, weights: list[Array], x: Array, h0: Array | No
     z = trace.z.transpose(1, 0, 2).copy()
     probs = None
     if cfg.head != "none":
-        model = _model(cfg, weights, head_weights)
-        probs = model(x) if h0 is None else model.fc(_sequence_or_last(cfg, states))
+        # The head reads the sequence the RNN produced (processing order), as the tutorial model does.
+        head = Dense(cfg.num_classes, activation="softmax")
+        head.set_weights(head_weights if head_weights is not None else make_head_weights(cfg))
+        probs = head(_sequence_or_last(cfg, states))
     return ForwardRun(output, states, z, trace.h[-1].copy(), probs, time.perf_counter() - start, "NumPy")
 
 
@@ -152,8 +154,6 @@ def keras_forward(cfg: AppConfig, twins: KerasTwins, x: Array, h0: Array | None 
 
 def _no_state(rnn_cfg):
     # The app carries a stateful layer's state itself and passes it as initial_state, on both sides.
-    from dataclasses import replace
-
     return replace(rnn_cfg, stateful=False)
 
 
