@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+pytestmark = pytest.mark.keras   # these pages run the Keras column too (TensorFlow import)
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120   # the first Keras run imports TensorFlow (5-15 s here)
 

@@ -10,6 +10,8 @@ from test_app_pages import arr, figure_titled, open_page, texts
 from explorer import export, runs
 from explorer.settings import AppConfig
 
+pytestmark = pytest.mark.keras   # these pages run the Keras column too (TensorFlow import)
+
 
 def heat(at) -> np.ndarray:
     return arr(figure_titled(at, "h_t of sequence 0 (NumPy)")["data"][0]["z"])

@@ -20,7 +20,7 @@ from browser_support import (
     settle,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras column
 ARTIFACTS = ROOT / "test-artifacts"
 PAGES = {"Home": "RNN Explorer", "Unrolled hidden states": "Unrolled hidden states", "Output shapes": "Output shapes",
          "Gradient flow (BPTT)": "Gradient flow (BPTT)", "Keras vs NumPy": "Keras vs NumPy"}
