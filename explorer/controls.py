@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import fields
 
 import numpy as np
 import streamlit as st
@@ -147,15 +147,6 @@ def input_error(cfg: AppConfig) -> str | None:
     """The message of the last rejected input for the current source, if any."""
     key = {"upload": "input_error", "typed": "typed_error"}.get(cfg.source)
     return st.session_state.get(key) if key else None
-
-
-def config_to_query(cfg: AppConfig) -> dict[str, str]:
-    """The query string that reproduces ``cfg`` (only the values that differ from the default)."""
-    out = {}
-    for k, v in asdict(cfg).items():
-        if v != getattr(DEFAULT, k):
-            out[k] = str(v).lower() if isinstance(v, bool) else str(v)
-    return out
 
 
 def stateful_controls(cfg: AppConfig, final_state_of) -> np.ndarray | None:

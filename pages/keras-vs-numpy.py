@@ -2,6 +2,7 @@
 
 import inspect
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -16,7 +17,7 @@ from explorer.widgets import (
     tolerance_for,
 )
 from rnn_core import cell
-from rnn_core.keras_bridge import TUTORIAL_MODEL_SOURCE
+from rnn_core.keras_bridge import TUTORIAL_MODEL_SOURCE, versions
 
 run_through_app()   # under Streamlit's legacy pages/ router: run app.py instead
 cfg = current_config()
@@ -74,6 +75,8 @@ ok = all(r["agree"] == "✓" for r in table)
 st.dataframe(pd.DataFrame(table).style.format({"max |NumPy − Keras|": "{:.2e}", "tolerance": "{:.0e}"}),
              hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)
 st.plotly_chart(figures.parity_bars(bars), key="parity")
-st.caption(f"Keras run: {k_fwd.seconds * 1e3:.0f} ms forward, {k_grad.seconds * 1e3:.0f} ms gradients. "
+v = versions()
+st.caption(f"Keras {v['keras']} on TensorFlow {v['tensorflow']}, NumPy core on NumPy {np.__version__}. "
+           f"Keras run: {k_fwd.seconds * 1e3:.0f} ms forward, {k_grad.seconds * 1e3:.0f} ms gradients. "
            f"NumPy: {np_fwd.seconds * 1e3:.1f} ms forward, {np_grad.seconds * 1e3:.1f} ms gradients "
            "(first runs include building the models).")
