@@ -8,7 +8,7 @@ cfg = current_config()
 st.title("RNN Explorer")
 st.markdown(
     "Toggle the flags of a Keras `SimpleRNN` in the sidebar and see what the network computes, step by step. "
-    "Every number comes twice: from a **readable NumPy core** (`rnn_core/`, about a hundred lines of math) and "
+    "Every number comes twice: from a **readable NumPy core** (`rnn_core/`, a few hundred lines of plain NumPy) and "
     "from the **real Keras layer** with the very same weights, so you can check one against the other."
 )
 st.markdown(
