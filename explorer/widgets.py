@@ -25,6 +25,15 @@ class Sequence:
     stats: dict             # the normalisation statistics used ({} for none)
 
 
+def page_setup() -> tuple[AppConfig, "Sequence"]:
+    """First call of every page: route through app.py if needed, then this run's configuration and input."""
+    from .routing import run_through_app
+
+    run_through_app()
+    cfg = current_config()
+    return cfg, current_sequence(cfg)
+
+
 def current_config() -> AppConfig:
     """The configuration app.py read from the sidebar for this run."""
     return st.session_state.get("app_config", DEFAULT)

@@ -5,21 +5,17 @@ import pandas as pd
 import streamlit as st
 
 from explorer import cache, export, figures
-from explorer.routing import run_through_app
 from explorer.widgets import (
-    current_config,
-    current_sequence,
     keras_enabled,
     keras_spinner,
     max_difference,
+    page_setup,
     parity_badge,
     show_normalization,
     tolerance_for,
 )
 
-run_through_app()   # under Streamlit's legacy pages/ router: run app.py instead
-cfg = current_config()
-seq = current_sequence(cfg)
+cfg, seq = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
 x, labels = seq.inputs, seq.labels
 B, T, D = x.shape
 

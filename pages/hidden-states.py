@@ -6,23 +6,19 @@ import streamlit as st
 
 from explorer import cache, export, figures
 from explorer.controls import stateful_controls
-from explorer.routing import run_through_app
 from explorer.widgets import (
-    current_config,
-    current_sequence,
     engine_header,
     keras_enabled,
     keras_spinner,
     max_difference,
+    page_setup,
     parity_badge,
     show_normalization,
     tolerance_for,
 )
 from rnn_core import activations
 
-run_through_app()   # under Streamlit's legacy pages/ router: run app.py instead
-cfg = current_config()
-seq = current_sequence(cfg)
+cfg, seq = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
 x = seq.inputs
 B, T, D = x.shape
 H = cfg.units

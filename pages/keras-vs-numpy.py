@@ -7,21 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from explorer import cache, figures
-from explorer.routing import run_through_app
-from explorer.widgets import (
-    current_config,
-    current_sequence,
-    keras_enabled,
-    keras_spinner,
-    max_difference,
-    tolerance_for,
-)
+from explorer.widgets import keras_enabled, keras_spinner, max_difference, page_setup, tolerance_for
 from rnn_core import cell
 from rnn_core.keras_bridge import TUTORIAL_MODEL_SOURCE, versions
 
-run_through_app()   # under Streamlit's legacy pages/ router: run app.py instead
-cfg = current_config()
-seq = current_sequence(cfg)
+cfg, seq = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
 x, labels = seq.inputs, seq.labels
 
 st.title("Keras vs NumPy")

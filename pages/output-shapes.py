@@ -5,23 +5,19 @@ from dataclasses import replace
 import streamlit as st
 
 from explorer import cache
-from explorer.routing import run_through_app
 from explorer.runs import structure_of
 from explorer.widgets import (
-    current_config,
-    current_sequence,
     engine_header,
     keras_enabled,
     keras_spinner,
     max_difference,
+    page_setup,
     parity_badge,
     tolerance_for,
 )
 from rnn_core.dense import Dense, time_distributed
 
-run_through_app()   # under Streamlit's legacy pages/ router: run app.py instead
-cfg = current_config()
-seq = current_sequence(cfg)
+cfg, seq = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
 x = seq.inputs
 B, T, D = x.shape
 H = cfg.units

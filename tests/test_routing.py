@@ -6,7 +6,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_every_page_is_declared_and_calls_run_through_app():
+def test_every_page_is_declared_and_routes_through_app():
     app = (ROOT / "app.py").read_text()
     declared = re.findall(r'st\.Page\("(pages/[^"]+)"', app)
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
@@ -15,5 +15,5 @@ def test_every_page_is_declared_and_calls_run_through_app():
     for path in files:
         source = (ROOT / path).read_text()
         if path != "pages/home.py":      # the default page is app.py's own under either router
-            assert "run_through_app()" in source, f"{path} must call run_through_app() first"
-            assert source.index("run_through_app()") < source.index("st.title("), path
+            assert "= page_setup()" in source, f"{path} must call page_setup() (which routes through app.py) first"
+            assert source.index("page_setup()") < source.index("st.title("), path
