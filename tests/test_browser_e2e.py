@@ -194,7 +194,10 @@ def test_two_users_see_only_their_own_state(browser, server):
     choose_upload(a)
     upload(a, "mine.csv", b"\n".join(str(i).encode() for i in range(40)))
     a.wait_for_function("() => document.body.innerText.includes('mine.csv')")
-    settle(b)                     # b's session is untouched by a's upload: no reload needed to see that
+    # b reruns after a's upload (a toggle), and must still see only its own settings and input.
+    b.get_by_test_id("stSidebarUserContent").get_by_text("go_backwards", exact=True).click()
+    b.wait_for_function("() => document.body.innerText.includes('go_backwards: processing step')")
+    settle(b)
     heat_a, heat_b = plot_titled(a, "h_t of sequence 0 (NumPy)"), plot_titled(b, "h_t of sequence 0 (NumPy)")
     assert (len(heat_a["z"]), len(heat_a["z"][0])) == (3, 40)
     assert (len(heat_b["z"]), len(heat_b["z"][0])) == (5, 12)
