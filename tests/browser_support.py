@@ -104,3 +104,19 @@ def plot_titled(page, start: str) -> dict:
         if data and re.sub(r"<[^>]+>", "", data["title"] or "").startswith(start):   # the theme adds <b>
             return data
     raise AssertionError(f"no rendered chart titled {start!r}")
+
+
+def wait_for_plot(page, start: str, shape: tuple[int, int], timeout: float = 30.0) -> dict:
+    """plot_titled, polled until its heatmap has ``shape`` (rows, columns).
+
+    Streamlit writes the caption before the chart and plotly.js draws
+    asynchronously, so right after new text appears a chart may still hold
+    the previous figure for a moment.
+    """
+    deadline = time.time() + timeout
+    while True:
+        data = plot_titled(page, start)
+        z = data["z"] or []
+        if (len(z), len(z[0]) if z else 0) == shape or time.time() > deadline:
+            return data
+        time.sleep(0.2)

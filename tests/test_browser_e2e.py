@@ -18,6 +18,7 @@ from browser_support import (
     ensure_chromium,
     plot_titled,
     settle,
+    wait_for_plot,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras column
@@ -150,10 +151,10 @@ def test_real_uploads_redraw_and_a_broken_file_keeps_the_plots(browser, server):
     csv = b"x,y\n" + b"\n".join(f"{i % 7},{(i * 3) % 5}".encode() for i in range(25))
     upload(page, "series.csv", csv)
     page.wait_for_function("() => document.body.innerText.includes('series.csv (csv, 25 steps x 2 features)')")
-    assert len(plot_titled(page, "h_t of sequence 0 (NumPy)")["z"][0]) == 25
+    assert len(wait_for_plot(page, "h_t of sequence 0 (NumPy)", (4, 25))["z"][0]) == 25
     upload(page, "greeting.txt", "hello 안녕 😀".encode())
     page.wait_for_function("() => document.body.innerText.includes('greeting.txt (txt')")
-    before = plot_titled(page, "h_t of sequence 0 (NumPy)")
+    before = wait_for_plot(page, "h_t of sequence 0 (NumPy)", (4, len("hello 안녕 😀")))
     assert len(before["z"][0]) == len("hello 안녕 😀")
     upload(page, "broken.json", b"[[1, 2], [3]")
     page.wait_for_function("() => document.body.innerText.includes('broken.json was not loaded')")
@@ -198,7 +199,8 @@ def test_two_users_see_only_their_own_state(browser, server):
     b.get_by_test_id("stSidebarUserContent").get_by_text("go_backwards", exact=True).click()
     b.wait_for_function("() => document.body.innerText.includes('go_backwards: processing step')")
     settle(b)
-    heat_a, heat_b = plot_titled(a, "h_t of sequence 0 (NumPy)"), plot_titled(b, "h_t of sequence 0 (NumPy)")
+    heat_a = wait_for_plot(a, "h_t of sequence 0 (NumPy)", (3, 40))
+    heat_b = plot_titled(b, "h_t of sequence 0 (NumPy)")
     assert (len(heat_a["z"]), len(heat_a["z"][0])) == (3, 40)
     assert (len(heat_b["z"]), len(heat_b["z"][0])) == (5, 12)
     assert "mine.csv" not in b.locator("body").inner_text()
