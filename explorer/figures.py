@@ -21,6 +21,11 @@ UNIT_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
 MAX_COLUMNS = 2000             # beyond this many steps, heatmaps and lines show per-bucket aggregates
 
 
+def _with_alpha(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
 def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=15)), height=height,
                       margin=dict(l=60, r=20, t=50, b=50), **kwargs)
@@ -45,10 +50,9 @@ def aggregate(values: Array, max_columns: int = MAX_COLUMNS) -> tuple[Array, Arr
                 np.nanmax(buckets, axis=1), size)
 
 
-def _aggregation_note(fig: go.Figure, size: int, T: int) -> None:
+def _aggregation_note(fig: go.Figure, size: int, T: int, what: str = "each column is the mean") -> None:
     if size > 1:
-        fig.add_annotation(text=f"aggregated: each column is the mean of {size} steps ({T:,} steps in all); "
-                                "zoom with the step range to see raw steps",
+        fig.add_annotation(text=f"aggregated: {what} of {size} steps ({T:,} in all); zoom to see raw steps",
                            xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
                            font=dict(size=11, color="gray"))
 
@@ -92,6 +96,14 @@ def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: 
         steps, mean, lo, hi, size = aggregate(states)
         keras = engine == "Keras"
         for i, u in enumerate(units):
+            if lo is not None and not keras:
+                # Aggregated: the min-max range of each bucket as a band behind the mean line.
+                color = UNIT_COLORS[i % len(UNIT_COLORS)]
+                fig.add_trace(go.Scatter(x=steps + step_offset, y=hi[:, u], mode="lines", line=dict(width=0),
+                                         showlegend=False, hoverinfo="skip", legendgroup=f"unit {u}"))
+                fig.add_trace(go.Scatter(x=steps + step_offset, y=lo[:, u], mode="lines", line=dict(width=0),
+                                         fill="tonexty", fillcolor=_with_alpha(color, 0.2), name=f"unit {u} min-max",
+                                         hoverinfo="skip", legendgroup=f"unit {u}", showlegend=False))
             fig.add_trace(go.Scatter(
                 x=steps + step_offset, y=mean[:, u], mode="lines+markers" if len(steps) <= 60 else "lines",
                 name=f"unit {u} ({engine})", legendgroup=f"unit {u}",
@@ -100,7 +112,7 @@ def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: 
                 marker=dict(symbol="x-thin-open" if keras else "circle", size=8 if keras else 6),
                 hovertemplate=f"{engine} unit {u}<br>t=%{{x}}<br>{quantity}=%{{y:.5g}}<extra></extra>",
             ))
-        _aggregation_note(fig, size, states.shape[0])
+    _aggregation_note(fig, size, states.shape[0], "lines: mean, band: min-max")   # every engine has the same T
     if highlight is not None:
         fig.add_vline(x=highlight, line=dict(color="gray", dash="dot"))
     fig.update_xaxes(title_text="time step t")

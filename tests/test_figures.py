@@ -51,3 +51,14 @@ def test_gradient_norms_log_axis_and_overflow_markers():
 def test_parity_bars_colour_by_tolerance():
     fig = figures.parity_bars([("a", 1e-8, 1e-5), ("b", 1e-3, 1e-5)])
     assert list(fig.data[0].marker.color) == ["#2e9d4f", "#d62728"]
+
+
+def test_aggregated_lines_draw_the_min_max_band(rng):
+    states = rng.normal(size=(10_000, 2))
+    fig = figures.unit_lines({"NumPy": states}, [0], "lines")
+    band_hi, band_lo, mean = fig.data
+    assert band_lo.fill == "tonexty" and len(mean.x) <= figures.MAX_COLUMNS
+    np.testing.assert_allclose(band_hi.y[0], states[:5, 0].max())
+    np.testing.assert_allclose(band_lo.y[0], states[:5, 0].min())
+    np.testing.assert_allclose(mean.y[0], states[:5, 0].mean())
+    assert len(figures.unit_lines({"NumPy": states[:50]}, [0], "raw").data) == 1   # no band when not aggregated
