@@ -120,10 +120,12 @@ with col_r:
         parity_badge(max(diffs), tol, "weight gradients: max |NumPy − Keras|")
 
 st.subheader("Export")
+# Files are built only when a button is clicked (a callable), not on every rerun (long sequences make them
+# slow); a download changes nothing, so it triggers no rerun either.
 c1, c2 = st.columns(2)
-c1.download_button("dL/dh_t (CSV)", export.to_csv(run.hidden if B > 1 else run.hidden[0]), "hidden_gradients.csv",
-                   "text/csv", icon=":material/download:")
+c1.download_button("dL/dh_t (CSV)", lambda: export.to_csv(run.hidden if B > 1 else run.hidden[0]),
+                   "hidden_gradients.csv", "text/csv", icon=":material/download:", on_click="ignore")
 grads = {f"d_{k}": v for k, v in run.weights.items()} | {f"d_{k}_clipped": v for k, v in run.clipped.items()}
-c2.download_button("every gradient (NPZ)", export.to_npz({"hidden": run.hidden, **grads,
-                                                           "inputs": x, "labels": labels}, cfg),
-                   "rnn_explorer_gradients.npz", "application/octet-stream", icon=":material/download:")
+c2.download_button("every gradient (NPZ)", lambda: export.to_npz({"hidden": run.hidden, **grads,
+                                                                   "inputs": x, "labels": labels}, cfg),
+                   "rnn_explorer_gradients.npz", "application/octet-stream", icon=":material/download:", on_click="ignore")

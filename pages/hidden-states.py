@@ -126,12 +126,14 @@ if run.probs is not None:
 
 st.subheader("Export")
 arrays = export.forward_arrays(cfg, x, weights, h0, run.output, run.states)
+# Files are built only when a button is clicked (a callable), not on every rerun (long sequences make them
+# slow); a download changes nothing, so it triggers no rerun either.
 c1, c2, c3 = st.columns(3)
-c1.download_button("hidden states h_t (CSV)", export.to_csv(run.states if B > 1 else run.states[0]),
-                   "hidden_states.csv", "text/csv", icon=":material/download:")
-c2.download_button("inputs, weights and outputs (NPZ)", export.to_npz(arrays, cfg), "rnn_explorer.npz",
-                   "application/octet-stream", icon=":material/download:")
+c1.download_button("hidden states h_t (CSV)", lambda: export.to_csv(run.states if B > 1 else run.states[0]),
+                   "hidden_states.csv", "text/csv", icon=":material/download:", on_click="ignore")
+c2.download_button("inputs, weights and outputs (NPZ)", lambda: export.to_npz(arrays, cfg), "rnn_explorer.npz",
+                   "application/octet-stream", icon=":material/download:", on_click="ignore")
 c3.download_button("Keras script that reproduces this (.py)", export.reproduce_script(cfg), "reproduce_keras.py",
-                   "text/x-python", icon=":material/code:")
+                   "text/x-python", icon=":material/code:", on_click="ignore")
 st.caption("Put reproduce_keras.py next to rnn_explorer.npz and run it: it rebuilds keras.layers.SimpleRNN with "
            "these flags and weights and prints the difference to the numbers exported here.")

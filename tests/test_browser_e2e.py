@@ -7,6 +7,7 @@ through Playwright. Screenshots of every page go to test-artifacts/ (not committ
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from browser_support import (
@@ -207,3 +208,23 @@ def test_two_users_see_only_their_own_state(browser, server):
     assert not console_a.errors and not console_b.errors
     ctx_a.close()
     ctx_b.close()
+
+
+def test_downloads_are_built_when_clicked(browser, server):
+    import io
+
+    import numpy as np
+
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(server.url + "/hidden-states?keras=false&units=3")
+    page.wait_for_selector(IDLE, timeout=180_000)
+    settle(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="inputs, weights and outputs (NPZ)").click()
+    data = np.load(io.BytesIO(Path(download.value.path()).read_bytes()), allow_pickle=False)
+    assert data["states"].shape == (1, 12, 3) and data["kernel"].shape == (1, 3)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="hidden states h_t (CSV)").click()
+    assert Path(download.value.path()).read_text().startswith("step,unit_0,unit_1,unit_2\n")
+    context.close()
