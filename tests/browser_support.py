@@ -86,24 +86,43 @@ def settle(page, timeout: float = 120_000) -> None:
 _PLOT_DATA = """el => { if (!el || !el.data) return null;
     const t = (el._fullData || [])[0] || {};      // _fullData: typed arrays already decoded by plotly.js
     const z = t.z ? Array.from(t.z, r => Array.from(r)) : null;
-    return {title: el.layout.title && el.layout.title.text, z: z, n: el.data.length}; }"""
+    return {title: el.layout.title && el.layout.title.text, z: z, n: el.data.length, type: t.type}; }"""
 
 
-def plot_titled(page, start: str) -> dict:
+def plot_titled(page, start: str, timeout: float = 30.0) -> dict:
     """The data of the rendered chart whose title starts with ``start``, as the browser holds it.
 
-    Charts render when scrolled into view, so each one is brought into view first.
+    Charts render when scrolled into view, and plotly.js redraws asynchronously
+    after each rerun, so this polls until the chart is found with its data drawn.
     """
-    charts = page.locator('[data-testid="stPlotlyChart"]')
-    for i in range(charts.count()):
-        chart = charts.nth(i)
-        chart.scroll_into_view_if_needed()
-        plot = chart.locator(".js-plotly-plot")
-        plot.wait_for(timeout=20_000)
-        data = plot.evaluate(_PLOT_DATA)
-        if data and re.sub(r"<[^>]+>", "", data["title"] or "").startswith(start):   # the theme adds <b>
-            return data
-    raise AssertionError(f"no rendered chart titled {start!r}")
+    deadline = time.time() + timeout
+    while True:
+        charts = page.locator('[data-testid="stPlotlyChart"]')
+        for i in range(charts.count()):
+            chart = charts.nth(i)
+            chart.scroll_into_view_if_needed()
+            plot = chart.locator(".js-plotly-plot")
+            plot.wait_for(timeout=20_000)
+            data = plot.evaluate(_PLOT_DATA)
+            title = re.sub(r"<[^>]+>", "", (data or {}).get("title") or "")   # the theme wraps titles in <b>
+            drawn = data and (data["type"] != "heatmap" or data["z"] is not None)
+            if drawn and title.startswith(start):
+                return data
+        if time.time() > deadline:
+            raise AssertionError(f"no rendered chart titled {start!r}")
+        time.sleep(0.2)
+
+
+def wait_until(predicate, timeout: float = 30.0, message: str = "condition"):
+    """Poll ``predicate()`` until it returns a truthy value."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(0.2)
 
 
 def wait_for_plot(page, start: str, shape: tuple[int, int], timeout: float = 30.0) -> dict:

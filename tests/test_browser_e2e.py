@@ -20,6 +20,7 @@ from browser_support import (
     plot_titled,
     settle,
     wait_for_plot,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras column
@@ -111,9 +112,10 @@ def test_toggles_change_shapes_and_plots(browser, server):
     assert "return_sequences=false" in page.url and "return_state=true" in page.url   # the URL follows
     page.locator('[data-testid="stSidebarNav"] a', has_text="Unrolled hidden states").click()
     settle(page)
-    page.wait_for_selector(".js-plotly-plot")
-    diagram = page.locator(".js-plotly-plot").first.inner_text()
-    assert "last h only" in diagram and "not returned" in diagram
+    diagram = wait_until(lambda: (page.locator(".js-plotly-plot").count() and
+                                  "last h only" in page.locator(".js-plotly-plot").first.inner_text() and
+                                  page.locator(".js-plotly-plot").first.inner_text()), message="the unrolled diagram")
+    assert "not returned" in diagram
     no_exception_box(page)
     assert not console.errors, console.errors
     context.close()
@@ -160,7 +162,8 @@ def test_real_uploads_redraw_and_a_broken_file_keeps_the_plots(browser, server):
     upload(page, "broken.json", b"[[1, 2], [3]")
     page.wait_for_function("() => document.body.innerText.includes('broken.json was not loaded')")
     assert "not valid JSON" in page.locator('[data-testid="stAlert"]').first.inner_text()
-    assert plot_titled(page, "h_t of sequence 0 (NumPy)")["z"] == before["z"]    # the old plots stay
+    wait_until(lambda: plot_titled(page, "h_t of sequence 0 (NumPy)")["z"] == before["z"],
+               message="the previous heatmap to stay")                         # the old plots stay
     page.get_by_test_id("stMain").evaluate("el => el.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "upload_error.png"), full_page=True)
     no_exception_box(page)
@@ -201,7 +204,7 @@ def test_two_users_see_only_their_own_state(browser, server):
     b.wait_for_function("() => document.body.innerText.includes('go_backwards: processing step')")
     settle(b)
     heat_a = wait_for_plot(a, "h_t of sequence 0 (NumPy)", (3, 40))
-    heat_b = plot_titled(b, "h_t of sequence 0 (NumPy)")
+    heat_b = wait_for_plot(b, "h_t of sequence 0 (NumPy)", (5, 12))
     assert (len(heat_a["z"]), len(heat_a["z"][0])) == (3, 40)
     assert (len(heat_b["z"]), len(heat_b["z"][0])) == (5, 12)
     assert "mine.csv" not in b.locator("body").inner_text()
