@@ -10,8 +10,8 @@ sigma is recurrent_activation (sigmoid), act is activation (tanh):
     c_t = f_t * c_{t-1} + i_t * g_t      the cell state (the "constant error carousel")
     h_t = o_t * act(c_t)
 
-Backward, given the total dL/dh_t and the gradient dL/dc_t arriving from c_{t+1}:
-    dc_t  += dL/dh_t * o_t * act'(c_t)     (now the total dL/dc_t)
+Backward, given the total dL/dh_t and the total dL/dc_t of the carried state (through later steps):
+    dc_t   = dL/dc_t + dL/dh_t * o_t * act'(c_t)   (plus the path through h_t inside this step)
     do_t   = dL/dh_t * act(c_t)
     di_t   = dc_t * g_t,  dg_t = dc_t * i_t,  df_t = dc_t * c_{t-1},  dL/dc_{t-1} = dc_t * f_t
     da_t   = [di, df, dg, do] * [sigma', sigma', act', sigma'](a_t)
@@ -41,13 +41,13 @@ class LSTMCell(Cell):
                  use_bias: bool = True) -> None:
         super().__init__(units, use_bias)
         self.activation, self.recurrent_activation = activation, recurrent_activation
-        b = (" + b_{%s}" if use_bias else "")
+        bi = (lambda n: f" + b_{n}") if use_bias else (lambda n: "")
         s, a = recurrent_activation.name, activation.name
         self.step_latex = [
-            rf"i_t = \mathrm{{{s}}}(x_t W_i + h_{{t-1}} U_i{b % 'i'})",
-            rf"f_t = \mathrm{{{s}}}(x_t W_f + h_{{t-1}} U_f{b % 'f'})",
-            rf"g_t = \mathrm{{{a}}}(x_t W_c + h_{{t-1}} U_c{b % 'c'})",
-            rf"o_t = \mathrm{{{s}}}(x_t W_o + h_{{t-1}} U_o{b % 'o'})",
+            rf"i_t = \mathrm{{{s}}}(x_t W_i + h_{{t-1}} U_i{bi('i')})",
+            rf"f_t = \mathrm{{{s}}}(x_t W_f + h_{{t-1}} U_f{bi('f')})",
+            rf"g_t = \mathrm{{{a}}}(x_t W_c + h_{{t-1}} U_c{bi('c')})",
+            rf"o_t = \mathrm{{{s}}}(x_t W_o + h_{{t-1}} U_o{bi('o')})",
             r"c_t = f_t \odot c_{t-1} + i_t \odot g_t",
             rf"h_t = o_t \odot \mathrm{{{a}}}(c_t)",
         ]
@@ -81,7 +81,7 @@ class LSTMCell(Cell):
 
     def step_backward(self, t: int, tr, cache: dict, d: list[Array], U_t: Array, rec_mask,
                       out: tuple[Array, Array] | None = None):
-        """d = [dL/dh_t (total), dL/dc_t from later steps], each (..., B, H); d[1] becomes the total dL/dc_t.
+        """d = [dL/dh_t, dL/dc_t], each the total over later steps and the loss, (..., B, H).
 
         Returns (dL/da_t, dL/da_t, [dL/dh_{t-1}, dL/dc_{t-1}]) through this step.
         """
@@ -89,7 +89,7 @@ class LSTMCell(Cell):
         dh, dc = d
         i, f, g, o = (tr.act[t][:, k * H:(k + 1) * H] for k in range(4))
         act_c = tr.extra["act_c"][t]
-        dc += dh * o * cache["dact_c"][t]           # h_t = o * act(c_t): the path through h_t; dc is now total
+        dc = dc + dh * o * cache["dact_c"][t]       # h_t = o * act(c_t): add the path through h_t
         da = out[0] if out is not None else np.empty(dh.shape[:-1] + (4 * H,), dh.dtype)
         np.multiply(dc, g, out=da[..., :H])          # di = dc * g
         np.multiply(dc, tr.c[t], out=da[..., H:2 * H])   # df = dc * c_{t-1}

@@ -120,7 +120,7 @@ class BackwardResult:
 
     d_pre: Array                 # (T, B, G*H) dL/d(x_t W + b) per gate block
     d_rec: Array                 # (T, B, G*H) dL/d(recurrent term); the same array unless the cell says otherwise
-    hidden: dict[str, Array]     # name -> (T, B, H) total dL/ds_t (all paths from the loss to the state)
+    hidden: dict[str, Array]     # name -> (T, B, H) total dL/ds_t: all paths from the carried state s_t to the loss
     d_initial: list[Array]       # one (B, H) per state: dL/d(initial state)
 
 
@@ -195,8 +195,6 @@ def backward(
         carry = [(1 - m[t]) * d_s for d_s in d]     # a masked step carries its states: s_t = s_{t-1}
         taken = [m[t] * d_s for d_s in d]           # a masked step passes nothing into its cell
         _, _, g = cell.step_backward(t, tr, cache, taken, u_t, r, out=(d_pre[t], d_rec[t]))
-        for s, taken_s, carry_s in zip(names, taken, carry):
-            hidden[s][t] = taken_s + carry_s        # the cell may have completed a total (LSTM's dL/dc_t)
         g = [g_s + carry_s for g_s, carry_s in zip(g, carry)]
     return BackwardResult(d_pre, d_rec, hidden, g)
 
@@ -222,8 +220,7 @@ def _backward_truncated(cell, tr, inj, cache, u_t, k, d_pre, d_rec) -> BackwardR
         if d_rec is not d_pre:
             d_rec[t] = dr.sum(axis=0)
         for j, s in enumerate(names):
-            total = taken[j] if carry is None else taken[j] + carry[j]
-            hidden[s][t] = total.sum(axis=0) + streams[s][k]
+            hidden[s][t] = streams[s].sum(axis=0)
             streams[s][1:] = back[j] if carry is None else back[j] + carry[j]
             streams[s][0] = 0
     return BackwardResult(d_pre, d_rec, hidden, [streams[s].sum(axis=0) for s in names])
