@@ -57,6 +57,28 @@ def _aggregation_note(fig: go.Figure, size: int, T: int, what: str = "each colum
                            font=dict(size=11, color="gray"))
 
 
+def _time_axis(n: int, time_values) -> Array | None:
+    """The x positions of ``n`` steps when time values (dates or numbers) are given, else None (step numbers)."""
+    if time_values is None:
+        return None
+    values = np.asarray(time_values)
+    if len(values) != n:
+        raise ValueError(f"time_values has {len(values)} entries for {n} steps.")
+    return values
+
+
+def _highlight_span(times: Array, i: int) -> tuple:
+    """(x0, x1) around column i, halfway to its neighbours (time values need not be evenly spaced)."""
+    x = times.astype("datetime64[ns]") if times.dtype.kind == "M" else times.astype(np.float64)
+    if len(x) == 1:
+        before = after = np.timedelta64(12, "h") if x.dtype.kind == "M" else 0.5
+    else:
+        before = (x[i] - x[i - 1] if i > 0 else x[1] - x[0]) / 2
+        after = (x[i + 1] - x[i] if i < len(x) - 1 else x[i] - x[i - 1]) / 2
+    left, right = x[i] - before, x[i] + after
+    return (str(left), str(right)) if x.dtype.kind == "M" else (float(left), float(right))
+
+
 def symmetric_range(values: Array) -> float:
     finite = np.abs(values[np.isfinite(values)])
     return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
@@ -64,58 +86,77 @@ def symmetric_range(values: Array) -> float:
 
 def states_heatmap(states: Array, title: str, quantity: str = "h", highlight: int | None = None,
                    step_offset: int = 0, zmax: float | None = None, rows: str = "unit",
-                   signed: bool = True) -> go.Figure:
+                   signed: bool = True, time_values=None, time_label: str | None = None) -> go.Figure:
     """Heatmap of a (T, H) array: time on x, unit on y.
 
     Signed values get a diverging scale centred on zero; ``signed=False``
-    (probabilities) a sequential one from zero.
+    (probabilities) a sequential one from zero. ``time_values`` (T,), dates or
+    numbers of each row of ``states``, label the x axis instead of the step
+    numbers (``time_label`` names them); ``highlight`` stays a step number.
     """
     T, H = states.shape
+    times = _time_axis(T, time_values)
     steps, mean, _, _, size = aggregate(states)
     zmax = zmax if zmax is not None else symmetric_range(mean)
     scale = dict(colorscale=DIVERGING, zmid=0, zmin=-zmax, zmax=zmax) if signed else \
         dict(colorscale=SEQUENTIAL, zmin=0, zmax=zmax)
+    x = steps + step_offset if times is None else times[steps]
+    where = "t=%{x}" if times is None else f"{time_label or 'time'}=%{{x}}"
     fig = go.Figure(go.Heatmap(
-        z=mean.T, x=steps + step_offset, y=np.arange(H), **scale,
+        z=mean.T, x=x, y=np.arange(H), **scale,
         colorbar=dict(title=dict(text=quantity)),
-        hovertemplate=f"t=%{{x}}<br>{rows}=%{{y}}<br>{quantity}=%{{z:.5g}}<extra></extra>",
+        hovertemplate=f"{where}<br>{rows}=%{{y}}<br>{quantity}=%{{z:.5g}}<extra></extra>",
     ))
-    if highlight is not None:
+    if highlight is not None and times is None:
         fig.add_vrect(x0=highlight - 0.5, x1=highlight + 0.5, line=dict(color="black", width=2))
+    elif highlight is not None and 0 <= highlight - step_offset < T:
+        x0, x1 = _highlight_span(times, highlight - step_offset)
+        fig.add_vrect(x0=x0, x1=x1, line=dict(color="black", width=2))
     _aggregation_note(fig, size, T)
-    fig.update_xaxes(title_text="time step t")
+    fig.update_xaxes(title_text="time step t" if times is None else (time_label or "time"))
     fig.update_yaxes(title_text=rows, autorange="reversed")
     return _layout(fig, title, height=int(np.clip(220 + 3 * H, 300, 640)))   # taller for many units
 
 
 def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: int | None = None,
-               quantity: str = "h_t", step_offset: int = 0) -> go.Figure:
-    """Lines of chosen units over time: one colour per unit, NumPy solid and Keras dashed on top."""
+               quantity: str = "h_t", step_offset: int = 0, time_values=None,
+               time_label: str | None = None) -> go.Figure:
+    """Lines of chosen units over time: one colour per unit, NumPy solid and Keras dashed on top.
+
+    ``time_values`` (T,) put dates or numbers on the x axis instead of step numbers, as in states_heatmap.
+    """
     fig = go.Figure()
     for engine, states in runs.items():
+        times = _time_axis(states.shape[0], time_values)
         steps, mean, lo, hi, size = aggregate(states)
+        x = steps + step_offset if times is None else times[steps]
         keras = engine == "Keras"
+        where = "t=%{x}" if times is None else f"{time_label or 'time'}=%{{x}}"
         for i, u in enumerate(units):
             if lo is not None and not keras:
                 # Aggregated: the min-max range of each bucket as a band behind the mean line.
                 color = UNIT_COLORS[i % len(UNIT_COLORS)]
-                fig.add_trace(go.Scatter(x=steps + step_offset, y=hi[:, u], mode="lines", line=dict(width=0),
+                fig.add_trace(go.Scatter(x=x, y=hi[:, u], mode="lines", line=dict(width=0),
                                          showlegend=False, hoverinfo="skip", legendgroup=f"unit {u}"))
-                fig.add_trace(go.Scatter(x=steps + step_offset, y=lo[:, u], mode="lines", line=dict(width=0),
+                fig.add_trace(go.Scatter(x=x, y=lo[:, u], mode="lines", line=dict(width=0),
                                          fill="tonexty", fillcolor=_with_alpha(color, 0.2), name=f"unit {u} min-max",
                                          hoverinfo="skip", legendgroup=f"unit {u}", showlegend=False))
             fig.add_trace(go.Scatter(
-                x=steps + step_offset, y=mean[:, u], mode="lines+markers" if len(steps) <= 60 else "lines",
+                x=x, y=mean[:, u], mode="lines+markers" if len(steps) <= 60 else "lines",
                 name=f"unit {u} ({engine})", legendgroup=f"unit {u}",
                 line=dict(color=UNIT_COLORS[i % len(UNIT_COLORS)], dash="dash" if keras else "solid",
                           width=1.5 if keras else 2.5),
                 marker=dict(symbol="x-thin-open" if keras else "circle", size=8 if keras else 6),
-                hovertemplate=f"{engine} unit {u}<br>t=%{{x}}<br>{quantity}=%{{y:.5g}}<extra></extra>",
+                hovertemplate=f"{engine} unit {u}<br>{where}<br>{quantity}=%{{y:.5g}}<extra></extra>",
             ))
     _aggregation_note(fig, size, states.shape[0], "lines: mean, band: min-max")   # every engine has the same T
-    if highlight is not None:
+    if highlight is not None and time_values is None:
         fig.add_vline(x=highlight, line=dict(color="gray", dash="dot"))
-    fig.update_xaxes(title_text="time step t")
+    elif highlight is not None and 0 <= highlight - step_offset < len(time_values):
+        at = np.asarray(time_values)[highlight - step_offset]
+        fig.add_vline(x=str(at) if np.asarray(time_values).dtype.kind == "M" else float(at),
+                      line=dict(color="gray", dash="dot"))
+    fig.update_xaxes(title_text="time step t" if time_values is None else (time_label or "time"))
     fig.update_yaxes(title_text=quantity)
     return _layout(fig, title)
 

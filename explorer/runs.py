@@ -86,10 +86,11 @@ class ForwardRun:
 
 @_overflow_is_data
 def numpy_forward(cfg: AppConfig, weights: list[Array], x: Array, h0: Array | None = None,
-                  head_weights: list[Array] | None = None) -> ForwardRun:
+                  head_weights: list[Array] | None = None, mask: Array | None = None) -> ForwardRun:
+    """``mask`` (B, T) bool: padded steps of a ragged batch (False) carry the state on, as Keras' masking."""
     start = time.perf_counter()
     layer = _layer(cfg, weights)
-    output = layer(x, initial_state=h0)
+    output = layer(x, mask=mask, initial_state=h0)
     trace = layer.last_trace
     states = trace.h[1:].transpose(1, 0, 2).copy()
     z = trace.z.transpose(1, 0, 2).copy()
@@ -139,16 +140,19 @@ def build_keras(cfg: AppConfig, weights: list[Array], input_shape: tuple[int, in
     return KerasTwins(layer, full, model)
 
 
-def keras_forward(cfg: AppConfig, twins: KerasTwins, x: Array, h0: Array | None = None) -> ForwardRun:
-    """Run the Keras twins on x: the user's output structure, and h_t for every step."""
+def keras_forward(cfg: AppConfig, twins: KerasTwins, x: Array, h0: Array | None = None,
+                  mask: Array | None = None) -> ForwardRun:
+    """Run the Keras twins on x: the user's output structure, and h_t for every step (``mask`` as in numpy_forward)."""
     from rnn_core import keras_bridge as kb
 
     start = time.perf_counter()
-    output = kb.run_layer(twins.layer, x, initial_state=h0)
-    states, final = kb.run_layer(twins.full, x, initial_state=h0)
+    output = kb.run_layer(twins.layer, x, mask=mask, initial_state=h0)
+    states, final = kb.run_layer(twins.full, x, mask=mask, initial_state=h0)
     probs = None
     if twins.model is not None:
-        probs = np.asarray(twins.model(x)) if h0 is None else np.asarray(twins.model.fc(_sequence_or_last(cfg, states)))
+        # With a carried state or a mask, the head reads the masked RNN's outputs (the model's call takes neither).
+        probs = np.asarray(twins.model(x)) if h0 is None and mask is None else \
+            np.asarray(twins.model.fc(_sequence_or_last(cfg, states)))
     return ForwardRun(output, states, None, final, probs, time.perf_counter() - start, "Keras")
 
 
@@ -198,19 +202,19 @@ def _probe_output_gradient(cfg: AppConfig, x_shape: tuple[int, int, int], loss_o
 @_overflow_is_data
 def numpy_gradients(cfg: AppConfig, weights: list[Array], x: Array, labels: Array, loss_on: str = "every",
                     truncate: int | None = None, clip: dict | None = None,
-                    head_weights: list[Array] | None = None) -> GradientRun:
-    """Gradients through the NumPy core, on the sequence-returning layer (or the head model)."""
+                    head_weights: list[Array] | None = None, mask: Array | None = None) -> GradientRun:
+    """Gradients through the NumPy core, on the sequence-returning layer (or the head model); ``mask`` (B, T)."""
     start = time.perf_counter()
     if cfg.head == "none":
         layer = _layer(cfg.with_sequences(), weights)
-        out, _ = layer(x)
+        out, _ = layer(x, mask=mask)
         d_out = _probe_output_gradient(cfg, x.shape, loss_on)
         loss = float(np.sum(out * d_out))
         grads = layer.backward(d_out, truncate=truncate)
         rnn = layer
     else:
         model = _model(cfg, weights, head_weights)
-        loss, _ = model.loss(x, labels if cfg.head == "many-to-many" else labels[:, -1])
+        loss, _ = model.loss(x, labels if cfg.head == "many-to-many" else labels[:, -1], mask=mask)
         grads = model.backward(truncate=truncate).rnn
         rnn = model.rnn
     trace = rnn.last_trace
@@ -229,14 +233,17 @@ def _dz(layer: SimpleRNN, grads) -> Array:
 
 
 def keras_gradients(cfg: AppConfig, twins: KerasTwins, x: Array, labels: Array,
-                    loss_on: str = "every") -> GradientRun:
+                    loss_on: str = "every", mask: Array | None = None) -> GradientRun:
     """The same gradients by tf.GradientTape (full BPTT; truncation and clipping are NumPy-side features)."""
     from rnn_core import keras_bridge as kb
 
     start = time.perf_counter()
+    if mask is not None and twins.model is not None:
+        raise NotImplementedError("keras_bridge.model_gradients takes no mask yet: with a Dense head and a padded "
+                                  "batch, run the NumPy side only.")
     if twins.model is None:
         d_out = _probe_output_gradient(cfg, x.shape, loss_on)
-        res = kb.layer_gradients(twins.full, x, d_out, np.zeros((x.shape[0], cfg.units), np.float32))
+        res = kb.layer_gradients(twins.full, x, d_out, np.zeros((x.shape[0], cfg.units), np.float32), mask=mask)
         loss = float(np.sum(res["output"][0] * d_out))
         named = {n: res[n] for n in WEIGHT_NAMES if res.get(n) is not None}
     else:

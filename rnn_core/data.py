@@ -1,14 +1,18 @@
 """Turn an uploaded file into a sequence for the RNN, or say clearly why not.
 
-``load_sequence(filename, data)`` reads CSV/TSV, .npy, .npz, .json and .txt
-from bytes (never from a path, never unpickling, never evaluating text) and
-returns a float32 array, (T, D) or (B, T, D), with what it inferred. Every
-problem raises :class:`SequenceError` with a message a user can act on.
+``load_sequence(filename, data, **options)`` reads CSV/TSV, Parquet, Excel
+(.xlsx), .npy, .npz, .json and .txt from bytes (never from a path, never
+unpickling, never evaluating text or formulas) and returns a float32 array,
+(T, D) or (B, T, D), with what it inferred and what else the file offers
+(columns and their kinds, time values, sequence ids, labels, a mask). Sizes
+are checked before data is read: a table's row and column counts, a zip's
+uncompressed sizes, an .npy header's shape. Every problem raises
+:class:`SequenceError` with a message a user can act on. Tables are read by
+pandas (``table_readers``) and given meaning column by column (``tables``).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -16,25 +20,43 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import SequenceError
+
 Array = np.ndarray
 
 MAX_BYTES = 20 * 2**20        # 20 MiB, also server.maxUploadSize in .streamlit/config.toml
 MAX_STEPS = 100_000
 MAX_FEATURES = 512
 MAX_BATCH = 64
-FORMATS = (".csv", ".tsv", ".npy", ".npz", ".json", ".txt")
+MAX_ARRAY_BYTES = 256 * 2**20  # .npy/.npz: one array as stored (shape x itemsize), before it is read
+FORMATS = (".csv", ".tsv", ".parquet", ".xlsx", ".npy", ".npz", ".json", ".txt")
+TABLE_FORMATS = ("csv", "tsv", "parquet", "xlsx")
 NAN_POLICIES = ("error", "drop", "fill")
-
-
-class SequenceError(ValueError):
-    """The input cannot be used as a sequence; the message says why and what to do."""
+__all__ = ["SequenceError", "SequenceInfo", "load_sequence", "parse_typed", "normalize", "limits_text"]
 
 
 @dataclass
 class SequenceInfo:
-    format: str                                   # "csv", "tsv", "npy", "npz", "json", "txt" or "text"
+    format: str                                   # "csv", "tsv", "parquet", "xlsx", "npy", "npz", "json", "txt", "text"
     shape: tuple[int, ...] = ()
-    header: list[str] | None = None               # CSV/TSV column names, when the first row was a header
+    header: list[str] | None = None               # table column names, when the first row was a header
+    # Tables (csv, tsv, parquet, xlsx): what was chosen, and what is available for pickers.
+    columns: dict[str, str] = field(default_factory=dict)   # every column name -> "number", "time", "text", "empty"
+    features: list[str] = field(default_factory=list)       # the feature columns used, in order (D of them)
+    time_column: str | None = None                # the column used as the time axis (rows sorted by it)
+    time_values: Array | None = None              # (T,) datetime64 or numbers of that column, in step order
+    id_column: str | None = None                  # long format: the column naming each sequence
+    ids: list[str] = field(default_factory=list)  # the sequences used, in batch order (B of them)
+    all_ids: list[str] = field(default_factory=list)   # every id in the file, in order of first appearance
+    suggested_id: str | None = None               # a text column that may be the sequence id (times repeat)
+    label_column: str | None = None
+    labels: Array | None = None                   # int64 class per step, (T,) or (B, T); padded steps 0
+    label_per_sequence: bool = False              # the label is constant within each sequence
+    class_names: list[str] = field(default_factory=list)    # labels index this list
+    mask: Array | None = None                     # (B, T) bool, True where a step is real (ragged long format)
+    sheet: str | None = None                      # .xlsx: the sheet read, and all of them
+    sheets: list[str] = field(default_factory=list)
+    preview: object = None                        # pandas.DataFrame: the first rows as read
     vocabulary: list[str] | None = None           # .txt: the characters, in one-hot order
     arrays: list[str] = field(default_factory=list)   # .npz: every array name; ``array`` is the one used
     array: str | None = None
@@ -49,13 +71,23 @@ def limits_text() -> str:
 
 
 def load_sequence(filename: str, data: bytes, *, nan_policy: str = "error", npz_key: str | None = None,
-                  header: bool | None = None, max_bytes: int = MAX_BYTES) -> tuple[Array, SequenceInfo]:
+                  header: bool | None = None, max_bytes: int = MAX_BYTES, columns: list[str] | None = None,
+                  time_column: str | None = "auto", id_column: str | None = None, label_column: str | None = None,
+                  sheet: str | None = None, ids: list[str] | None = None,
+                  max_batch: int = MAX_BATCH) -> tuple[Array, SequenceInfo]:
     """Parse ``data`` by the extension of ``filename``.
 
     Returns (array, info): float32 (T, D) or (B, T, D). ``nan_policy``: "error"
     (default), "drop" (drop the time steps that contain NaN/inf) or "fill"
     (replace by the previous finite value of that feature, 0 at the start).
     ``header``: None detects a non-numeric first row; True/False forces it.
+
+    Tables only (csv, tsv, parquet, xlsx): ``columns`` the feature columns
+    (default: every numeric column); ``time_column`` the time axis ("auto":
+    the first date/time column; None: rows in file order); ``id_column`` makes
+    each id one sequence of a batch (long format), at most ``max_batch`` of
+    them, or the ``ids`` given; ``label_column`` gives ``info.labels``;
+    ``sheet`` the .xlsx sheet (default the first).
     """
     if nan_policy not in NAN_POLICIES:
         raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}.")
@@ -71,8 +103,10 @@ def load_sequence(filename: str, data: bytes, *, nan_policy: str = "error", npz_
     if ext not in FORMATS:
         raise SequenceError(f"Unsupported file type {ext or '(no extension)'!r}. Use one of: {', '.join(FORMATS)}.")
     fmt = ext[1:]
-    if fmt in ("csv", "tsv"):
-        array, info = _delimited(_text(data, fmt), fmt, header)
+    if fmt in TABLE_FORMATS:
+        array, info = _table(data, fmt, header, nan_policy, dict(
+            columns=columns, time_column=time_column, id_column=id_column, label_column=label_column, ids=ids,
+            max_batch=min(max_batch, MAX_BATCH)), sheet)
     elif fmt == "npy":
         array, info = _npy(data), SequenceInfo("npy")
     elif fmt == "npz":
@@ -91,7 +125,12 @@ def parse_typed(text: str, nan_policy: str = "error") -> tuple[Array, SequenceIn
     rows = [r for r in text.replace(";", "\n").splitlines() if r.strip()]
     if len(rows) == 1:
         rows = rows[0].replace(",", " ").split()       # a single line of numbers: one feature over time
-    array, info = _delimited("\n".join(rows), "text", header=False)
+    from . import table_readers, tables
+
+    table = table_readers.read_delimited("\n".join(rows), "text", header=False)
+    info = SequenceInfo("text")
+    array = tables.to_sequence(table, info, max_batch=MAX_BATCH, max_features=MAX_FEATURES, nan_policy=nan_policy,
+                               time_column=None)
     return _finish(array, info, nan_policy)
 
 
@@ -109,90 +148,109 @@ def _text(data: bytes, fmt: str) -> str:
                             "Save it as UTF-8 and upload it again.") from None
 
 
-def _number(cell: str, row: int, col: int) -> float:
-    try:
-        return float(cell)
-    except ValueError:
-        shown = cell if len(cell) <= 30 else cell[:27] + "..."
-        raise SequenceError(f"Row {row}, column {col}: {shown!r} is not a number. Every cell must be numeric "
-                            "(a header row is allowed).") from None
+def _table(data: bytes, fmt: str, header: bool | None, nan_policy: str, options: dict,
+           sheet: str | None) -> tuple[Array, SequenceInfo]:
+    from . import table_readers, tables
 
-
-def _delimited(text: str, fmt: str, header: bool | None) -> tuple[Array, SequenceInfo]:
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        raise SequenceError("The file has no rows.")
-    if fmt == "tsv":
-        delimiter = "\t"
+    if fmt == "parquet":
+        table = table_readers.read_parquet(data)
+    elif fmt == "xlsx":
+        table = table_readers.read_xlsx(data, sheet, header)
     else:
-        sample = "\n".join(lines[:20])
-        delimiter = next((d for d in (",", ";", "\t") if d in sample), None)
-    if delimiter is None:
-        rows = [ln.split() for ln in lines]
-    else:
-        rows = [[c.strip() for c in r] for r in csv.reader(lines, delimiter=delimiter)]
-    names = None
-    first_is_text = any(_not_number(c) for c in rows[0])
-    if header or (header is None and first_is_text):
-        names, rows = rows[0], rows[1:]
-        if not rows:
-            raise SequenceError("The file has a header row but no data rows.")
-    width = len(rows[0])
-    values = np.empty((len(rows), width), dtype=np.float64)
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            line = i + 1 + (names is not None)
-            raise SequenceError(f"Row {line} has {len(row)} values but the first data row has {width}. "
-                                "Every row must have the same number of columns.")
-        for j, cell in enumerate(row):
-            values[i, j] = _number(cell, i + 1 + (names is not None), j + 1)
-    return values, SequenceInfo(fmt, header=names)
-
-
-def _not_number(cell: str) -> bool:
-    try:
-        float(cell)
-        return False
-    except ValueError:
-        return True
+        table = table_readers.read_delimited(_text(data, fmt), fmt, header, raw=data)
+    info = SequenceInfo(fmt, sheet=table.sheet, sheets=table.sheets)
+    array = tables.to_sequence(table, info, max_features=MAX_FEATURES, nan_policy=nan_policy, **options)
+    return array, info
 
 
 def _npy(data: bytes) -> Array:
     if not data.startswith(b"\x93NUMPY"):
         raise SequenceError("This .npy file does not start with NumPy's header: is it really a .npy file? "
                             "Save arrays with numpy.save.")
+    stream = io.BytesIO(data)
+    _check_npy_header(stream, len(data), "The .npy array")
+    stream.seek(0)
+    return _numeric(_read_npy(stream, "This .npy file"), "The .npy array")
+
+
+def _check_npy_header(stream, stored_size: int, what: str) -> None:
+    """Read an .npy header (never the data) and refuse what the limits forbid before anything is allocated.
+
+    The header states dtype and shape; shape x itemsize is what reading would
+    allocate, so a small file that claims a billion rows is refused here.
+    ``stored_size`` is the size of the whole .npy (header and data) as stored.
+    """
+    from numpy.lib import format as npformat
+
     try:
-        array = np.load(io.BytesIO(data), allow_pickle=False)
+        version = npformat.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = npformat.read_array_header_1_0(stream, max_header_size=10_000)
+        elif version == (2, 0):
+            shape, _, dtype = npformat.read_array_header_2_0(stream, max_header_size=10_000)
+        else:
+            raise SequenceError(f"{what} uses .npy format version {version[0]}.{version[1]}; versions 1.0 and 2.0 "
+                                "(numpy.save) are read here.")
+    except SequenceError:
+        raise
+    except Exception as err:   # a damaged header raises ValueError, SyntaxError, EOFError, ...
+        raise SequenceError(f"{what} has a damaged .npy header ({type(err).__name__}: {str(err)[:120]}).") from None
+    if dtype.hasobject:
+        raise SequenceError(f"{what} holds Python objects (a pickled array), which are never loaded here. "
+                            "Save a numeric array instead.")
+    if dtype.kind not in "biuf":
+        raise SequenceError(f"{what} has dtype {dtype}; it must hold numbers (integers or floats).")
+    _check_shape(tuple(shape))
+    claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if claimed > MAX_ARRAY_BYTES:
+        raise SequenceError(f"{what} would take {claimed / 2**20:,.0f} MB ({shape}, {dtype}); the limit is "
+                            f"{MAX_ARRAY_BYTES // 2**20} MB. Upload fewer steps or features.")
+    if stored_size > claimed + stream.tell() + 64:
+        raise SequenceError(f"{what} is larger than its header says ({stored_size:,} bytes for {claimed:,} bytes of "
+                            "data): the file is damaged.")
+
+
+def _read_npy(stream, what: str) -> Array:
+    try:
+        return np.load(stream, allow_pickle=False)
     except ValueError as err:
         if "allow_pickle" in str(err) or "Object arrays" in str(err):
-            raise SequenceError("This .npy file holds Python objects (a pickled array), which are never loaded "
+            raise SequenceError(f"{what} holds Python objects (a pickled array), which are never loaded "
                                 "here. Save a numeric array instead.") from None
-        raise SequenceError(f"This .npy file is damaged or truncated ({err}).") from None
+        raise SequenceError(f"{what} is damaged or truncated ({err}).") from None
     except Exception as err:  # a truncated or corrupted file raises OSError, EOFError, ...
-        raise SequenceError(f"This .npy file is damaged or truncated ({type(err).__name__}).") from None
-    return _numeric(array, "The .npy array")
+        raise SequenceError(f"{what} is damaged or truncated ({type(err).__name__}).") from None
 
 
 def _npz(data: bytes, key: str | None) -> tuple[Array, SequenceInfo]:
+    """An .npz: every member's directory entry and .npy header are checked before the chosen array is read."""
     if not data.startswith(b"PK"):
         raise SequenceError("This .npz file is not a NumPy archive (a zip of .npy files). Save with numpy.savez.")
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            names = list(archive.files)
-            if not names:
-                raise SequenceError("This .npz archive contains no arrays.")
-            name = key if key is not None else names[0]
-            if name not in names:
-                raise SequenceError(f"No array named {name!r} in this .npz; it has: {', '.join(names)}.")
-            array = archive[name]
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = {m.filename[:-4] if m.filename.endswith(".npy") else m.filename: m for m in archive.infolist()}
+        if not members:
+            raise SequenceError("This .npz archive contains no arrays.")
+        names = list(members)
+        name = key if key is not None else names[0]
+        if name not in members:
+            raise SequenceError(f"No array named {name!r} in this .npz; it has: {', '.join(names)}.")
+        for member_name, member in members.items():
+            what = f"Array {member_name!r}"
+            if member.file_size > MAX_ARRAY_BYTES + 65_536:
+                raise SequenceError(f"{what} is {member.file_size / 2**20:,.0f} MB uncompressed; the limit is "
+                                    f"{MAX_ARRAY_BYTES // 2**20} MB. Upload fewer steps or features.")
+            with archive.open(member) as stream:
+                head = stream.read(65_536 + 12)
+            if not head.startswith(b"\x93NUMPY"):
+                raise SequenceError(f"{what} in this .npz is not an .npy array (no NumPy header). "
+                                    "Save with numpy.savez.")
+            _check_npy_header(io.BytesIO(head), member.file_size, what)
+        with archive.open(members[name]) as stream:
+            array = _read_npy(io.BytesIO(stream.read(members[name].file_size + 1)), f"Array {name!r}")
     except SequenceError:
         raise
-    except ValueError as err:
-        if "allow_pickle" in str(err) or "Object arrays" in str(err):
-            raise SequenceError("This .npz array holds Python objects (pickled), which are never loaded here. "
-                                "Save numeric arrays instead.") from None
-        raise SequenceError(f"This .npz file cannot be read: {err}.") from None
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as err:
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError, NotImplementedError, RuntimeError) as err:
         raise SequenceError(f"This .npz file is damaged or truncated ({type(err).__name__}).") from None
     info = SequenceInfo("npz", arrays=names, array=name)
     if len(names) > 1:
@@ -268,17 +326,29 @@ def _characters(text: str) -> tuple[Array, SequenceInfo]:
 # -- checks common to every format --------------------------------------------------------------
 
 
+def _check_shape(shape: tuple[int, ...]) -> None:
+    """Limits that follow from the shape alone (checked on .npy headers before any data is read)."""
+    if len(shape) == 1:
+        shape = shape + (1,)
+    if len(shape) not in (2, 3):
+        raise SequenceError(f"Got an array of shape {shape}; expected (T,), (T, D) or (B, T, D).")
+    if len(shape) == 3 and shape[0] > MAX_BATCH:
+        raise SequenceError(f"{shape[0]:,} sequences in the batch; the limit is {MAX_BATCH}.")
+    if shape[-1] > MAX_FEATURES:
+        raise SequenceError(f"{shape[-1]} features per step; the limit is {MAX_FEATURES}.")
+    if shape[-1] == 0:
+        raise SequenceError("The sequence has no features (zero columns).")
+    if shape[-2] > MAX_STEPS:
+        raise SequenceError(f"The sequence has {shape[-2]:,} time steps; the limit is {MAX_STEPS:,}. "
+                            "Upload a shorter part, or downsample it.")
+
+
 def _finish(array: Array, info: SequenceInfo, nan_policy: str) -> tuple[Array, SequenceInfo]:
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim not in (2, 3):
         raise SequenceError(f"Got an array of shape {array.shape}; expected (T,), (T, D) or (B, T, D).")
-    if array.ndim == 3 and array.shape[0] > MAX_BATCH:
-        raise SequenceError(f"{array.shape[0]} sequences in the batch; the limit is {MAX_BATCH}.")
-    if array.shape[-1] > MAX_FEATURES:
-        raise SequenceError(f"{array.shape[-1]} features per step; the limit is {MAX_FEATURES}.")
-    if array.shape[-1] == 0:
-        raise SequenceError("The sequence has no features (zero columns).")
+    _check_shape(array.shape)
     array = _handle_non_finite(array, info, nan_policy)
     steps = array.shape[-2]
     if steps < 2:

@@ -99,7 +99,7 @@ def test_normalisation_statistics():
 @pytest.mark.parametrize("name, data, message", [
     ("a.csv", b"", "The file is empty"),
     ("a.csv", b"   \n\n", "The file is empty"),
-    ("a.xlsx", b"1,2", "Unsupported file type '.xlsx'"),
+    ("a.xls", b"1,2", "Unsupported file type '.xls'"),
     ("noext", b"1,2", "no extension"),
     ("a.npy", b"1,2\n3,4", "does not start with NumPy's header"),
     ("a.npz", b"1,2\n3,4", "not a NumPy archive"),

@@ -2,6 +2,7 @@
 
 import numpy as np
 import plotly.graph_objects as go
+import pytest
 
 from explorer import figures
 
@@ -62,3 +63,27 @@ def test_aggregated_lines_draw_the_min_max_band(rng):
     np.testing.assert_allclose(band_lo.y[0], states[:5, 0].min())
     np.testing.assert_allclose(mean.y[0], states[:5, 0].mean())
     assert len(figures.unit_lines({"NumPy": states[:50]}, [0], "raw").data) == 1   # no band when not aggregated
+
+
+def test_time_values_put_dates_on_the_x_axis(rng):
+    dates = np.arange("2024-01-01", "2024-01-13", dtype="datetime64[D]")
+    fig = figures.states_heatmap(rng.normal(size=(12, 3)), "h", highlight=3, time_values=dates, time_label="date")
+    assert [str(v)[:10] for v in fig.data[0].x[:2]] == ["2024-01-01", "2024-01-02"]
+    assert fig.layout.xaxis.title.text == "date" and "date=%{x}" in fig.data[0].hovertemplate
+    shape = fig.layout.shapes[0]                                   # step 3 spans half a day on each side
+    assert str(shape.x0).startswith("2024-01-03T12") and str(shape.x1).startswith("2024-01-04T12")
+    lines = figures.unit_lines({"NumPy": rng.normal(size=(12, 2))}, [0, 1], "l", highlight=2, time_values=dates)
+    assert str(lines.data[0].x[0])[:10] == "2024-01-01" and str(lines.layout.shapes[0].x0).startswith("2024-01-03")
+    with pytest.raises(ValueError, match="11 entries for 12 steps"):
+        figures.states_heatmap(rng.normal(size=(12, 3)), "h", time_values=dates[:11])
+
+
+def test_time_values_with_aggregation_and_a_zoom_offset(rng):
+    years = np.arange(10_000) + 1000.0
+    states = rng.normal(size=(10_000, 2))
+    fig = figures.states_heatmap(states, "h", time_values=years, highlight=105, step_offset=100)
+    assert len(fig.data[0].x) <= figures.MAX_COLUMNS and fig.data[0].x[1] == 1005.0   # bucket starts, 5 steps each
+    assert any("aggregated" in a.text for a in fig.layout.annotations)
+    assert (fig.layout.shapes[0].x0, fig.layout.shapes[0].x1) == (1004.5, 1005.5)      # step 105 is row 5
+    lines = figures.unit_lines({"NumPy": states}, [0], "l", time_values=years)
+    assert lines.data[-1].x[1] == 1005.0 and lines.data[0].fill is None and lines.data[1].fill == "tonexty"

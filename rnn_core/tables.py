@@ -1,0 +1,325 @@
+"""A table becomes a sequence: which columns are the features, the time axis, the sequence id, the label.
+
+Every column gets a kind: "number", "time" (dates or times), "text" or
+"empty". By default every numeric column is a feature and the first date/time
+column is the time axis (rows sorted by it). A text column can be the label
+(one class per frame, or per sequence when it is constant within each one) or
+the sequence id: with an id column the table is in *long format* and each id
+becomes one sequence of the batch, (B, T, D); sequences of different lengths
+are padded at the end and a mask (B, T) marks the real steps, which is how
+Keras' masking treats padded batches (a masked step carries the state on).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import SequenceError
+from .table_readers import _DATE_LIKE, RawTable
+
+KINDS = ("number", "time", "text", "empty")
+AUTO = "auto"
+_THOUSANDS = {".": re.compile(r"(?<=\d)[,'\u00a0\u202f ](?=\d{3}(?!\d))"),
+              ",": re.compile(r"(?<=\d)[.'\u00a0\u202f ](?=\d{3}(?!\d))")}
+
+
+@dataclass
+class Column:
+    name: str
+    position: int                  # 0-based position in the file
+    kind: str                      # one of KINDS
+    values: object                 # pandas Series: float64 for numbers, datetime64 for times, str for text
+    bad_row: int | None = None     # numbers: first data row (0-based) whose cell is not a number
+    bad_value: str | None = None
+
+
+def _shown(value) -> str:
+    text = str(value)
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def classify(table: RawTable) -> dict[str, Column]:
+    """Every column of the table with its kind and its values converted to that kind."""
+    import pandas as pd
+
+    columns = {}
+    for j, name in enumerate(table.frame.columns):
+        s = table.frame[name]
+        if pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s)):
+            values = s.astype(np.float64)
+            columns[name] = Column(name, j, "empty" if values.isna().all() else "number", values)
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            columns[name] = Column(name, j, "time", _naive(s))
+        else:
+            columns[name] = _classify_text(name, j, s, table.decimal)
+    return columns
+
+
+def _naive(times):
+    """Datetimes without a time zone (UTC when they had one), so every column compares with every other."""
+    if getattr(times.dt, "tz", None) is not None:
+        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    return times
+
+
+def _classify_text(name: str, position: int, s, decimal: str) -> Column:
+    import pandas as pd
+
+    text = s.astype(object).where(s.notna(), None).astype("string").str.strip()
+    present = text.notna() & (text != "")
+    n_present = int(present.sum())
+    if n_present == 0:
+        return Column(name, position, "empty", pd.Series(np.full(len(s), np.nan), index=s.index))
+    cleaned = text.str.replace(_THOUSANDS[decimal], "", regex=True)
+    if decimal == ",":
+        cleaned = cleaned.str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(cleaned.where(present, None), errors="coerce").astype(np.float64)
+    is_number = numbers.notna() & present
+    n_numbers = int(is_number.sum())
+    if n_numbers == n_present:
+        return Column(name, position, "number", numbers)
+    dates = _dates(text, present, decimal)
+    if dates is not None:
+        return Column(name, position, "time", dates)
+    if n_numbers >= n_present / 2:             # mostly numbers: a few bad cells are errors to report
+        bad = np.flatnonzero((present & ~is_number).to_numpy())[0]
+        return Column(name, position, "number", numbers, int(bad), str(text.iloc[bad]))
+    return Column(name, position, "text", text.where(present, None))
+
+
+def _dates(text, present, decimal: str):
+    """The column as datetimes if every present cell is a date or time, else None."""
+    import pandas as pd
+
+    sample = text[present]
+    if not sample.head(1000).str.contains(_DATE_LIKE).all() or not sample.str.contains(_DATE_LIKE).all():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dates = pd.to_datetime(text.where(present, None), errors="coerce", dayfirst=decimal == ",", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if dates[present].isna().any():
+        return None
+    return dates.dt.tz_localize(None)
+
+
+# -- choosing --------------------------------------------------------------------------------------
+
+
+def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_column=None, label_column=None,
+                ids=None, max_batch: int, max_features: int, nan_policy: str = "error") -> np.ndarray:
+    """The chosen features as float64 (T, D), or (B, T, D) with an id column; fills ``info`` with what
+    was chosen and what is available. See the module docstring for the defaults."""
+    import pandas as pd
+
+    kinds = classify(table)
+    row_offset = 1 + table.header                    # data row i is row i + row_offset of the file
+    info.columns = {c.name: c.kind for c in kinds.values()}
+    info.header = list(kinds) if table.header else None
+    info.preview = table.frame.head(20)
+    info.notes.extend(table.notes)
+
+    def column(name, role):
+        if name not in kinds:
+            raise SequenceError(f"No column named {name!r} for the {role}; the columns are: "
+                                f"{', '.join(map(repr, kinds))}.")
+        return kinds[name]
+
+    if time_column == AUTO:
+        time_column = next((c.name for c in kinds.values() if c.kind == "time"), None)
+    time = column(time_column, "time axis") if time_column is not None else None
+    if time is not None and time.kind not in ("time", "number"):
+        raise SequenceError(f"Column {time.name!r} cannot be the time axis: it holds text, not dates, times or "
+                            "numbers. Choose another time column, or none (rows in file order).")
+    ident = column(id_column, "sequence id") if id_column is not None else None
+    label = column(label_column, "label") if label_column is not None else None
+    roles = {c.name for c in (time, ident, label) if c is not None}
+    if len(roles) < sum(c is not None for c in (time, ident, label)):
+        raise SequenceError("The time, id and label columns must be different columns.")
+
+    if columns is None:
+        features = [c.name for c in kinds.values() if c.kind == "number" and c.name not in roles]
+        if len(features) > max_features:
+            info.notes.append(f"The table has {len(features)} numeric columns; using the first {max_features}. "
+                              "Pick the features you need.")
+            features = features[:max_features]
+    else:
+        features = list(dict.fromkeys(columns))
+        for name in features:
+            c = column(name, "features")
+            if name in roles:
+                raise SequenceError(f"Column {name!r} is already the time, id or label column; it cannot also be "
+                                    "a feature.")
+            if c.kind == "text":
+                raise SequenceError(f"Column {name!r} holds text (e.g. {_shown(c.values.dropna().iloc[0])!r}), not "
+                                    "numbers: choose it as the label or the sequence id, not as a feature.")
+            if c.kind == "time":
+                raise SequenceError(f"Column {name!r} holds dates or times: choose it as the time axis, not as a "
+                                    "feature.")
+        if len(features) > max_features:
+            raise SequenceError(f"{len(features)} feature columns chosen; the limit is {max_features}.")
+    if not features:
+        raise SequenceError("No numeric columns to use as features. The columns are: "
+                            + ", ".join(f"{n!r} ({k})" for n, k in info.columns.items())
+                            + ". Every feature must be a column of numbers.")
+    for name in features:
+        c = kinds[name]
+        if c.bad_row is not None:
+            where = f"column {c.position + 1}" + (f" ({name})" if table.header else "")
+            raise SequenceError(f"Row {c.bad_row + row_offset}, {where}: {_shown(c.bad_value)!r} is not a number. "
+                                "Every cell of a feature column must be numeric: fix the cell, or leave the column "
+                                "out of the features.")
+    left_out = [c.name for c in kinds.values() if c.kind in ("text", "time") and c.name not in roles]
+    if left_out:
+        info.notes.append("Left out (not numbers): " + ", ".join(map(repr, left_out))
+                          + ". A text column can be the label or the sequence id.")
+    info.features, info.time_column = features, time_column
+    info.id_column, info.label_column = id_column, label_column
+
+    values = np.column_stack([kinds[n].values.to_numpy(np.float64, na_value=np.nan) for n in features])
+    n = len(values)
+    keep = np.ones(n, bool)
+    for c, role in ((time, "time"), (ident, "sequence id")):
+        if c is not None and c.values.isna().any():
+            missing = c.values.isna().to_numpy()
+            keep &= ~missing
+            info.notes.append(f"Left out {int(missing.sum())} rows without a {role} ({c.name!r}; first at row "
+                              f"{int(np.flatnonzero(missing)[0]) + row_offset}).")
+    bad = ~np.isfinite(values)
+    bad_rows = bad.any(axis=1) & keep
+    if bad_rows.any():
+        if nan_policy == "error":
+            i, j = np.argwhere(bad & keep[:, None])[0]
+            raise SequenceError(f"{int((bad & keep[:, None]).sum())} values are missing, NaN or infinite (first at "
+                                f"row {i + row_offset}, column {features[j]!r}). Choose 'drop' to remove those time "
+                                "steps, or 'fill' to carry the previous value forward.")
+        if nan_policy == "drop":
+            info.dropped_rows = [int(i) for i in np.flatnonzero(bad_rows)]
+            info.notes.append(f"Dropped {len(info.dropped_rows)} time steps with missing, NaN or infinite values.")
+            keep &= ~bad_rows
+        else:
+            info.filled_values = int((bad & keep[:, None]).sum())
+            info.notes.append(f"Filled {info.filled_values} missing, NaN or infinite values with the previous "
+                              "value of that feature (0 at the start).")
+    rows = np.flatnonzero(keep)
+
+    # Order of the steps: by time (stable: rows with equal times keep the file's order), else the file's order.
+    time_key = None
+    if time is not None:
+        t = time.values.to_numpy()[rows]
+        time_key = t.astype("datetime64[ns]").astype(np.int64) if time.kind == "time" else t.astype(np.float64)
+
+    if ident is None:
+        order = np.argsort(time_key, kind="stable") if time_key is not None else np.arange(len(rows))
+        if time_key is not None and not np.all(order == np.arange(len(rows))):
+            info.notes.append(f"Rows were not in time order; sorted by {time.name!r}.")
+        rows = rows[order]
+        x = values[rows]
+        if nan_policy == "fill":
+            x = pd.DataFrame(x).replace([np.inf, -np.inf], np.nan).ffill().fillna(0.0).to_numpy()
+        if time is not None:
+            info.time_values = time.values.to_numpy()[rows]
+            _repeated_times(info, info.time_values, time.name, kinds, roles)
+        if label is not None:
+            codes, info.class_names = _label_codes(label.values.iloc[rows])
+            info.labels, info.label_per_sequence = codes, False
+        return x
+
+    # Long format: one sequence per id, each sorted by time.
+    id_text = ident.values.astype("string").to_numpy(dtype=object, na_value=None)[rows]
+    group, uniques = pd.factorize(id_text, sort=False)           # ids in order of first appearance
+    info.all_ids = [str(u) for u in uniques]
+    if ids is None:
+        chosen = info.all_ids[:max_batch]
+        if len(info.all_ids) > max_batch:
+            info.notes.append(f"{len(info.all_ids)} sequences ({ident.name!r}); the batch limit is {max_batch}: "
+                              f"using the first {max_batch}. Pick the ones you want.")
+    else:
+        chosen = list(dict.fromkeys(str(i) for i in ids))
+        unknown = [i for i in chosen if i not in set(info.all_ids)]
+        if unknown:
+            raise SequenceError(f"No sequence {unknown[0]!r} in column {ident.name!r}; it has "
+                                f"{len(info.all_ids)}, e.g. {', '.join(map(repr, info.all_ids[:5]))}.")
+        if not chosen:
+            raise SequenceError("Choose at least one sequence id.")
+        if len(chosen) > max_batch:
+            raise SequenceError(f"{len(chosen)} sequences chosen; the batch limit is {max_batch}.")
+    position_of = {name: b for b, name in enumerate(chosen)}
+    batch_of_group = np.array([position_of.get(u, -1) for u in info.all_ids])
+    b = batch_of_group[group]
+    inside = b >= 0
+    rows, b = rows[inside], b[inside]
+    key = time_key[inside] if time_key is not None else rows
+    if time_key is not None:
+        by_id = np.argsort(b, kind="stable")                     # file order within each sequence
+        same_id = np.diff(b[by_id]) == 0
+        if (np.diff(key[by_id])[same_id] < 0).any():
+            info.notes.append(f"Rows were not in time order within each sequence; sorted by {time.name!r}.")
+    order = np.lexsort((key, b))
+    rows, b = rows[order], b[order]
+    B = len(chosen)
+    lengths = np.bincount(b, minlength=B)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    step = np.arange(len(rows)) - starts[b]
+    T, D = int(lengths.max(initial=0)), len(features)
+    if T > 100_000_000:   # unreachable with the table limits; keeps the allocation below obviously bounded
+        raise SequenceError("A sequence is too long.")
+    x = np.zeros((B, T, D))
+    x[b, step] = values[rows]
+    if nan_policy == "fill":
+        for i in range(B):
+            x[i, :lengths[i]] = pd.DataFrame(x[i, :lengths[i]]).replace([np.inf, -np.inf], np.nan).ffill() \
+                .fillna(0.0).to_numpy()
+    info.ids = chosen
+    if lengths.min() < T:
+        info.mask = step_mask = np.arange(T)[None, :] < lengths[:, None]     # (B, T) True where the step is real
+        info.notes.append(f"The sequences have different lengths ({lengths.min()} to {T} steps): the shorter ones "
+                          f"are padded with zeros at the end, and a mask marks the {int(step_mask.sum()):,} real "
+                          "steps (masked steps carry the state on, as with Keras' masking).")
+    if time is not None:
+        t_all = time.values.to_numpy()
+        longest = int(np.argmax(lengths))
+        info.time_values = t_all[rows[b == longest]]
+        same = all(np.array_equal(t_all[rows[b == i]], info.time_values[:lengths[i]]) for i in range(B))
+        if not same:
+            info.notes.append(f"The sequences have different {time.name!r} values; steps are aligned by position "
+                              f"and the time axis shows those of {chosen[longest]!r}.")
+    if label is not None:
+        codes, info.class_names = _label_codes(label.values.iloc[rows])
+        frame_labels = np.zeros((B, T), np.int64)
+        frame_labels[b, step] = codes
+        info.labels = frame_labels
+        info.label_per_sequence = all(len(np.unique(codes[b == i])) <= 1 for i in range(B))
+        if info.label_per_sequence:
+            info.notes.append(f"The label {label.name!r} is the same at every step of each sequence: one class per "
+                              "sequence (many-to-one).")
+    return x
+
+
+def _label_codes(values) -> tuple[np.ndarray, list[str]]:
+    """Class index per row (classes sorted by name; a missing label is the class '(missing)')."""
+    import pandas as pd
+
+    text = values.astype("string").fillna("(missing)").to_numpy(dtype=object)
+    codes, classes = pd.factorize(text, sort=True)
+    return codes.astype(np.int64), [str(c) for c in classes]
+
+
+def _repeated_times(info, times, name: str, kinds: dict[str, Column], roles: set[str]) -> None:
+    """Say when a time repeats: the table is probably in long format (one row per id and time)."""
+    import pandas as pd
+
+    repeats = pd.Series(times).duplicated()
+    if not repeats.any():
+        return
+    hint = next((c.name for c in kinds.values() if c.kind == "text" and c.name not in roles), None)
+    info.suggested_id = hint
+    info.notes.append(f"{int(repeats.sum()):,} rows repeat a {name!r} value: is this long format (one row per "
+                      f"sequence and time)? Choose a sequence id column"
+                      + (f", e.g. {hint!r}." if hint else "."))
