@@ -18,7 +18,8 @@ import numpy as np
 
 Array = np.ndarray
 
-LOSS_NAMES = ("sparse_categorical_crossentropy", "mse")
+SCCE_LOSS = "sparse_categorical_crossentropy"
+LOSS_NAMES = (SCCE_LOSS, "mse")
 
 
 class TargetError(ValueError):

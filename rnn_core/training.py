@@ -214,9 +214,10 @@ class Trainer:
 
     def run(self, *, steps: int | None = None, epochs: int | None = None, seconds: float | None = None,
             callback: Callable[[Progress], bool | None] | None = None) -> History:
-        """Train until ``steps`` more steps, ``epochs`` more completed epochs or ``seconds`` have passed.
+        """Train until ``steps`` more steps, ``epochs`` more epoch ends or ``seconds`` have passed.
 
-        With no limit given, one epoch. ``callback(progress)`` runs after every
+        A run with ``epochs=1`` started mid-epoch finishes that epoch, so
+        epochs stay aligned. With no limit given, one epoch. ``callback(progress)`` runs after every
         step; returning False or raising StopTraining stops (history.stopped).
         """
         for name, v in (("steps", steps), ("epochs", epochs)):
