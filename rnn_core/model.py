@@ -9,6 +9,11 @@ The Keras original (Hands-on ML / CS231n style) is a keras.Model subclass holdin
 many-to-many: the head sees every h_t and predicts a class per frame (B, T, C).
 many-to-one:  the RNN returns only its last output and the head predicts one
               class per sequence (B, C).
+
+The recurrent layer is SimpleRNN, LSTM or GRU (``cell=``); the model only needs
+the layer's Keras-like API (call, backward, get/set_weights), so it never says
+"if lstm". The LSTM and GRU classes are looked up on ``rnn_core`` when a model
+is made: a cell whose class this version lacks gives a clear ValueError.
 """
 
 from __future__ import annotations
@@ -35,33 +40,86 @@ class ModelGradients:
         return self.rnn.weights() + head
 
 
-class RNNClassifier:
-    """SimpleRNN(num_hidden) followed by Dense(num_class, softmax) on each step or the last.
+def available_cells() -> dict[str, type]:
+    """Cell name -> layer class, for the recurrent layers this version of rnn_core has."""
+    import rnn_core  # noqa: PLC0415 - the package, for the classes merged into it
 
-    Extra keyword arguments go to the SimpleRNN (activation, use_bias,
+    cells = {"simple_rnn": SimpleRNN}
+    for name, attr in (("lstm", "LSTM"), ("gru", "GRU")):
+        cls = getattr(rnn_core, attr, None)
+        if cls is not None:
+            cells[name] = cls
+    return cells
+
+
+CELL_NAMES = ("simple_rnn", "lstm", "gru")
+
+
+def cell_class(cell: str) -> type:
+    """The layer class for ``cell`` ("simple_rnn", "lstm" or "gru"), or a ValueError saying why not."""
+    if cell not in CELL_NAMES:
+        raise ValueError(f"cell must be one of {', '.join(CELL_NAMES)}; got {cell!r}.")
+    cells = available_cells()
+    if cell not in cells:
+        raise ValueError(f"cell {cell!r} needs rnn_core.{cell.upper()}, which this version of rnn_core "
+                         f"does not have; available: {', '.join(cells)}.")
+    return cells[cell]
+
+
+class RNNClassifier:
+    """An RNN layer (SimpleRNN, LSTM or GRU) followed by Dense(num_class, softmax) on each step or the last.
+
+    Extra keyword arguments go to the recurrent layer (activation, use_bias,
     go_backwards, stateful, ...); return_sequences follows ``many_to_many`` and
     return_state is not used by the model (the head reads the output only).
+    ``head_activation="linear"`` makes it a regressor (for the MSE loss).
+
+    Example:
+        >>> model = RNNClassifier(128, 39, cell="simple_rnn", seed=0)
+        >>> model(np.zeros((32, 100, 13), np.float32)).shape
+        (32, 100, 39)
     """
 
     def __init__(self, num_hidden: int = 128, num_class: int = 39, many_to_many: bool = True,
-                 head_activation: str = "softmax", seed: int | None = None, **rnn_kwargs) -> None:
-        rnn_kwargs.setdefault("activation", "tanh")
+                 cell: str = "simple_rnn", seed: int | None = None, head_activation: str = "softmax",
+                 **rnn_kwargs) -> None:
+        layer_class = cell_class(cell)
+        if cell == "simple_rnn":
+            rnn_kwargs.setdefault("activation", "tanh")
         rnn_kwargs.pop("return_state", None)
         rnn_kwargs.pop("return_sequences", None)
+        self.cell = cell
         self.many_to_many = many_to_many
-        self.rnn = SimpleRNN(num_hidden, return_sequences=many_to_many, seed=seed, **rnn_kwargs)
+        self.rnn = layer_class(num_hidden, return_sequences=many_to_many, seed=seed, **rnn_kwargs)
         self.fc = Dense(num_class, activation=head_activation, seed=None if seed is None else seed + 1)
+
+    @property
+    def built(self) -> bool:
+        return self.rnn.built and self.fc.kernel is not None
+
+    @property
+    def num_class(self) -> int:
+        return self.fc.units
 
     def build(self, input_shape: tuple[int, int, int]) -> None:
         self.rnn.build(input_shape)
         self.fc.build(self.rnn.units)
 
     def get_weights(self) -> list[Array]:
-        """[rnn kernel, rnn recurrent_kernel, rnn bias, dense kernel, dense bias] as Keras' model.get_weights()."""
+        """[rnn kernel, rnn recurrent_kernel, rnn bias, dense kernel, dense bias] as Keras' model.get_weights().
+
+        These are the model's own arrays (not copies): an optimizer updating them in
+        place trains the model.
+        """
         return self.rnn.get_weights() + self.fc.get_weights()
 
     def set_weights(self, weights: list[Array]) -> None:
+        """Set all weights in get_weights() order (copies; the model then holds its own arrays)."""
         n = len(self.rnn.get_weights()) if self.rnn.built else (3 if self.rnn.use_bias else 2)
+        expected = n + (2 if self.fc.use_bias else 1)
+        if len(weights) != expected:
+            raise ValueError(f"The model has {expected} weight arrays ({n} recurrent, {expected - n} Dense), "
+                             f"got {len(weights)}.")
         self.rnn.set_weights(weights[:n])
         self.fc.set_weights(weights[n:])
 

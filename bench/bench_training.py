@@ -1,0 +1,141 @@
+"""Training speed: NumPy train_step vs Keras train_on_batch and a compiled Keras fit, per step.
+
+    python -m bench.bench_training            # the README's numbers (a few minutes)
+    python -m bench.bench_training --quick    # tiny sizes, one repeat: checks the code still runs
+    OPENBLAS_NUM_THREADS=1 python -m bench.bench_training    # NumPy's BLAS on one thread
+
+At the tutorial's shape (B=32, T=100, D=13, H=128, C=39), for each cell
+rnn_core has: the median time of one training step (forward, loss, BPTT,
+Adam update) in
+  * NumPy:           rnn_core.training.train_step
+  * Keras per batch: model.train_on_batch (the compiled train function, called from Python each step)
+  * Keras fit:       model.fit over 20 batches, second epoch timed (tracing excluded), divided by 20
+both from the same initial weights on the same batches; the first losses are
+compared, so both sides train the same model.
+
+Then the training budget: NumPy step times over a grid of (B, T, H), fitted
+by t = a + b x W with W = B T (H (H + D) + H C) multiply-adds per forward
+(the work of a step is a fixed multiple of it), which gives the app a
+budget in W x steps per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+from rnn_core.model import RNNClassifier, available_cells
+from rnn_core.optimizers import Adam
+from rnn_core.training import train_step
+
+TUTORIAL = (32, 100, 13, 128, 39)
+QUICK = (4, 6, 3, 8, 5)
+BUDGET_GRID = [(B, T, H) for B in (8, 32) for T in (50, 100, 200) for H in (32, 128)]
+KERAS_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def work(B: int, T: int, D: int, H: int, C: int) -> int:
+    """Multiply-adds of a SimpleRNN + Dense forward: B T (H (H + D) + H C)."""
+    return B * T * (H * (H + D) + H * C)
+
+
+def data(B, T, D, C, batches, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batches * B, T, D)).astype(np.float32)
+    y = rng.integers(0, C, (batches * B, T))
+    return x, y
+
+
+def numpy_step_time(cell, B, T, D, H, C, repeats) -> tuple[float, float]:
+    x, y = data(B, T, D, C, 1)
+    model = RNNClassifier(H, C, cell=cell, seed=0)
+    model.build(x.shape)
+    opt = Adam()
+    first = train_step(model, opt, x, y)                       # warm-up (builds the slots)
+    return median_time(lambda: train_step(model, opt, x, y), repeats), first
+
+
+def keras_times(cell, B, T, D, H, C, repeats, fit_batches) -> tuple[float, float, float]:
+    from rnn_core import keras_bridge as kb
+
+    _, keras = kb._tf()
+    numpy_model = RNNClassifier(H, C, cell=cell, seed=0)
+    numpy_model.build((B, T, D))
+    weights = numpy_model.get_weights()
+    model = keras.Sequential([keras.Input((T, D)), getattr(keras.layers, KERAS_LAYERS[cell])(H, return_sequences=True),
+                              keras.layers.TimeDistributed(keras.layers.Dense(C, activation="softmax"))])
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+    x, y = data(B, T, D, C, 1)
+    first = float(model.train_on_batch(x, y))                 # traces the train function
+    t_batch = median_time(lambda: model.train_on_batch(x, y), repeats)
+    xs, ys = data(B, T, D, C, fit_batches)
+    model.fit(xs, ys, batch_size=B, epochs=1, shuffle=False, verbose=0)   # traces fit's function
+    start = time.perf_counter()
+    model.fit(xs, ys, batch_size=B, epochs=1, shuffle=False, verbose=0)
+    t_fit = (time.perf_counter() - start) / fit_batches
+    return t_batch, t_fit, first
+
+
+def budget(repeats: int, D: int = 13, C: int = 39) -> tuple[float, float, list]:
+    rows = []
+    for B, T, H in BUDGET_GRID:
+        t, _ = numpy_step_time("simple_rnn", B, T, D, H, C, repeats)
+        rows.append((B, T, H, work(B, T, D, H, C), t))
+    W = np.array([r[3] for r in rows], float)
+    t = np.array([r[4] for r in rows])
+    A = np.stack([np.ones_like(W), W], axis=1)
+    (a, b), *_ = np.linalg.lstsq(A, t, rcond=None)
+    return a, b, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (used by the test suite)")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--fit-batches", type=int, default=20)
+    args = parser.parse_args()
+    B, T, D, H, C = QUICK if args.quick else TUTORIAL
+    repeats, fit_batches = (1, 2) if args.quick else (args.repeats, args.fit_batches)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, NumPy {np.__version__}, "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"\nper training step at (B, T, D, H, C) = {(B, T, D, H, C)}, Adam, many-to-many, median of {repeats}:\n")
+    print("| cell | NumPy train_step | Keras train_on_batch | Keras fit (compiled), per step | fit / NumPy |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for cell in available_cells():
+        t_np, first_np = numpy_step_time(cell, B, T, D, H, C, repeats)
+        t_batch, t_fit, first_keras = keras_times(cell, B, T, D, H, C, repeats, fit_batches)
+        rel = abs(first_np - first_keras) / abs(first_keras)
+        assert rel < 1e-4, f"{cell}: first loss NumPy {first_np} vs Keras {first_keras}"
+        print(f"| {cell} | {t_np * 1e3:.1f} ms | {t_batch * 1e3:.1f} ms | {t_fit * 1e3:.1f} ms | "
+              f"{t_fit / t_np:.2f}x |", flush=True)
+    print(f"\nfirst-step losses agree (relative difference < 1e-4)")
+    if args.quick:
+        return
+    a, b, rows = budget(max(3, repeats // 3), D, C)
+    print("\nNumPy SimpleRNN train_step over sizes (D=13, C=39, Adam):\n")
+    print("| B | T | H | W = B T H (H + D + C) | step | W per second |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for Bb, Tt, Hh, W, t in rows:
+        print(f"| {Bb} | {Tt} | {Hh} | {W / 1e6:.1f} M | {t * 1e3:.1f} ms | {W / t / 1e9:.2f} G |")
+    print(f"\nfit: step time = {a * 1e3:.2f} ms + W / ({1 / b / 1e9:.2f} G per second)")
+
+
+if __name__ == "__main__":
+    main()

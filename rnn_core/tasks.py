@@ -1,0 +1,321 @@
+"""Training tasks, generated in code (no download) from a seed, and the user's own data.
+
+Each builder returns a :class:`Task`: inputs x (N, T, D) float32, targets y,
+the loss, the model shape it needs (many-to-many or not, number of outputs,
+softmax or linear head) and a sentence on what it shows.
+
+frame_classification  the tutorial's setting: 39 classes per frame from 13 noisy features
+adding_problem        Hochreiter & Schmidhuber: sum the two marked values (many-to-one regression)
+delayed_recall        output the symbol seen k steps ago: SimpleRNN fails as k grows, LSTM/GRU go on
+next_character        predict the next character of a text
+sine_forecasting      predict the next value of noisy sines
+user_task / load_npz_task / label_column_task   the user's own x and y, validated (TargetError)
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import data
+from .targets import SCCE_LOSS, TargetError, check_inputs, check_targets
+
+Array = np.ndarray
+
+MAX_EXAMPLES = 4096          # sequences in a generated or uploaded task
+MAX_CLASSES = 1000
+MAX_VOCABULARY = 128         # distinct characters for next_character
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    x: Array                    # (N, T, D) float32
+    y: Array                    # int64 labels (N, T) / (N,), or float32 targets (N, T, C) / (N, C)
+    loss: str                   # "sparse_categorical_crossentropy" or "mse"
+    many_to_many: bool
+    num_outputs: int            # classes (softmax head) or values per prediction (linear head)
+    description: str
+    feature_names: tuple[str, ...] = ()
+    vocabulary: tuple[str, ...] = ()
+
+    @property
+    def head_activation(self) -> str:
+        return "softmax" if self.loss == SCCE_LOSS else "linear"
+
+    def model_kwargs(self) -> dict:
+        """Arguments for RNNClassifier(num_hidden, **task.model_kwargs(), cell=...)."""
+        return {"num_class": self.num_outputs, "many_to_many": self.many_to_many,
+                "head_activation": self.head_activation}
+
+    @property
+    def chance_loss(self) -> float:
+        """The loss of a constant best guess: log C for uniform classes, var(y) for MSE."""
+        if self.loss == SCCE_LOSS:
+            p = np.bincount(self.y.ravel(), minlength=self.num_outputs) / self.y.size
+            p = p[p > 0]
+            return float(-(p * np.log(p)).sum())
+        return float(np.mean((self.y - self.y.mean(axis=tuple(range(self.y.ndim - 1)))) ** 2))
+
+
+def _count(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}.")
+    return int(value)
+
+
+# -- generated tasks -----------------------------------------------------------------
+
+
+def frame_classification(n: int = 256, steps: int = 100, features: int = 13, num_classes: int = 39,
+                         noise: float = 1.5, seed: int | None = 0) -> Task:
+    """Frame-wise classification, the tutorial's setting (phone labels from 13 MFCC-like features).
+
+    A hidden Markov chain over the classes: each class lasts 3-8 frames and is
+    followed by one of 3 likely successors. Each frame shows its class'
+    prototype vector plus Gaussian noise of sd ``noise``, so one frame alone is
+    ambiguous; the context (the frames before, which the RNN's state carries)
+    tells the class apart.
+    """
+    n, steps = _count("n", n, 1, MAX_EXAMPLES), _count("steps", steps, 2, 2000)
+    features, num_classes = _count("features", features, 1, 512), _count("num_classes", num_classes, 2, 200)
+    rng = np.random.default_rng(seed)
+    prototypes = rng.normal(0, 1, (num_classes, features))
+    successors = np.stack([rng.choice(np.delete(np.arange(num_classes), c), 3, replace=False)
+                           for c in range(num_classes)])
+    y = np.empty((n, steps), np.int64)
+    for i in range(n):
+        t, c = 0, rng.integers(num_classes)
+        while t < steps:
+            length = rng.integers(3, 9)
+            y[i, t:t + length] = c
+            t += length
+            c = successors[c, rng.choice(3, p=[0.6, 0.3, 0.1])]
+    x = prototypes[y] + noise * rng.normal(0, 1, (n, steps, features))
+    return Task("frame_classification", x.astype(np.float32), y, SCCE_LOSS, True, num_classes,
+                f"{num_classes} classes per frame from {features} noisy features (noise sd {noise:g}); classes "
+                "last 3-8 frames and follow each other in likely orders, so context helps (the tutorial's setting)",
+                tuple(f"f{i}" for i in range(features)))
+
+
+def adding_problem(n: int = 512, steps: int = 50, seed: int | None = 0) -> Task:
+    """Hochreiter & Schmidhuber's adding problem: the target is the sum of the two marked values.
+
+    Feature 0: values uniform in [0, 1]; feature 1: 1 at two positions (one in
+    each half), 0 elsewhere. Predicting the mean sum (1.0) gives MSE ~ 1/6.
+    """
+    n, steps = _count("n", n, 1, MAX_EXAMPLES), _count("steps", steps, 2, 2000)
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(0, 1, (n, steps))
+    markers = np.zeros((n, steps))
+    half = steps // 2
+    first, second = rng.integers(0, half, n), rng.integers(half, steps, n)
+    markers[np.arange(n), first] = 1.0
+    markers[np.arange(n), second] = 1.0
+    x = np.stack([values, markers], axis=-1).astype(np.float32)
+    y = (values * markers).sum(axis=1, keepdims=True).astype(np.float32)
+    return Task("adding_problem", x, y, "mse", False, 1,
+                f"sum the two marked values among {steps}; one marker in each half, so the first must be "
+                "remembered for up to the whole sequence (predicting 1.0 always gives MSE 1/6)",
+                ("value", "marker"))
+
+
+def delayed_recall(n: int = 512, steps: int = 30, lag: int = 5, num_symbols: int = 8,
+                   seed: int | None = 0) -> Task:
+    """At every step output the symbol seen ``lag`` steps ago (class 0 'blank' for the first ``lag`` steps).
+
+    Inputs are one-hot symbols 1..num_symbols. A network must hold the last
+    ``lag`` symbols in its state: SimpleRNN learns this for a small lag and stops
+    learning past it (vanishing gradients), LSTM and GRU go on. Chance
+    accuracy is 1/num_symbols.
+    """
+    n, steps = _count("n", n, 1, MAX_EXAMPLES), _count("steps", steps, 2, 2000)
+    lag, num_symbols = _count("lag", lag, 0, steps - 1), _count("num_symbols", num_symbols, 2, 64)
+    rng = np.random.default_rng(seed)
+    symbols = rng.integers(1, num_symbols + 1, (n, steps))
+    x = np.eye(num_symbols + 1, dtype=np.float32)[symbols][..., 1:]        # one-hot of 1..S, (n, T, S)
+    y = np.zeros((n, steps), np.int64)
+    y[:, lag:] = symbols[:, :steps - lag]
+    return Task("delayed_recall", x, y, SCCE_LOSS, True, num_symbols + 1,
+                f"output the symbol seen {lag} steps ago ({num_symbols} symbols, class 0 = blank for the "
+                f"first {lag} steps); needs a memory of {lag} steps",
+                tuple(f"symbol {i}" for i in range(1, num_symbols + 1)))
+
+
+def next_character(text: str, steps: int = 25, n: int | None = None, seed: int | None = 0) -> Task:
+    """Predict the next character at every step of windows of ``text`` (one-hot inputs).
+
+    The vocabulary is the sorted set of characters of ``text``. Windows of
+    ``steps`` characters start at every position (or at ``n`` random ones).
+    """
+    if not isinstance(text, str):
+        raise TargetError("The text must be a string.")
+    steps = _count("steps", steps, 2, 1000)
+    if len(text) < steps + 1:
+        raise TargetError(f"The text has {len(text)} characters; windows of {steps} steps need at least "
+                          f"{steps + 1}. Type or upload a longer text, or use fewer steps.")
+    if len(text) > data.MAX_BYTES:
+        raise TargetError(f"The text has {len(text):,} characters; the limit is {data.MAX_BYTES:,}.")
+    vocabulary = sorted(set(text))
+    if len(vocabulary) > MAX_VOCABULARY:
+        raise TargetError(f"The text uses {len(vocabulary)} different characters; the limit is {MAX_VOCABULARY}. "
+                          "Use a simpler text (e.g. lower case, no rare symbols).")
+    index = {ch: i for i, ch in enumerate(vocabulary)}
+    codes = np.array([index[ch] for ch in text], np.int64)
+    starts = np.arange(len(text) - steps)
+    if n is not None:
+        n = _count("n", n, 1, MAX_EXAMPLES)
+        starts = np.random.default_rng(seed).choice(starts, size=n, replace=len(starts) < n)
+    elif len(starts) > MAX_EXAMPLES:
+        starts = starts[np.linspace(0, len(starts) - 1, MAX_EXAMPLES).astype(int)]
+    windows = codes[starts[:, None] + np.arange(steps + 1)]               # (N, T + 1)
+    V = len(vocabulary)
+    x = np.eye(V, dtype=np.float32)[windows[:, :-1]]
+    return Task("next_character", x, windows[:, 1:], SCCE_LOSS, True, V,
+                f"predict the next character ({V} distinct characters, windows of {steps})",
+                tuple(vocabulary), tuple(vocabulary))
+
+
+def sine_forecasting(n: int = 256, steps: int = 50, noise: float = 0.05, seed: int | None = 0) -> Task:
+    """Predict x_{t+1} at every step t of sines with random period (10-40 steps), phase and amplitude."""
+    n, steps = _count("n", n, 1, MAX_EXAMPLES), _count("steps", steps, 2, 2000)
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps + 1)[None, :]
+    period = rng.uniform(10, 40, (n, 1))
+    series = rng.uniform(0.5, 1.5, (n, 1)) * np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi, (n, 1)))
+    series = series + noise * rng.normal(0, 1, series.shape)
+    x = series[:, :-1, None].astype(np.float32)
+    y = series[:, 1:, None].astype(np.float32)
+    return Task("sine_forecasting", x, y, "mse", True, 1,
+                f"predict the next value of a noisy sine (periods 10-40 steps, noise sd {noise:g}); one value "
+                "does not tell rising from falling, the state does", ("x",))
+
+
+# -- the user's own data -------------------------------------------------------------
+
+
+def user_task(x, y, name: str = "your data") -> Task:
+    """A task from the user's arrays, with the setting read from y's shape and dtype.
+
+    x: (N, T, D), or (T, D) for one sequence. y of an integer dtype -> classes
+    with sparse categorical cross-entropy, (N, T) one per step or (N,) one per
+    sequence; y of a float dtype -> MSE regression, (N, T, K) / (N, T) per step
+    or (N, K) / (N,) per sequence.
+    """
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim == 2:
+        x, y = x[None], y[None]
+    x = check_inputs(x)
+    N, T, _ = x.shape
+    if N > MAX_EXAMPLES:
+        raise TargetError(f"{N} sequences; the limit is {MAX_EXAMPLES}.")
+    if y.dtype.kind not in "biuf" or y.dtype.kind == "b":
+        raise TargetError(f"Targets must be numbers; got dtype {y.dtype}.")
+    if y.ndim == 0 or y.shape[0] != N:
+        raise TargetError(f"x has {N} sequence(s) but y has shape {y.shape}: y needs one entry per sequence "
+                          f"(first axis {N}).")
+    if y.ndim >= 2 and y.shape[1] == T and y.ndim <= 3:
+        many_to_many = True
+    elif y.ndim <= 2:
+        many_to_many = False
+    else:
+        raise TargetError(f"y has shape {y.shape}; expected ({N}, {T}) or ({N},) labels, or ({N}, {T}, K) or "
+                          f"({N}, K) values.")
+    classify = y.dtype.kind in "iu"
+    if classify and y.ndim != (2 if many_to_many else 1):
+        raise TargetError(f"Integer labels must have shape ({N}, {T}) (a class per step) or ({N},) (a class per "
+                          f"sequence); got {y.shape}. Store real-valued targets as floats.")
+    if classify:
+        if y.min() < 0:
+            raise TargetError(f"Class labels must be 0 or more; got {y.min()}.")
+        num = int(y.max()) + 1
+        if num > MAX_CLASSES:
+            raise TargetError(f"Labels go up to {num - 1}; the limit is {MAX_CLASSES} classes. "
+                              "For real-valued targets store y as floats.")
+        num = max(num, 2)
+        loss = SCCE_LOSS
+    else:
+        num = 1 if y.ndim == (2 if many_to_many else 1) else y.shape[-1]
+        loss = "mse"
+    y = check_targets(y, batch=N, steps=T, many_to_many=many_to_many, num_class=num, loss=loss)
+    what = f"{num} classes" if loss == SCCE_LOSS else f"{num} value(s)"
+    per = "per step (many-to-many)" if many_to_many else "per sequence (many-to-one)"
+    return Task("user", x, y, loss, many_to_many, num, f"{name}: {N} sequence(s) of {T} steps, {what} {per}")
+
+
+def load_npz_task(content: bytes, x_key: str = "x", y_key: str = "y") -> Task:
+    """An uploaded .npz holding arrays ``x`` and ``y`` (never unpickled)."""
+    if not isinstance(content, (bytes, bytearray, memoryview)):
+        raise TargetError("Expected the file's bytes.")
+    content = bytes(content)
+    if len(content) > data.MAX_BYTES:
+        raise TargetError(f"The file is {len(content) / 2**20:.1f} MB; the limit is {data.MAX_BYTES // 2**20} MB.")
+    if not content.startswith(b"PK"):
+        raise TargetError("This is not a NumPy .npz archive (save with numpy.savez(file, x=..., y=...)).")
+    try:
+        with np.load(io.BytesIO(content), allow_pickle=False) as archive:
+            names = list(archive.files)
+            missing = [k for k in (x_key, y_key) if k not in names]
+            if missing:
+                raise TargetError(f"The .npz needs arrays named {x_key!r} and {y_key!r}; it has: "
+                                  f"{', '.join(names) or 'none'}.")
+            x, y = archive[x_key], archive[y_key]
+    except TargetError:
+        raise
+    except ValueError as err:
+        if "allow_pickle" in str(err) or "Object arrays" in str(err):
+            raise TargetError("The .npz holds Python objects (pickled arrays), which are never loaded here. "
+                              "Save numeric arrays.") from None
+        raise TargetError(f"This .npz file cannot be read: {err}.") from None
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as err:
+        raise TargetError(f"This .npz file is damaged or truncated ({type(err).__name__}).") from None
+    return user_task(x, y, name="the uploaded .npz")
+
+
+def label_column_task(filename: str, content: bytes, label_column: str | int, steps: int | None = None) -> Task:
+    """A CSV/TSV table whose rows are time steps: ``label_column`` holds a class per step, the rest are features.
+
+    One long sequence is cut into windows of ``steps`` rows (all of it as one
+    sequence when None).
+    """
+    try:
+        table, info = data.load_sequence(filename, content)
+    except data.SequenceError as err:
+        raise TargetError(str(err)) from None
+    if table.ndim != 2:
+        raise TargetError("A table with a label column must be 2-D: rows are time steps, columns features.")
+    header = info.header
+    if isinstance(label_column, str) and not label_column.lstrip("-").isdigit():
+        if header is None or label_column not in header:
+            raise TargetError(f"No column named {label_column!r}; the columns are "
+                              f"{', '.join(header) if header else 'unnamed (give a number)'}.")
+        col = header.index(label_column)
+    else:
+        col = int(label_column)
+        if not -table.shape[1] <= col < table.shape[1]:
+            raise TargetError(f"Column {col} does not exist; the table has {table.shape[1]} columns.")
+        col %= table.shape[1]
+    if table.shape[1] < 2:
+        raise TargetError("The table needs at least one feature column besides the label column.")
+    labels = table[:, col]
+    features = np.delete(table, col, axis=1)
+    if not (labels == np.round(labels)).all():
+        raise TargetError(f"The label column holds fractions (e.g. {labels[labels != np.round(labels)][0]:g}); "
+                          "labels must be whole class numbers 0, 1, 2, ...")
+    T = len(labels) if steps is None else _count("steps", steps, 2, len(labels))
+    N = len(labels) // T
+    x = features[:N * T].reshape(N, T, -1)
+    y = labels[:N * T].reshape(N, T).astype(np.int64)
+    return user_task(x, y, name=f"{filename} (label column {header[col] if header else col})")
+
+
+TASKS = {
+    "frame_classification": frame_classification,
+    "adding_problem": adding_problem,
+    "delayed_recall": delayed_recall,
+    "sine_forecasting": sine_forecasting,
+}
