@@ -31,8 +31,8 @@ def weights(cfg: AppConfig, input_dim: int) -> list[np.ndarray]:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def numpy_forward(cfg: AppConfig, x: np.ndarray, h0: np.ndarray | None) -> runs.ForwardRun:
-    return runs.numpy_forward(cfg, weights(cfg, x.shape[-1]), x, h0)
+def numpy_forward(cfg: AppConfig, x: np.ndarray, initial_states: tuple | None) -> runs.ForwardRun:
+    return runs.numpy_forward(cfg, weights(cfg, x.shape[-1]), x, initial_states)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -43,8 +43,8 @@ def keras_twins(cfg: AppConfig, input_dim: int) -> runs.KerasTwins:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def keras_forward(cfg: AppConfig, x: np.ndarray, h0: np.ndarray | None) -> runs.ForwardRun:
-    return runs.keras_forward(cfg, keras_twins(cfg, x.shape[-1]), x, h0)
+def keras_forward(cfg: AppConfig, x: np.ndarray, initial_states: tuple | None) -> runs.ForwardRun:
+    return runs.keras_forward(cfg, keras_twins(cfg, x.shape[-1]), x, initial_states)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -61,8 +61,8 @@ def keras_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: 
 @st.cache_data(max_entries=32, show_spinner=False)
 def flow_analysis(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str, truncate: int | None,
                   clip: tuple[tuple[str, float], ...]) -> runs.FlowAnalysis:
-    run = numpy_gradients(cfg, x, labels, loss_on, truncate, clip)
-    return runs.analyse_flow(cfg, weights(cfg, x.shape[-1]), run)
+    grads = runs.numpy_gradients_and_layer(cfg, weights(cfg, x.shape[-1]), x, labels, loss_on, truncate, dict(clip))
+    return runs.analyse_flow(cfg, grads)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -21,7 +21,7 @@ from rnn_core.data import (
 from rnn_core.examples import EXAMPLES
 from rnn_core.initializers import INITIALIZERS
 
-from .settings import DEFAULT, HEADS, PRESETS, SOURCES, AppConfig
+from .settings import CELL_TYPES, DEFAULT, HEADS, LAYER_CLASSES, PRESET_EXTRAS, PRESETS, SOURCES, AppConfig
 
 URL = "query-params"
 MAX_UNITS = 256
@@ -34,6 +34,7 @@ def _apply_preset() -> None:
     preset = PRESETS[name]
     for f in fields(AppConfig):
         st.session_state[f.name] = getattr(preset, f.name)
+    st.session_state.update(PRESET_EXTRAS.get(name, {}))      # page-level choices a preset opens
     st.session_state.pop("carried_state", None)
     st.session_state["preset"] = None      # a preset is an action: the box goes back to its prompt
 
@@ -47,15 +48,34 @@ def sidebar() -> AppConfig:
     sb.toggle("Keras side by side", True, key="keras", bind=URL,
               help="Run the real keras.layers.SimpleRNN with the same weights next to the NumPy core. "
                    "Off: NumPy only, TensorFlow is never imported.")
-    sb.subheader("SimpleRNN layer")
+    cell = sb.segmented_control("recurrent layer", CELL_TYPES, default=DEFAULT.cell, key="cell", bind=URL,
+                                help="keras.layers.SimpleRNN, LSTM or GRU: every page shows the one chosen here.")
+    cell = cell or DEFAULT.cell
+    config_fields = LAYER_CLASSES[cell].config_class.__dataclass_fields__
+    sb.subheader(f"{cell} layer")
     c1, c2 = sb.columns(2)
     units = c1.number_input("units (H)", 1, MAX_UNITS, DEFAULT.units, key="units", bind=URL)
     activation = c2.selectbox("activation", ACTIVATIONS, index=ACTIVATIONS.index(DEFAULT.activation),
                               key="activation", bind=URL)
+    # The cell brings its own flags: each is drawn when this cell's Keras layer takes it.
+    recurrent_activation, unit_forget_bias, reset_after = (DEFAULT.recurrent_activation, DEFAULT.unit_forget_bias,
+                                                           DEFAULT.reset_after)
+    if "recurrent_activation" in config_fields:
+        recurrent_activation = sb.selectbox(
+            "recurrent_activation", ACTIVATIONS, index=ACTIVATIONS.index(DEFAULT.recurrent_activation),
+            key="recurrent_activation", bind=URL, help="The gates' squashing function (sigmoid; hard_sigmoid is cheaper).")
+    if "unit_forget_bias" in config_fields:
+        unit_forget_bias = sb.toggle("unit_forget_bias", DEFAULT.unit_forget_bias, key="unit_forget_bias", bind=URL,
+                                     help="Start the forget gate's bias at 1, so f_t ≈ 0.73 and c_t is kept at first.")
+    if "reset_after" in config_fields:
+        reset_after = sb.toggle("reset_after", DEFAULT.reset_after, key="reset_after", bind=URL,
+                                help="True (Keras 3, cuDNN): r_t multiplies h_{t-1} U_h + b after the matmul; "
+                                     "False: (r_t * h_{t-1}) U_h, the original GRU.")
     return_sequences = sb.toggle("return_sequences", DEFAULT.return_sequences, key="return_sequences", bind=URL,
                                  help="True: output every h_t, (B, T, H). False: only the last, (B, H).")
     return_state = sb.toggle("return_state", DEFAULT.return_state, key="return_state", bind=URL,
-                             help="True: return the tuple (output, final_state).")
+                             help="True: return the tuple (output, *final states): (output, h) or, for LSTM, "
+                                  "(output, h, c).")
     go_backwards = sb.toggle("go_backwards", DEFAULT.go_backwards, key="go_backwards", bind=URL,
                              help="Read the input from its last step to its first.")
     use_bias = sb.toggle("use_bias", DEFAULT.use_bias, key="use_bias", bind=URL)
@@ -94,9 +114,13 @@ def sidebar() -> AppConfig:
         _typed_controls(sb)
     normalization = sb.selectbox("normalise each feature", NORMALIZATIONS, key="normalization", bind=URL,
                                  help="Applied before the run; the statistics used are shown on the pages.")
-    cfg = AppConfig(int(units), activation, use_bias, return_sequences, return_state, go_backwards, stateful,
-                    kernel_initializer, recurrent_initializer, int(seed), float(recurrent_scale), head,
-                    int(num_classes), source, example, int(steps), int(batch), normalization)
+    cfg = AppConfig(
+        cell=cell, units=int(units), activation=activation, use_bias=use_bias, return_sequences=return_sequences,
+        return_state=return_state, go_backwards=go_backwards, stateful=stateful,
+        kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer, seed=int(seed),
+        recurrent_scale=float(recurrent_scale), head=head, num_classes=int(num_classes), source=source,
+        example=example, steps=int(steps), batch=int(batch), normalization=normalization,
+        recurrent_activation=recurrent_activation, unit_forget_bias=unit_forget_bias, reset_after=reset_after)
     return cfg
 
 
@@ -149,32 +173,35 @@ def input_error(cfg: AppConfig) -> str | None:
     return st.session_state.get(key) if key else None
 
 
-def stateful_controls(cfg: AppConfig, final_state_of) -> np.ndarray | None:
-    """For a stateful layer: the carried state (B, H) to start from, with buttons to advance and reset.
+def stateful_controls(cfg: AppConfig, final_states_of) -> tuple[np.ndarray, ...] | None:
+    """For a stateful layer: the carried states to start from ((h,) or (h, c), each (B, H)), with buttons to
+    advance and reset.
 
-    ``final_state_of(h0)`` runs the layer from h0 and returns its final state.
+    ``final_states_of(initial_states)`` runs the layer from them and returns its final states.
     Returns None when the layer is not stateful (start from zeros).
     """
     if not cfg.stateful:
         st.session_state.pop("carried_state", None)
         return None
     carried = st.session_state.get("carried_state")
+    names = cfg.state_names
     shape = (cfg.batch, cfg.units)
-    if carried is not None and carried["state"].shape != shape:
+    if carried is not None and (len(carried["states"]) != len(names)
+                                or any(s.shape != shape for s in carried["states"])):
         st.warning(
-            f"The carried state has shape {carried['state'].shape} but this configuration needs {shape} "
-            "(batch or units changed). A stateful layer keeps its batch size, as in Keras. "
+            f"The carried state does not fit this configuration, which needs {len(names)} state(s) of shape {shape} "
+            "(cell, batch or units changed). A stateful layer keeps its batch size, as in Keras. "
             "Press **Reset state** to start again from zeros with the new shape.")
         carried = None
     calls = 0 if carried is None else carried["calls"]
-    h0 = np.zeros(shape, np.float32) if carried is None else carried["state"]
+    states = tuple(np.zeros(shape, np.float32) for _ in names) if carried is None else carried["states"]
     c1, c2, c3 = st.columns([2, 1, 1])
     c1.markdown(f"**stateful**: call #{calls + 1}, starting from "
-                + ("zeros." if calls == 0 else f"the state left by call #{calls}."))
+                + ("zeros." if calls == 0 else f"the state{'s' if len(names) > 1 else ''} left by call #{calls}."))
     if c2.button("Call again", help="Feed the sequence once more, starting from this call's final state."):
-        st.session_state["carried_state"] = {"state": final_state_of(h0), "calls": calls + 1}
+        st.session_state["carried_state"] = {"states": tuple(final_states_of(states)), "calls": calls + 1}
         st.rerun()
     if c3.button("Reset state", help="reset_state(): back to zeros."):
         st.session_state.pop("carried_state", None)
         st.rerun()
-    return h0
+    return states

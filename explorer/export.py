@@ -39,12 +39,14 @@ def to_npz(arrays: dict[str, Array], config: AppConfig | None = None) -> bytes:
     return buf.getvalue()
 
 
-def forward_arrays(cfg: AppConfig, x: Array, weights: list[Array], h0: Array | None, output, states: Array) -> dict:
-    """What the reproduce script needs: inputs, weights, initial state, and the outputs to compare with."""
+def forward_arrays(cfg: AppConfig, x: Array, weights: list[Array], initial_states: tuple | None, output,
+                   states: Array) -> dict:
+    """What the reproduce script needs: inputs, weights, initial state(s), and the outputs to compare with."""
     parts = output if isinstance(output, tuple) else (output,)
-    arrays = {"inputs": x, "kernel": weights[0], "recurrent_kernel": weights[1],
-              "initial_state": np.zeros((x.shape[0], cfg.units), np.float32) if h0 is None else h0,
-              "states": states}
+    names = cfg.state_names
+    init = initial_states or tuple(np.zeros((x.shape[0], cfg.units), np.float32) for _ in names)
+    arrays = {"inputs": x, "kernel": weights[0], "recurrent_kernel": weights[1], "states": states}
+    arrays |= {f"initial_state_{name}": s for name, s in zip(names, init, strict=True)}
     if cfg.use_bias:
         arrays["bias"] = weights[2]
     for i, part in enumerate(parts):
@@ -53,8 +55,14 @@ def forward_arrays(cfg: AppConfig, x: Array, weights: list[Array], h0: Array | N
 
 
 def reproduce_script(cfg: AppConfig, npz_name: str = "rnn_explorer.npz") -> str:
-    """A runnable script: rebuild keras.layers.SimpleRNN with these flags, load the weights, compare outputs."""
+    """A runnable script: rebuild the Keras layer (SimpleRNN, LSTM or GRU) with these flags, load the weights,
+    compare outputs."""
     weights = '[data["kernel"], data["recurrent_kernel"]' + (', data["bias"]]' if cfg.use_bias else "]")
+    config = cfg.rnn_config()
+    flags = "".join(f"    {name}={getattr(config, name)!r},\n" for name in
+                    ("activation", "recurrent_activation", "use_bias", "unit_forget_bias", "reset_after",
+                     "return_sequences", "return_state", "go_backwards") if hasattr(config, name))
+    states = ", ".join(f'data["initial_state_{name}"]' for name in cfg.state_names)
     return f'''"""Rebuild the RNN Explorer view in Keras and check that it gives the same numbers.
 
 Needs: pip install "keras>=3.15.1" tensorflow numpy ; the file {npz_name} next to this script.
@@ -64,17 +72,12 @@ import keras
 
 data = np.load("{npz_name}", allow_pickle=False)
 x = data["inputs"]                      # (batch, time, features) = {{x.shape}}
-layer = keras.layers.SimpleRNN(
+layer = keras.layers.{cfg.cell}(
     {cfg.units},
-    activation="{cfg.activation}",
-    use_bias={cfg.use_bias},
-    return_sequences={cfg.return_sequences},
-    return_state={cfg.return_state},
-    go_backwards={cfg.go_backwards},
-)
+{flags})
 layer.build(x.shape)
-layer.set_weights({weights})   # kernel (D, H), recurrent_kernel (H, H), bias (H,): no transposes
-result = layer(x, initial_state=[data["initial_state"]])
+layer.set_weights({weights})   # Keras' own layout (kernel (D, gates*H), ...): no transposes
+result = layer(x, initial_state=[{states}])
 parts = result if isinstance(result, tuple) else (result,)
 worst = 0.0
 for i, part in enumerate(parts):

@@ -162,16 +162,21 @@ def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: 
 
 
 def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_state: bool, go_backwards: bool,
-                     highlight: int | None = None, max_cells: int = 7) -> go.Figure:
+                     highlight: int | None = None, max_cells: int = 7, cell_name: str = "cell",
+                     state_names: tuple[str, ...] = ("h",), gate_names: tuple[str, ...] = ()) -> go.Figure:
     """The network unrolled in time: x_t -> [cell] -> h_t, with shapes on the arrows.
 
     Cells are drawn in processing order; with go_backwards the input feeding
     cell i is x_{T-1-i}. Outputs that the layer does not return are greyed out.
-    Annotations and shapes are collected as plain dicts and set once: plotly's
-    add_annotation copies every earlier annotation, which made this figure slow.
+    Every carried state gets its own lane between the cells (an LSTM carries h
+    and c), and each cell lists its gates. Annotations and shapes are
+    collected as plain dicts and set once: plotly's add_annotation copies
+    every earlier annotation, which made this figure slow.
     """
     shown = list(range(T)) if T <= max_cells else list(range(max_cells - 2)) + [None, T - 1]
     ink, faded = "#7f7f7f", "rgba(127,127,127,0.35)"   # mid-grey: readable on light and dark themes
+    lane_color = {"h": ink, "c": "#2ca02c"}             # the LSTM's cell state c_t in green
+    lanes = {name: 1.0 + 0.18 * (len(state_names) - 1) * (0.5 - k) * 2 for k, name in enumerate(state_names)}
     notes: list[dict] = []
     shapes: list[dict] = []
 
@@ -182,35 +187,42 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
     def label(x, y, text, **font):
         notes.append(dict(x=x, y=y, text=text, showarrow=False, font=dict(size=11, **font)))
 
+    gates = " ".join(gate_names)
     for col, i in enumerate(shown):
         x0 = col * 1.6
         if i is None:
             notes.append(dict(x=x0 + 0.5, y=1.0, text="...", showarrow=False, font=dict(size=20)))
             continue
         lit = highlight == i
-        shapes.append(dict(type="rect", x0=x0, x1=x0 + 1, y0=0.7, y1=1.3, line=dict(color=ink, width=3 if lit else 1),
+        shapes.append(dict(type="rect", x0=x0, x1=x0 + 1, y0=0.62, y1=1.38, line=dict(color=ink, width=3 if lit else 1),
                            fillcolor="#ffe8a3" if lit else "#eef3fa"))
-        label(x0 + 0.5, 1.0, f"cell<br>step {i}", color="#222")
+        label(x0 + 0.5, 1.0, f"{cell_name}<br>step {i}" + (f"<br><i>{gates}</i>" if gates else ""), color="#222")
         src = T - 1 - i if go_backwards else i
-        arrow(x0 + 0.5, 0.7, x0 + 0.5, 0.05)
+        arrow(x0 + 0.5, 0.62, x0 + 0.5, 0.05)
         label(x0 + 0.5, -0.05, f"x<sub>{src}</sub> (B, {D})")
         returned = return_sequences or i == T - 1
-        arrow(x0 + 0.5, 1.95, x0 + 0.5, 1.3, ink if returned else faded)
+        arrow(x0 + 0.5, 1.95, x0 + 0.5, 1.38, ink if returned else faded)
         if returned:
             label(x0 + 0.5, 2.1, f"h<sub>{i}</sub> (B, {H})")
         else:
             label(x0 + 0.5, 2.1, f"h<sub>{i}</sub> not returned", color=faded)
         if col + 1 < len(shown):
-            arrow(x0 + 1.6, 1.0, x0 + 1, 1.0)
+            for name, y in lanes.items():
+                arrow(x0 + 1.6, y, x0 + 1, y, lane_color.get(name, ink))
+                if len(lanes) > 1 and col == 0:
+                    label(x0 + 1.3, y + 0.09, f"{name}<sub>t</sub>", color=lane_color.get(name, ink))
     last_x = (len(shown) - 1) * 1.6
     if return_state:
-        arrow(last_x + 2.2, 1.0, last_x + 1, 1.0, KERAS_COLOR)
-        notes.append(dict(x=last_x + 2.35, y=1.0, text=f"state<br>(B, {H})", showarrow=False, xanchor="left",
+        for name, y in lanes.items():
+            arrow(last_x + 2.2, y, last_x + 1, y, KERAS_COLOR)
+        what = ", ".join(f"{n}<sub>T</sub>" for n in state_names)
+        notes.append(dict(x=last_x + 2.35, y=1.0, text=f"state{'s' if len(state_names) > 1 else ''}<br>{what}<br>"
+                          + " ".join(f"(B, {H})" for _ in state_names), showarrow=False, xanchor="left",
                           font=dict(size=11, color=KERAS_COLOR)))
     out = f"output (B, {T}, {H}): every h<sub>t</sub>" if return_sequences else f"output (B, {H}): last h only"
     notes.append(dict(x=0, y=2.55, text=out, showarrow=False, xanchor="left", font=dict(size=12)))
     fig = go.Figure(layout=dict(annotations=notes, shapes=shapes))
-    fig.update_xaxes(visible=False, range=[-0.3, last_x + (3.4 if return_state else 1.3)])
+    fig.update_xaxes(visible=False, range=[-0.3, last_x + (3.6 if return_state else 1.3)])
     fig.update_yaxes(visible=False, range=[-0.4, 2.8])
     title = "Unrolled in time" + (" (go_backwards: cell 0 reads the last input)" if go_backwards else "")
     return _layout(fig, title, height=260, plot_bgcolor="rgba(0,0,0,0)")

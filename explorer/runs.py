@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from rnn_core import SimpleRNN, initializers
+from rnn_core import initializers
 from rnn_core.analysis import (
     JacobianMap,
     fit_decay,
@@ -42,12 +42,16 @@ def _overflow_is_data(fn):
 
 
 def make_weights(cfg: AppConfig, input_dim: int) -> list[Array]:
-    """Seeded SimpleRNN weights [kernel (D, H), recurrent_kernel (H, H), bias (H,)], U scaled by cfg.recurrent_scale."""
-    rng = np.random.default_rng(cfg.seed)
-    kernel = initializers.initialize(cfg.kernel_initializer, (input_dim, cfg.units), rng)
-    recurrent = initializers.initialize(cfg.recurrent_initializer, (cfg.units, cfg.units), rng) * cfg.recurrent_scale
-    weights = [kernel, recurrent.astype(np.float32)]
-    return weights + [np.zeros(cfg.units, np.float32)] if cfg.use_bias else weights
+    """Seeded weights of the chosen cell in Keras' layout, the recurrent kernel U scaled by cfg.recurrent_scale.
+
+    The layer draws them itself (its initializers, seed cfg.seed; LSTM's unit_forget_bias), so they are what
+    rnn_core.LSTM(..., seed=cfg.seed) would build.
+    """
+    layer = cfg.layer_class(**asdict(cfg.rnn_config()))
+    layer.build((1, 1, input_dim))
+    weights = [np.asarray(w, np.float32) for w in layer.get_weights()]
+    weights[1] = (weights[1] * cfg.recurrent_scale).astype(np.float32)
+    return weights
 
 
 def make_head_weights(cfg: AppConfig) -> list[Array]:
@@ -56,8 +60,13 @@ def make_head_weights(cfg: AppConfig) -> list[Array]:
             np.zeros(cfg.num_classes, np.float32)]
 
 
-def _layer(cfg: AppConfig, weights: list[Array]) -> SimpleRNN:
-    layer = SimpleRNN(**asdict(cfg.rnn_config()))
+def cell_of(cfg: AppConfig):
+    """The chosen cell object: its state and gate names, its step in LaTeX, explain_step for one step's numbers."""
+    return cfg.layer_class(**asdict(cfg.rnn_config())).cell
+
+
+def _layer(cfg: AppConfig, weights: list[Array]):
+    layer = cfg.layer_class(**asdict(cfg.rnn_config()))
     layer.build((1, 1, weights[0].shape[0]))
     layer.set_weights(weights)
     return layer
@@ -73,34 +82,48 @@ def structure_of(result) -> str:
 
 @dataclass
 class ForwardRun:
-    """One forward pass; states/z are (B, T, H) in processing order whatever the flags."""
+    """One forward pass; every sequence is (B, T, H) in processing order whatever the flags."""
 
-    output: object                 # exactly what the layer returned (array or (output, state) tuple)
-    states: Array                  # (B, T, H) h_t for every step
-    z: Array | None                # (B, T, H) pre-activations (NumPy only)
-    final_state: Array             # (B, H)
+    output: object                 # exactly what the layer returned (array, or the tuple (output, *states))
+    sequences: dict[str, Array]    # "h" (and "c" for LSTM) after each step, then each gate (NumPy only)
+    final_states: tuple            # (h_T,) or (h_T, c_T), each (B, H)
     probs: Array | None            # head output, (B, T, C) or (B, C), or None without head
     seconds: float
     engine: str                    # "NumPy" or "Keras"
 
+    @property
+    def states(self) -> Array:
+        """h_t for every step, (B, T, H)."""
+        return self.sequences["h"]
+
+    @property
+    def final_state(self) -> Array:
+        return self.final_states[0]
+
 
 @_overflow_is_data
-def numpy_forward(cfg: AppConfig, weights: list[Array], x: Array, h0: Array | None = None,
+def numpy_forward(cfg: AppConfig, weights: list[Array], x: Array, initial_states: tuple | None = None,
                   head_weights: list[Array] | None = None, mask: Array | None = None) -> ForwardRun:
-    """``mask`` (B, T) bool: padded steps of a ragged batch (False) carry the state on, as Keras' masking."""
+    """``initial_states``: one (B, H) per state, or None for zeros. ``mask`` (B, T) bool: padded steps of a
+    ragged batch (False) carry the state on, as Keras' masking."""
     start = time.perf_counter()
     layer = _layer(cfg, weights)
-    output = layer(x, mask=mask, initial_state=h0)
+    output = layer(x, mask=mask, initial_state=None if initial_states is None else list(initial_states))
+    sequences = layer.last_sequences()
     trace = layer.last_trace
-    states = trace.h[1:].transpose(1, 0, 2).copy()
-    z = trace.z.transpose(1, 0, 2).copy()
+    finals = tuple(trace.states[name][-1].copy() for name in layer.cell.state_names)
     probs = None
     if cfg.head != "none":
         # The head reads the sequence the RNN produced (processing order), as the tutorial model does.
         head = Dense(cfg.num_classes, activation="softmax")
         head.set_weights(head_weights if head_weights is not None else make_head_weights(cfg))
-        probs = head(_sequence_or_last(cfg, states))
-    return ForwardRun(output, states, z, trace.h[-1].copy(), probs, time.perf_counter() - start, "NumPy")
+        probs = head(_sequence_or_last(cfg, _returned_sequence(trace)))
+    return ForwardRun(output, sequences, finals, probs, time.perf_counter() - start, "NumPy")
+
+
+def _returned_sequence(trace) -> Array:
+    """The outputs o_t the layer returns (B, T, H): h_t, except that a masked step repeats (or zeroes) o_{t-1}."""
+    return np.ascontiguousarray(trace.outputs.transpose(1, 0, 2))
 
 
 def _sequence_or_last(cfg: AppConfig, states: Array) -> Array:
@@ -108,8 +131,10 @@ def _sequence_or_last(cfg: AppConfig, states: Array) -> Array:
 
 
 def _model(cfg: AppConfig, weights: list[Array], head_weights: list[Array] | None) -> RNNClassifier:
-    model = RNNClassifier(cfg.units, cfg.num_classes, many_to_many=cfg.head == "many-to-many",
-                          activation=cfg.activation, use_bias=cfg.use_bias, go_backwards=cfg.go_backwards)
+    rnn_kwargs = {k: v for k, v in asdict(cfg.rnn_config()).items()
+                  if k not in ("units", "return_sequences", "return_state", "stateful", "seed")}
+    model = RNNClassifier(cfg.units, cfg.num_classes, many_to_many=cfg.head == "many-to-many", cell=cfg.kind,
+                          **rnn_kwargs)
     model.build((1, 1, weights[0].shape[0]))
     model.set_weights(list(weights) + list(head_weights if head_weights is not None else make_head_weights(cfg)))
     return model
@@ -119,7 +144,7 @@ def _model(cfg: AppConfig, weights: list[Array], head_weights: list[Array] | Non
 class KerasTwins:
     """The Keras side of one configuration, built once (the app keeps it with st.cache_resource)."""
 
-    layer: object            # keras.layers.SimpleRNN with the user's flags
+    layer: object            # keras.layers.SimpleRNN / LSTM / GRU with the user's flags
     full: object             # the same weights, return_sequences=True and return_state=True: h_t for every t
     model: object | None     # the tutorial's RNNLayer with the Dense head, or None without a head
 
@@ -128,32 +153,34 @@ def build_keras(cfg: AppConfig, weights: list[Array], input_shape: tuple[int, in
                 head_weights: list[Array] | None = None) -> KerasTwins:
     from rnn_core import keras_bridge as kb
 
-    layer = kb.build_simple_rnn(_no_state(cfg.rnn_config()), input_shape, weights)
-    full = kb.build_simple_rnn(_no_state(cfg.with_sequences().rnn_config()), input_shape, weights)
+    layer = kb.build_layer(cfg.kind, _no_state(cfg.rnn_config()), input_shape, weights)
+    full = kb.build_layer(cfg.kind, _no_state(cfg.with_sequences().rnn_config()), input_shape, weights)
     model = None
     if cfg.head != "none":
+        rnn_kwargs = {k: v for k, v in asdict(cfg.rnn_config()).items()
+                      if k not in ("units", "return_sequences", "return_state", "stateful", "seed")}
         model = kb.build_tutorial_model(cfg.units, cfg.num_classes, cfg.head == "many-to-many",
-                                        input_shape=input_shape,
+                                        input_shape=input_shape, cell=cfg.kind,
                                         weights=list(weights) + list(head_weights or make_head_weights(cfg)),
-                                        activation=cfg.activation, use_bias=cfg.use_bias,
-                                        go_backwards=cfg.go_backwards)
+                                        **rnn_kwargs)
     return KerasTwins(layer, full, model)
 
 
-def keras_forward(cfg: AppConfig, twins: KerasTwins, x: Array, h0: Array | None = None,
+def keras_forward(cfg: AppConfig, twins: KerasTwins, x: Array, initial_states: tuple | None = None,
                   mask: Array | None = None) -> ForwardRun:
     """Run the Keras twins on x: the user's output structure, and h_t for every step (``mask`` as in numpy_forward)."""
     from rnn_core import keras_bridge as kb
 
     start = time.perf_counter()
-    output = kb.run_layer(twins.layer, x, mask=mask, initial_state=h0)
-    states, final = kb.run_layer(twins.full, x, mask=mask, initial_state=h0)
+    init = None if initial_states is None else list(initial_states)
+    output = kb.run_layer(twins.layer, x, mask=mask, initial_state=init)
+    seq, *finals = kb.run_layer(twins.full, x, mask=mask, initial_state=init)
     probs = None
     if twins.model is not None:
         # With a carried state or a mask, the head reads the masked RNN's outputs (the model's call takes neither).
-        probs = np.asarray(twins.model(x)) if h0 is None and mask is None else \
-            np.asarray(twins.model.fc(_sequence_or_last(cfg, states)))
-    return ForwardRun(output, states, None, final, probs, time.perf_counter() - start, "Keras")
+        probs = np.asarray(twins.model(x)) if init is None and mask is None else \
+            np.asarray(twins.model.fc(_sequence_or_last(cfg, seq)))
+    return ForwardRun(output, {"h": seq}, tuple(finals), probs, time.perf_counter() - start, "Keras")
 
 
 def _no_state(rnn_cfg):
@@ -169,9 +196,9 @@ class GradientRun:
     loss: float
     loss_text: str                 # what the loss is, in words
     hidden: Array                  # (B, T, H) total dL/dh_t, processing order
+    cell: Array | None             # (B, T, H) total dL/dc_t for LSTM, else None
     weights: dict[str, Array]      # dL/dW etc. after truncation, before clipping
     clipped: dict[str, Array]      # after clipping (same as weights when no clipping)
-    fprime: Array | None           # (T, H) f'(z_t) for sequence 0 (NumPy only)
     contributions: Array | None    # (T,) ||dL/dU from step t||_F (NumPy only)
     seconds: float
     engine: str
@@ -199,15 +226,28 @@ def _probe_output_gradient(cfg: AppConfig, x_shape: tuple[int, int, int], loss_o
     return g
 
 
+@dataclass
+class NumpyGradients:
+    """The NumPy gradient run and the layer it ran (its trace feeds the Jacobian analysis)."""
+
+    run: GradientRun
+    layer: object
+
+
 @_overflow_is_data
 def numpy_gradients(cfg: AppConfig, weights: list[Array], x: Array, labels: Array, loss_on: str = "every",
                     truncate: int | None = None, clip: dict | None = None,
                     head_weights: list[Array] | None = None, mask: Array | None = None) -> GradientRun:
     """Gradients through the NumPy core, on the sequence-returning layer (or the head model); ``mask`` (B, T)."""
+    return numpy_gradients_and_layer(cfg, weights, x, labels, loss_on, truncate, clip, head_weights, mask).run
+
+
+def numpy_gradients_and_layer(cfg, weights, x, labels, loss_on="every", truncate=None, clip=None, head_weights=None,
+                     mask=None) -> NumpyGradients:
     start = time.perf_counter()
     if cfg.head == "none":
         layer = _layer(cfg.with_sequences(), weights)
-        out, _ = layer(x, mask=mask)
+        out = layer(x, mask=mask)[0]
         d_out = _probe_output_gradient(cfg, x.shape, loss_on)
         loss = float(np.sum(out * d_out))
         grads = layer.backward(d_out, truncate=truncate)
@@ -217,19 +257,26 @@ def numpy_gradients(cfg: AppConfig, weights: list[Array], x: Array, labels: Arra
         loss, _ = model.loss(x, labels if cfg.head == "many-to-many" else labels[:, -1], mask=mask)
         grads = model.backward(truncate=truncate).rnn
         rnn = model.rnn
-    trace = rnn.last_trace
     named = dict(zip(WEIGHT_NAMES, grads.weights(), strict=False))
     clipped = dict(zip(named, clip_gradients(list(named.values()), **(clip or {})), strict=False))
-    fprime = rnn.activation.derivative(trace.z, trace.h[1:])[:, 0]
-    contributions = recurrent_contributions(trace.h[:-1], _dz(rnn, grads))
-    return GradientRun(loss, loss_text(cfg, loss_on), grads.hidden, named, clipped, fprime, contributions,
-                       time.perf_counter() - start, "NumPy")
+    contributions = _recurrent_contributions(rnn, grads)
+    run = GradientRun(loss, loss_text(cfg, loss_on), grads.hidden, grads.cell, named, clipped, contributions,
+                      time.perf_counter() - start, "NumPy")
+    return NumpyGradients(run, rnn)
 
 
-def _dz(layer: SimpleRNN, grads) -> Array:
-    """dL/dz_t (T, B, H) = dL/dh_t * f'(z_t), recomputed from the hidden gradient."""
+def _recurrent_contributions(layer, grads) -> Array | None:
+    """||dL/dU from step t||_F for each t: the recurrent operand h_{t-1} against dL/d(h_{t-1} U) of that step."""
+    res = getattr(layer, "last_backward", None)
+    if res is None:
+        return None
     trace = layer.last_trace
-    return grads.hidden.transpose(1, 0, 2) * layer.activation.derivative(trace.z, trace.h[1:])
+    operand = layer.cell.recurrent_operand(trace.h[:-1], trace.recurrent_dropout, trace)
+    if isinstance(operand, list):          # a different operand per gate block: add the blocks' squared norms
+        H = layer.units
+        parts = [recurrent_contributions(op, res.d_rec[..., k * H:(k + 1) * H]) for k, op in enumerate(operand)]
+        return np.sqrt(np.sum(np.square(parts), axis=0))
+    return recurrent_contributions(operand, res.d_rec)
 
 
 def keras_gradients(cfg: AppConfig, twins: KerasTwins, x: Array, labels: Array,
@@ -243,7 +290,7 @@ def keras_gradients(cfg: AppConfig, twins: KerasTwins, x: Array, labels: Array,
                                   "batch, run the NumPy side only.")
     if twins.model is None:
         d_out = _probe_output_gradient(cfg, x.shape, loss_on)
-        res = kb.layer_gradients(twins.full, x, d_out, np.zeros((x.shape[0], cfg.units), np.float32), mask=mask)
+        res = kb.layer_gradients(twins.full, x, d_out, mask=mask)
         loss = float(np.sum(res["output"][0] * d_out))
         named = {n: res[n] for n in WEIGHT_NAMES if res.get(n) is not None}
     else:
@@ -251,7 +298,7 @@ def keras_gradients(cfg: AppConfig, twins: KerasTwins, x: Array, labels: Array,
         loss = res["loss"]
         n_rnn = 3 if cfg.use_bias else 2
         named = dict(zip(WEIGHT_NAMES[:n_rnn], res["weights"][:n_rnn], strict=True))
-    return GradientRun(loss, loss_text(cfg, loss_on), res["hidden"], named, named, None, None,
+    return GradientRun(loss, loss_text(cfg, loss_on), res["hidden"], res.get("cell"), named, named, None,
                        time.perf_counter() - start, "Keras")
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, export, figures
+from explorer import cache, export, figures, runs
 from explorer.controls import stateful_controls
 from explorer.widgets import (
     engine_header,
@@ -16,8 +16,6 @@ from explorer.widgets import (
     show_normalization,
     tolerance_for,
 )
-from rnn_core import activations
-
 cfg, seq = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
 x = seq.inputs
 B, T, D = x.shape
@@ -27,8 +25,10 @@ st.title("Unrolled hidden states")
 st.caption(f"What does the network compute at each step? x has shape {x.shape} (batch, time, features). "
            f"Input: {seq.description}")
 show_normalization(seq, cfg)
-h0 = stateful_controls(cfg, lambda h: cache.numpy_forward(cfg, x, h).final_state)
-run = cache.numpy_forward(cfg, x, h0)
+init = stateful_controls(cfg, lambda states: cache.numpy_forward(cfg, x, states).final_states)
+run = cache.numpy_forward(cfg, x, init)
+cell = runs.cell_of(cfg)
+LABELS = {"h": "hidden state h_t", "c": "cell state c_t", **cell.gate_labels}
 
 
 def clamp(key: str, top: int) -> None:
@@ -49,7 +49,8 @@ if B > 1:
 else:
     b = 0
 
-st.plotly_chart(figures.unrolled_diagram(T, D, H, cfg.return_sequences, cfg.return_state, cfg.go_backwards, t),
+st.plotly_chart(figures.unrolled_diagram(T, D, H, cfg.return_sequences, cfg.return_state, cfg.go_backwards, t,
+                                         cell_name=cfg.cell, state_names=cell.state_names, gate_names=cell.gate_names),
                 config={"displayModeBar": False})
 
 lo, hi = 0, T - 1
@@ -60,18 +61,21 @@ view = slice(lo, hi + 1)
 units = list(range(min(H, 4)))
 col_np, col_k = st.columns(2, gap="medium")
 with col_np:
-    engine_header("NumPy", f"rnn_core.SimpleRNN, {run.seconds * 1e3:.1f} ms")
+    engine_header("NumPy", f"rnn_core.{cfg.cell}, {run.seconds * 1e3:.1f} ms")
     st.badge("the reference for the comparison", icon=":material/functions:", color="blue")
     st.plotly_chart(figures.states_heatmap(run.states[b, view], f"h_t of sequence {b} (NumPy)", highlight=t,
                                            step_offset=lo), key="np_heat")
 keras_run = None
 with col_k:
     if keras_enabled(T):
-        engine_header("Keras", "keras.layers.SimpleRNN, same weights")
+        engine_header("Keras", f"keras.layers.{cfg.cell}, same weights")
         with keras_spinner():
-            keras_run = cache.keras_forward(cfg, x, h0)
-        diff = max_difference(run.states, keras_run.states)
-        parity_badge(diff, tolerance_for(keras_run.states))
+            keras_run = cache.keras_forward(cfg, x, init)
+        # h_t at every step and every final state (c_T too for an LSTM), against the same NumPy numbers.
+        pairs = [(run.states, keras_run.states)] + list(zip(run.final_states, keras_run.final_states, strict=True))
+        diff = max(max_difference(a, b) for a, b in pairs)
+        parity_badge(diff, max(tolerance_for(b) for _, b in pairs),
+                     "h_t and final state" + ("s" if len(pairs) > 2 else "") + ": max |NumPy − Keras|")
         st.plotly_chart(figures.states_heatmap(keras_run.states[b, view], f"h_t of sequence {b} (Keras)",
                                                highlight=t, step_offset=lo), key="k_heat")
     elif not st.session_state.get("keras", True):
@@ -83,35 +87,48 @@ st.plotly_chart(figures.unit_lines(lines, units, f"units {units} over time"
                                    + (": NumPy (solid) and Keras (dashed, x)" if keras_run is not None else ""),
                                    highlight=t, step_offset=lo), key="lines")
 
+inside = [name for name in run.sequences if name != "h"]
+if inside:
+    st.subheader(f"Inside the {cfg.cell} cell")
+    st.caption("Every quantity the cell computes, over time (NumPy; Keras returns only h_t and the final states). "
+               "Values that cannot be negative (the gates) are drawn from 0 (white) to their maximum: "
+               "a gate near 0 closes, near 1 opens.")
+    columns = st.columns(2, gap="medium")
+    for k, name in enumerate(inside):
+        values = run.sequences[name][b, view]
+        signed = bool(np.nanmin(values, initial=0.0) < 0)
+        unit_range = not signed and np.nanmax(values, initial=0.0) <= 1.0
+        with columns[k % 2]:
+            st.plotly_chart(figures.states_heatmap(values, f"{LABELS.get(name, name)} (sequence {b})", quantity=name,
+                                                   highlight=t, step_offset=lo, signed=signed,
+                                                   zmax=1.0 if unit_range else None), key=f"inside_{name}")
+
 # -- one step's arithmetic -----------------------------------------------------------------
 st.subheader(f"Step t = {t}, with the actual numbers")
 weights = cache.weights(cfg, D)
-kernel, recurrent = weights[0], weights[1]
-bias = weights[2] if cfg.use_bias else np.zeros(H, np.float32)
 src = T - 1 - t if cfg.go_backwards else t
 x_t = x[b, src]
-h_prev = (h0[b] if h0 is not None else np.zeros(H, np.float32)) if t == 0 else run.states[b, t - 1]
-act = activations.get(cfg.activation)
-xw, hu = x_t @ kernel, h_prev @ recurrent
-z = xw + hu + bias
-st.latex(r"z_t = x_{%d}\,W + h_{t-1}\,U + b, \qquad h_t = f(z_t),\quad %s" % (src, act.formula.replace("f(z) =", "f(z)=")))
+names = cell.state_names
+prev = tuple((init[k][b] if init is not None else np.zeros(H, np.float32)) if t == 0 else run.sequences[n][b, t - 1]
+             for k, n in enumerate(names))
+st.latex(r" \\ ".join(cell.step_latex).join([r"\begin{aligned}", r"\end{aligned}"]).replace("x_t", f"x_{{{src}}}"))
 if cfg.go_backwards:
     st.caption(f"go_backwards: processing step {t} reads input step {src} = T-1-t.")
+parts = cell.explain_step(x_t, prev, weights)
 shown = min(H, 8)
-table = pd.DataFrame({
-    "x_t W": xw[:shown], "h_{t-1} U": hu[:shown], "b": bias[:shown], "z_t": z[:shown],
-    f"h_t = {cfg.activation}(z_t)": act.forward(z[:shown].astype(np.float64)),
-    "h_t (NumPy run)": run.states[b, t, :shown],
-}, index=pd.Index(range(shown), name="unit"))
+table = pd.DataFrame({name: value[:shown] for name, value in parts.items()}, index=pd.Index(range(shown), name="unit"))
+table["h_t (NumPy run)"] = run.states[b, t, :shown]
 if keras_run is not None:
     table["h_t (Keras run)"] = keras_run.states[b, t, :shown]
 st.dataframe(table.style.format("{:+.5f}"), width="stretch")
 st.caption(f"x_{src} = {np.array2string(x_t[:8], precision=4)}{' …' if D > 8 else ''} (D = {D}); "
-           f"showing {shown} of {H} units. The column computed here from the weights equals the run's h_t.")
+           f"showing {shown} of {H} units, computed here in float64 from the weights: the h column equals the "
+           "run's h_t.")
 with st.expander("Weights of this layer"):
-    st.write(f"kernel W {kernel.shape}, recurrent_kernel U {recurrent.shape} (scaled by {cfg.recurrent_scale}), "
-             f"bias {bias.shape if cfg.use_bias else 'none'}")
-    st.dataframe(pd.DataFrame(recurrent[:8, :8]).style.format("{:+.3f}"), width="content")
+    blocks = f" ({cell.n_blocks} gate blocks side by side: {', '.join(cell.gate_names)})" if cell.n_blocks > 1 else ""
+    st.write(f"kernel W {weights[0].shape}, recurrent_kernel U {weights[1].shape} (scaled by {cfg.recurrent_scale})"
+             f"{blocks}, bias {weights[2].shape if cfg.use_bias else 'none'}")
+    st.dataframe(pd.DataFrame(weights[1][:8, :8]).style.format("{:+.3f}"), width="content")
 
 if run.probs is not None:
     st.subheader("The Dense head on top")
@@ -125,7 +142,7 @@ if run.probs is not None:
         st.bar_chart(pd.DataFrame({"p": probs}))
 
 st.subheader("Export")
-arrays = export.forward_arrays(cfg, x, weights, h0, run.output, run.states)
+arrays = export.forward_arrays(cfg, x, weights, init, run.output, run.states)
 # Files are built only when a button is clicked (a callable), not on every rerun (long sequences make them
 # slow); a download changes nothing, so it triggers no rerun either.
 c1, c2, c3 = st.columns(3)

@@ -77,6 +77,7 @@ class RNN:
         self.last_dropout_masks: tuple[Array | None, Array | None] = (None, None)
         self._trace: Trace | None = None
         self._call_info: dict | None = None
+        self.last_backward = None        # recurrence.BackwardResult of the last backward() call
 
     def make_cell(self, config) -> Cell:
         raise NotImplementedError
@@ -315,6 +316,7 @@ class RNN:
 
         res = backward(self.cell, trace, d_outputs, d_finals, info["recurrent"],
                        truncate=None if truncate is None else int(truncate))
+        self.last_backward = res          # the time-major gradients along the sequence, for the app's analysis
         d_kernel, d_recurrent, d_bias, d_x = weight_gradients(self.cell, trace, res, info["kernel"], c.use_bias)
         if c.go_backwards:
             d_x = d_x[::-1]
