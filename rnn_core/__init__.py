@@ -5,6 +5,7 @@ and only when that module's functions are called.
 """
 
 from .activations import ACTIVATIONS, Activation
+from .bidirectional import Bidirectional as Bidirectional, BidirectionalGradients as BidirectionalGradients
 from .layer import RNNGradients, SimpleRNN, SimpleRNNConfig
 
 __all__ = ["ACTIVATIONS", "Activation", "RNNGradients", "SimpleRNN", "SimpleRNNConfig"]
