@@ -1,4 +1,4 @@
-"""RNN Explorer's NumPy core: a readable twin of keras.layers.SimpleRNN with BPTT.
+"""RNN Explorer's NumPy core: readable twins of keras.layers.SimpleRNN, LSTM and GRU with BPTT.
 
 Plain NumPy only. TensorFlow is imported in ``rnn_core.keras_bridge`` alone,
 and only when that module's functions are called.
@@ -6,6 +6,8 @@ and only when that module's functions are called.
 
 from .activations import ACTIVATIONS, Activation
 from .bidirectional import Bidirectional as Bidirectional, BidirectionalGradients as BidirectionalGradients
-from .layer import RNNGradients, SimpleRNN, SimpleRNNConfig
+from .configs import GRUConfig, LSTMConfig, SimpleRNNConfig
+from .layer import CELLS, GRU, LSTM, RNN, RNNGradients, SimpleRNN
 
-__all__ = ["ACTIVATIONS", "Activation", "RNNGradients", "SimpleRNN", "SimpleRNNConfig"]
+__all__ = ["ACTIVATIONS", "Activation", "CELLS", "GRU", "GRUConfig", "LSTM", "LSTMConfig", "RNN", "RNNGradients",
+           "SimpleRNN", "SimpleRNNConfig"]

@@ -47,13 +47,10 @@ class Activation:
 
 
 def _sigmoid(z: Array) -> Array:
-    # Split by sign so exp never overflows; same values as 1 / (1 + e^-z).
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1 / (1 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1 + ez)
-    return out
+    # Stable on both tails, no branch per element: e = e^-|z|; 1 / (1 + e) for z >= 0, e / (1 + e) below.
+    e = np.exp(-np.abs(z))
+    r = 1 / (1 + e)
+    return np.where(z >= 0, r, e * r)
 
 
 def _softplus(z: Array) -> Array:

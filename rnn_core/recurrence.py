@@ -1,24 +1,29 @@
-"""The loop over time: masking, dropout masks, and backprop through time.
+"""The loop over time, for every cell: masking, dropout masks, backprop through time.
 
-The cell (``cell.py``) does one step; this module runs it over a whole
-sequence, as Keras' generic RNN wrapper does, and runs the backward step in
-reverse. Everything here is time-major ``(T, B, ...)`` and in *processing
-order*: with ``go_backwards`` the layer reverses the input before calling us.
+A cell (``simple_rnn_cell.py``, ``lstm_cell.py``, ``gru_cell.py``) does one
+step; this module runs it over a whole sequence, as Keras' generic RNN wrapper
+does, and runs the backward step in reverse. It never asks which cell it runs:
+it reads ``cell.state_names`` and ``cell.n_blocks`` and calls the cell's steps.
+Everything here is time-major ``(T, B, ...)`` and in *processing order*: with
+``go_backwards`` the layer reverses the input before calling us.
 
 Masking follows Keras 3 (``keras.src.backend.tensorflow.rnn``) exactly:
-    h_t = f(z_t)  if m_t else h_{t-1}                       (the state is carried)
+    s_t = step(s_{t-1}) if m_t else s_{t-1}                 (every state is carried)
     o_t = h_t     if m_t else (0 if zero_output_for_mask else o_{t-1}),  o_{-1} = 0
 so under a mask the returned output o_t can differ from the state h_t.
+
+Speed: ``x W + b`` for all gates and all steps is one matmul before the loop;
+each step does one fused recurrent matmul ``h_{t-1} U``; the weight gradients
+are one matmul each after the loop.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .activations import Activation
-from .cell import step_backward, step_forward
+from .cell_base import Cell, block_matmul, block_matmul_t, block_outer, per_gate
 
 Array = np.ndarray
 
@@ -27,174 +32,213 @@ Array = np.ndarray
 class Trace:
     """What the forward pass keeps for backprop; time-major, processing order."""
 
-    x: Array                      # (T, B, D) inputs as the cell saw them (input dropout applied)
-    z: Array                      # (T, B, H) pre-activations
-    h: Array                      # (T+1, B, H) h[0] = initial state, h[t+1] = state after step t
-    outputs: Array                # (T, B, H) o_t; a view of h[1:] when nothing is masked
-    mask: Array | None            # (T, B, 1) 1.0 where the step is taken, or None
-    recurrent_dropout: Array | None  # (B, H) mask applied to h_{t-1} before U, or None
+    x: Array                         # (T, B, D) inputs as given (dropout masks are kept apart)
+    pre: Array                       # (T, B, G*H) pre-activations of every gate block
+    act: Array | None                # (T, B, G*H) gate activations (None for SimpleRNN: h is its activation)
+    states: dict[str, Array]         # name -> (T+1, B, H); [0] = initial state, [t+1] = state after step t
+    outputs: Array                   # (T, B, H) o_t; a view of h[1:] when nothing is masked
+    mask: Array | None               # (T, B, 1) 1.0 where the step is taken, or None
+    input_dropout: Array | None      # (B, D) or one per gate (G, B, D), or None
+    recurrent_dropout: Array | None  # (B, H) or one per gate (G, B, H), or None
     zero_output_for_mask: bool
+    extra: dict[str, Array] = field(default_factory=dict)   # whatever else a cell keeps (act(c_t), ...)
+
+    @property
+    def h(self) -> Array:
+        return self.states["h"]
+
+    @property
+    def c(self) -> Array:
+        return self.states["c"]
+
+    @property
+    def z(self) -> Array:
+        """SimpleRNN's pre-activations z_t (the name the app uses)."""
+        return self.pre
 
 
 def forward(
+    cell: Cell,
     x: Array,
-    h0: Array,
+    initial_states: tuple[Array, ...],
     kernel: Array,
     recurrent_kernel: Array,
     bias: Array | None,
-    activation: Activation,
     mask: Array | None = None,
+    input_dropout: Array | None = None,
     recurrent_dropout: Array | None = None,
     zero_output_for_mask: bool = False,
 ) -> Trace:
-    """Run the recurrence over ``x`` (T, B, D) from ``h0`` (B, H).
+    """Run ``cell`` over ``x`` (T, B, D) from ``initial_states`` (one (B, H) per state name).
 
-    ``mask`` is (T, B) booleans or None; ``recurrent_dropout`` a (B, H) mask
-    multiplied into h_{t-1} before the recurrent matmul (Keras' recurrent
-    dropout). Input dropout is already applied to ``x`` by the caller.
+    ``mask`` is (T, B) booleans or None; the dropout masks are drawn by the
+    layer, the same at every step (see cell_base for their shapes).
     """
     T, B, _ = x.shape
-    H = recurrent_kernel.shape[0]
-    # x_t W + b for every step at once: one (T*B, D) x (D, H) matmul instead of T small ones.
-    z = x @ kernel
-    if bias is not None:
-        z += bias
-    h = np.empty((T + 1, B, H), dtype=z.dtype)
-    h[0] = h0
-    m = None if mask is None else mask.reshape(T, B, 1).astype(z.dtype)
-    if m is None and recurrent_dropout is None:
-        # Hot path: three NumPy calls per step, no allocation.
+    H, G = cell.units, cell.n_blocks
+    # x_t W + b for every gate and every step at once: one (T*B, D) x (D, G*H) matmul.
+    pre = block_matmul(per_gate(x, input_dropout, G), kernel, 0, G, H)
+    b_in = cell.input_bias(bias)
+    if b_in is not None:
+        pre += b_in
+    dtype = pre.dtype
+    states = {}
+    for name, s0 in zip(cell.state_names, initial_states, strict=True):
+        states[name] = np.empty((T + 1, B, H), dtype=dtype)
+        states[name][0] = s0
+    act = np.empty_like(pre) if G > 1 else None
+    tr = Trace(x, pre, act, states, states["h"][1:], None, input_dropout, recurrent_dropout,
+               zero_output_for_mask, cell.new_buffers(T, B, dtype))
+    h = states["h"]
+    if mask is None and recurrent_dropout is None:
+        # Hot path: the cell's step and nothing else.
         for t in range(T):
-            step_forward(z[t], h[t], recurrent_kernel, activation, z_out=z[t], h_out=h[t + 1])
-        return Trace(x, z, h, h[1:], None, None, zero_output_for_mask)
+            cell.step_forward(t, tr, h[t], recurrent_kernel, bias)
+        return tr
 
-    outputs = np.empty((T, B, H), dtype=z.dtype)
-    prev_output = np.zeros((B, H), dtype=z.dtype)
+    m = None if mask is None else mask.reshape(T, B, 1)
+    tr.mask = None if m is None else m.astype(dtype)
+    outputs = np.empty((T, B, H), dtype=dtype) if m is not None else tr.outputs
+    prev_output = np.zeros((B, H), dtype=dtype)
     for t in range(T):
-        h_in = h[t] if recurrent_dropout is None else h[t] * recurrent_dropout
-        _, h_new = step_forward(z[t], h_in, recurrent_kernel, activation, z_out=z[t])
+        h_in = h[t] if recurrent_dropout is None else per_gate(h[t], recurrent_dropout, G)
+        cell.step_forward(t, tr, h_in, recurrent_kernel, bias)
         if m is None:
-            h[t + 1] = h_new
-            outputs[t] = h_new
             continue
-        h[t + 1] = m[t] * h_new + (1 - m[t]) * h[t]   # a masked step carries the state
+        for s in states.values():
+            s[t + 1] = np.where(m[t], s[t + 1], s[t])          # a masked step carries every state
         carried = 0.0 if zero_output_for_mask else prev_output
-        outputs[t] = m[t] * h_new + (1 - m[t]) * carried
+        outputs[t] = np.where(m[t], h[t + 1], carried)
         prev_output = outputs[t]
-    return Trace(x, z, h, outputs, m, recurrent_dropout, zero_output_for_mask)
+    tr.outputs = outputs
+    return tr
 
 
 @dataclass
 class BackwardResult:
     """Gradients that flow along the sequence; all time-major, processing order."""
 
-    dz: Array       # (T, B, H) dL/dz_t
-    hidden: Array   # (T, B, H) total dL/dh_t (all paths from the loss to h_t)
-    d_h0: Array     # (B, H) dL/d(initial state)
+    d_pre: Array                 # (T, B, G*H) dL/d(x_t W + b) per gate block
+    d_rec: Array                 # (T, B, G*H) dL/d(recurrent term); the same array unless the cell says otherwise
+    hidden: dict[str, Array]     # name -> (T, B, H) total dL/ds_t: all paths from the carried state s_t to the loss
+    d_initial: list[Array]       # one (B, H) per state: dL/d(initial state)
 
 
-def _state_injections(trace: Trace, d_outputs: Array | None, d_state: Array | None) -> Array:
-    """The gradient each step receives from the loss directly (not through h_{t+1}).
+def _state_injections(tr: Trace, d_outputs: Array | None, d_finals: list[Array | None]) -> dict[str, Array]:
+    """The gradient each state receives from the loss directly (not through the next step).
 
     Returned output o_t feeds h_t when step t is taken; under a mask the
     gradient on a carried output travels back to the last step that was taken.
+    The returned final states are the states after the last step.
     """
-    T, B, H = trace.z.shape
-    inj = np.zeros((T, B, H), dtype=trace.z.dtype) if d_outputs is None else np.array(d_outputs, dtype=trace.z.dtype)
-    if trace.mask is not None:
-        carry = np.zeros((B, H), dtype=inj.dtype)
+    T, B, _ = tr.x.shape
+    dtype = tr.pre.dtype
+    inj = {}
+    for name, s in tr.states.items():
+        inj[name] = np.zeros(s[1:].shape, dtype=dtype)
+    if d_outputs is not None:
+        inj["h"][...] = d_outputs
+    if tr.mask is not None:
+        h = inj["h"]
+        carry = np.zeros(h.shape[1:], dtype=dtype)
         for t in range(T - 1, -1, -1):
-            g_o = inj[t] + carry                     # dL/do_t, own term + carried from o_{t+1}
-            m = trace.mask[t]
-            inj[t] = m * g_o                         # o_t = h_t where the step is taken
-            carry = 0.0 * g_o if trace.zero_output_for_mask else (1 - m) * g_o
-    if d_state is not None:
-        inj[T - 1] += d_state                        # the returned final state is h_{T-1}
+            g_o = h[t] + carry                       # dL/do_t, own term + carried from o_{t+1}
+            m = tr.mask[t]
+            h[t] = m * g_o                           # o_t = h_t where the step is taken
+            carry = 0.0 * g_o if tr.zero_output_for_mask else (1 - m) * g_o
+    for name, d in zip(tr.states, d_finals, strict=True):
+        if d is not None:
+            inj[name][T - 1] += d
     return inj
 
 
 def backward(
-    trace: Trace,
+    cell: Cell,
+    tr: Trace,
     d_outputs: Array | None,
-    d_state: Array | None,
+    d_finals: list[Array | None],
     recurrent_kernel: Array,
-    activation: Activation,
     truncate: int | None = None,
 ) -> BackwardResult:
     """Backprop through time.
 
     d_outputs (T, B, H): dL/do_t for each returned output (zeros where nothing
-    is returned), or None. d_state (B, H): dL/d(final state), or None.
+    is returned), or None. d_finals: dL/d(final state) per state, or None each.
 
     ``truncate=k`` keeps only paths of at most k steps: the gradient the loss
-    puts on h_s flows back through steps s, s-1, ..., s-k+1 (their weights and
-    inputs get it) and reaches h_{s-k}, where it stops. It is exact: each
-    injected gradient is carried as its own stream (a (k+1, B, H) buffer), so
-    nothing longer than k steps leaks in. Masked steps count as steps.
+    puts on a state at step s flows back through steps s, s-1, ..., s-k+1 (their
+    weights and inputs get it) and reaches the state after step s-k, where it
+    stops. It is exact: each injected gradient is carried as its own stream (a
+    (k+1, B, H) buffer per state), so nothing longer than k steps leaks in.
+    Masked steps count as steps.
     """
-    T, B, H = trace.z.shape
-    inj = _state_injections(trace, d_outputs, d_state)
-    fprime = activation.derivative(trace.z, trace.h[1:])   # f'(z_t) for all steps at once
-    if np.may_share_memory(fprime, trace.h) or np.may_share_memory(fprime, trace.z):
-        fprime = fprime.copy()                            # it becomes dz in place below (exp' = exp returns h)
-    if trace.mask is not None:
-        fprime *= trace.mask                              # a masked step passes no gradient to z_t
+    T, B, _ = tr.x.shape
+    inj = _state_injections(tr, d_outputs, d_finals)
+    cache = cell.backward_cache(tr)
     u_t = np.ascontiguousarray(recurrent_kernel.T)
+    d_pre = np.empty_like(tr.pre)
+    d_rec = np.empty_like(tr.pre) if cell.separate_recurrent_gradient else d_pre
     if truncate is not None and truncate < T:
-        return _backward_truncated(trace, inj, fprime, u_t, truncate)
+        return _backward_truncated(cell, tr, inj, cache, u_t, truncate, d_pre, d_rec)
 
-    hidden = inj                      # filled in place: hidden[t] = inj[t] + (from h_{t+1})
-    dz = fprime                       # overwritten in place: dz[t] = hidden[t] * f'(z_t)
-    m, r = trace.mask, trace.recurrent_dropout
-    g = np.zeros((B, H), dtype=inj.dtype)    # gradient on h_t arriving from step t+1
+    names = cell.state_names
+    hidden = inj                     # filled in place: hidden[s][t] = inj[s][t] + (from step t+1)
+    m, r = tr.mask, tr.recurrent_dropout
+    g = [np.zeros((B, cell.units), dtype=tr.pre.dtype) for _ in names]   # gradients arriving from step t+1
     for t in range(T - 1, -1, -1):
-        hidden[t] += g
-        step_backward(hidden[t], fprime[t], u_t, dz_out=dz[t], dh_prev_out=g)
-        if r is not None:
-            g *= r                                   # recurrent dropout: h_{t-1} * r entered U
-        if m is not None:
-            g += (1 - m[t]) * hidden[t]              # carried state: h_t = h_{t-1} if masked
-    return BackwardResult(dz, hidden, g)
+        d = [hidden[s][t] for s in names]
+        for d_s, g_s in zip(d, g):
+            d_s += g_s
+        if m is None:
+            _, _, g = cell.step_backward(t, tr, cache, d, u_t, r, out=(d_pre[t], d_rec[t]))
+            continue
+        carry = [(1 - m[t]) * d_s for d_s in d]     # a masked step carries its states: s_t = s_{t-1}
+        taken = [m[t] * d_s for d_s in d]           # a masked step passes nothing into its cell
+        _, _, g = cell.step_backward(t, tr, cache, taken, u_t, r, out=(d_pre[t], d_rec[t]))
+        g = [g_s + carry_s for g_s, carry_s in zip(g, carry)]
+    return BackwardResult(d_pre, d_rec, hidden, g)
 
 
-def _backward_truncated(trace: Trace, inj: Array, fprime: Array, u_t: Array, k: int) -> BackwardResult:
+def _backward_truncated(cell, tr, inj, cache, u_t, k, d_pre, d_rec) -> BackwardResult:
     """BPTT where each injected gradient travels at most k steps (see ``backward``)."""
-    T, B, H = trace.z.shape
-    m, r = trace.mask, trace.recurrent_dropout
-    streams = np.zeros((k + 1, B, H), dtype=inj.dtype)   # streams[j]: injected j steps later
-    hidden = np.empty_like(inj)
-    dz = np.empty_like(inj)
+    T, B, _ = tr.x.shape
+    names = cell.state_names
+    m, r = tr.mask, tr.recurrent_dropout
+    streams = {s: np.zeros((k + 1, B, cell.units), dtype=tr.pre.dtype) for s in names}  # [j]: injected j steps later
+    hidden = {s: np.empty_like(inj[s]) for s in names}
     for t in range(T - 1, -1, -1):
-        streams[0] = inj[t]
-        hidden[t] = streams.sum(axis=0)
-        live = streams[:k]                                # streams[k] has used up its k steps
-        dz_streams = live * fprime[t]
-        dz[t] = dz_streams.sum(axis=0)
-        back = dz_streams @ u_t
-        if r is not None:
-            back *= r
-        if m is not None:
-            back += (1 - m[t]) * live
-        streams[1:] = back
-        streams[0] = 0
-    return BackwardResult(dz, hidden, streams.sum(axis=0))
+        for s in names:
+            streams[s][0] = inj[s][t]
+        live = [streams[s][:k] for s in names]      # streams[s][k] has used up its k steps
+        if m is None:
+            taken, carry = live, None
+        else:
+            taken = [m[t] * x for x in live]
+            carry = [(1 - m[t]) * x for x in live]
+        dp, dr, back = cell.step_backward(t, tr, cache, taken, u_t, r)
+        d_pre[t] = dp.sum(axis=0)
+        if d_rec is not d_pre:
+            d_rec[t] = dr.sum(axis=0)
+        for j, s in enumerate(names):
+            hidden[s][t] = streams[s].sum(axis=0)
+            streams[s][1:] = back[j] if carry is None else back[j] + carry[j]
+            streams[s][0] = 0
+    return BackwardResult(d_pre, d_rec, hidden, [streams[s].sum(axis=0) for s in names])
 
 
 def weight_gradients(
-    trace: Trace, dz: Array, kernel: Array, use_bias: bool
+    cell: Cell, tr: Trace, res: BackwardResult, kernel: Array, use_bias: bool
 ) -> tuple[Array, Array, Array | None, Array]:
-    """dL/dW, dL/dU, dL/db and dL/dx (as the cell saw x), each summed over steps in one go.
+    """dL/dW, dL/dU, dL/db and dL/dx (processing order), each summed over steps in one go.
 
-    dW = sum_t x_t^T dz_t,  dU = sum_t (h_{t-1} r)^T dz_t,  db = sum_t sum_b dz_t,  dx_t = dz_t W^T
+    dW = sum_t x_t^T da_t,  dU = sum_t h_{t-1}^T dm_t (per block: what U multiplied),
+    db = sum_t sum_b da_t,  dx_t = da_t W^T   (dropout masks applied per block)
     """
-    T, B, H = dz.shape
-    dz2 = dz.reshape(T * B, H)
-    x2 = trace.x.reshape(T * B, -1)
-    h_prev = trace.h[:-1]
-    if trace.recurrent_dropout is not None:
-        h_prev = h_prev * trace.recurrent_dropout
-    d_kernel = x2.T @ dz2
-    d_recurrent = h_prev.reshape(T * B, H).T @ dz2
-    d_bias = dz2.sum(axis=0) if use_bias else None
-    d_x = dz @ kernel.T
+    H, G = cell.units, cell.n_blocks
+    d_kernel = block_outer(per_gate(tr.x, tr.input_dropout, G), res.d_pre, H)
+    d_recurrent = block_outer(cell.recurrent_operand(tr.h[:-1], tr.recurrent_dropout, tr), res.d_rec, H)
+    d_bias = None
+    if use_bias:
+        d_bias = cell.bias_gradient(res.d_pre.sum(axis=(0, 1)), res.d_rec.sum(axis=(0, 1)))
+    d_x = block_matmul_t(res.d_pre, np.ascontiguousarray(kernel.T), tr.input_dropout, 0, G, H)
     return d_kernel, d_recurrent, d_bias, d_x

@@ -59,3 +59,17 @@ def random_layer(units: int, input_dim: int, rng: np.random.Generator, dtype=np.
 
 def as_tuple(result):
     return result if isinstance(result, tuple) else (result,)
+
+
+def random_rnn(kind: str, units: int, input_dim: int, rng: np.random.Generator, dtype=np.float32,
+               scale: float = 0.6, **kwargs):
+    """A built layer of any cell ("simple_rnn", "lstm", "gru") with random weights of a moderate scale."""
+    from rnn_core import CELLS
+
+    layer = CELLS[kind](units, **kwargs)
+    layer.build((1, 1, input_dim))
+    kernel, recurrent, *bias = layer.get_weights()
+    weights = [rng.normal(0, scale, kernel.shape), rng.normal(0, scale / np.sqrt(units), recurrent.shape)]
+    weights += [rng.normal(0, 0.3, b.shape) for b in bias]
+    layer.set_weights([w.astype(dtype) for w in weights])
+    return layer

@@ -1,0 +1,166 @@
+"""One step of a GRU, forward and backward, side by side, in both of Keras' variants.
+
+Keras' layout: W = kernel (D, 3H), U = recurrent_kernel (H, 3H), blocks in the
+order z (update), r (reset), h (candidate, here "hh"). sigma is
+recurrent_activation (sigmoid), act is activation (tanh).
+
+reset_after=True (Keras' default, cuDNN's): bias (2, 3H) = [input bias b; recurrent bias b_r]
+    m_t  = h_{t-1} U + b_r                   all three blocks, one matmul per step
+    z_t  = sigma(x_t W_z + b_z + m_z)        update gate
+    r_t  = sigma(x_t W_r + b_r + m_r)        reset gate
+    hh_t = act(x_t W_h + b_h + r_t * m_h)    candidate: the reset gate scales h_{t-1} U_h + b_rh
+reset_after=False (the original paper): bias (3H,)
+    z_t, r_t as above with m = h_{t-1} U[:, :2H] (one matmul for both gates)
+    hh_t = act(x_t W_h + b_h + (r_t * h_{t-1}) U_h)
+both:
+    h_t  = z_t * h_{t-1} + (1 - z_t) * hh_t
+
+Backward, given the total dL/dh_t:
+    dz = dh * (h_{t-1} - hh),  dhh = dh * (1 - z),  dL/dh_{t-1} += dh * z
+    da_hh = dhh * act'(a_hh)
+    after:  dr = da_hh * m_h,   dL/dm_h = da_hh * r
+    before: d(r h) = da_hh U_h^T,  dr = d(r h) * h_{t-1},  dL/dh_{t-1} += d(r h) * r
+    da_z = dz * sigma'(a_z),  da_r = dr * sigma'(a_r);  dL/dh_{t-1} += [da_z, da_r, (dL/dm_h)] U^T
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import Activation
+from .cell_base import Cell, block_matmul, block_matmul_t, per_gate, split_weights
+
+Array = np.ndarray
+
+
+def _block(mask: Array | None, k: int) -> Array | None:
+    """The recurrent dropout mask of block k (shared or per gate)."""
+    return mask if mask is None or mask.ndim == 2 else mask[k]
+
+
+class GRUCell(Cell):
+    """keras.layers.GRUCell: state h, gates z, r, candidate hh."""
+
+    name = "gru"
+    state_names = ("h",)
+    gate_names = ("z", "r", "hh")
+    n_blocks = 3
+    gate_labels = {"z": "update gate z_t", "r": "reset gate r_t", "hh": "candidate hh_t"}
+
+    def __init__(self, units: int, activation: Activation, recurrent_activation: Activation,
+                 use_bias: bool = True, reset_after: bool = True) -> None:
+        super().__init__(units, use_bias)
+        self.activation, self.recurrent_activation = activation, recurrent_activation
+        self.reset_after = reset_after
+        self.separate_recurrent_gradient = reset_after     # dL/dm_h = da_hh * r differs from da_hh
+        s, a = recurrent_activation.name, activation.name
+        bi = (lambda n: f" + b_{n}") if use_bias else (lambda n: "")
+        br = (lambda n: f" + b^r_{n}") if use_bias and reset_after else (lambda n: "")
+        cand = (rf"r_t \odot (h_{{t-1}} U_h{br('h')})" if reset_after else r"(r_t \odot h_{t-1}) U_h")
+        self.step_latex = [
+            rf"z_t = \mathrm{{{s}}}(x_t W_z{bi('z')} + h_{{t-1}} U_z{br('z')})",
+            rf"r_t = \mathrm{{{s}}}(x_t W_r{bi('r')} + h_{{t-1}} U_r{br('r')})",
+            rf"\tilde h_t = \mathrm{{{a}}}(x_t W_h{bi('h')} + {cand})",
+            r"h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t",
+        ]
+
+    # -- weights ---------------------------------------------------------------
+
+    def bias_shape(self) -> tuple[int, ...]:
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def input_bias(self, bias: Array | None) -> Array | None:
+        return bias[0] if bias is not None and self.reset_after else bias
+
+    def bias_gradient(self, d_input: Array, d_recurrent: Array) -> Array:
+        return np.stack([d_input, d_recurrent]) if self.reset_after else d_input
+
+    def recurrent_operand(self, h_prev: Array, rec_mask: Array | None, tr):
+        operand = per_gate(h_prev, rec_mask, 3)
+        if self.reset_after:
+            return operand
+        ops = operand if isinstance(operand, list) else [operand] * 3
+        r = tr.act[..., self.units:2 * self.units]
+        return [ops[0], ops[1], r * ops[2]]                # U_h multiplied r_t * h_{t-1}
+
+    # -- the step ----------------------------------------------------------------
+
+    def new_buffers(self, T: int, B: int, dtype) -> dict[str, Array]:
+        return {"m_h": np.empty((T, B, self.units), dtype)} if self.reset_after else {}
+
+    def step_forward(self, t: int, tr, h_in, U: Array, bias: Array | None) -> None:
+        """tr.pre[t] holds x_t W + b on entry, the pre-activations a_z, a_r, a_hh on exit."""
+        H, sig, act = self.units, self.recurrent_activation, self.activation
+        a, gates, h_prev = tr.pre[t], tr.act[t], tr.h[t]
+        if self.reset_after:
+            m = block_matmul(h_in, U, 0, 3, H)             # m_t = h_{t-1} U (+ b_r): all three blocks at once
+            if bias is not None:
+                m += bias[1]
+            a[:, :2 * H] += m[:, :2 * H]                   # a_z, a_r
+            sig.apply(a[:, :2 * H], out=gates[:, :2 * H])  # z_t, r_t
+            tr.extra["m_h"][t] = m[:, 2 * H:]
+            a[:, 2 * H:] += gates[:, H:2 * H] * m[:, 2 * H:]        # a_hh = x W_h + b_h + r * m_h
+        else:
+            a[:, :2 * H] += block_matmul(h_in, U, 0, 2, H)           # a_z, a_r: one matmul for both
+            sig.apply(a[:, :2 * H], out=gates[:, :2 * H])            # z_t, r_t
+            h_h = h_in[2] if isinstance(h_in, list) else h_in
+            a[:, 2 * H:] += (gates[:, H:2 * H] * h_h) @ U[:, 2 * H:]  # a_hh = x W_h + b_h + (r * h) U_h
+        act.apply(a[:, 2 * H:], out=gates[:, 2 * H:])                # hh_t = act(a_hh)
+        z, hh = gates[:, :H], gates[:, 2 * H:]
+        np.multiply(z, h_prev - hh, out=tr.h[t + 1])
+        tr.h[t + 1] += hh                                            # h_t = z h_{t-1} + (1 - z) hh
+
+    def backward_cache(self, tr) -> dict[str, Array]:
+        H, sig, act = self.units, self.recurrent_activation, self.activation
+        dgates = np.empty_like(tr.act)                               # sigma'(a_z), sigma'(a_r), act'(a_hh)
+        dgates[..., :2 * H] = sig.derivative(tr.pre[..., :2 * H], tr.act[..., :2 * H])
+        dgates[..., 2 * H:] = act.derivative(tr.pre[..., 2 * H:], tr.act[..., 2 * H:])
+        return {"dgates": dgates}
+
+    def step_backward(self, t: int, tr, cache: dict, d: list[Array], U_t: Array, rec_mask,
+                      out: tuple[Array, Array] | None = None):
+        """d = [dL/dh_t] (total, (..., B, H)).
+
+        Returns (dL/d(x_t W + b), dL/d(recurrent term m_t), [dL/dh_{t-1}]) through this step.
+        """
+        H = self.units
+        dh = d[0]
+        z, r, hh = (tr.act[t][:, k * H:(k + 1) * H] for k in range(3))
+        h_prev, dg = tr.h[t], cache["dgates"][t]
+        da = out[0] if out is not None else np.empty(dh.shape[:-1] + (3 * H,), dh.dtype)
+        np.multiply(dh * (1 - z), dg[:, 2 * H:], out=da[..., 2 * H:])  # da_hh = dh (1 - z) act'(a_hh)
+        da_hh = da[..., 2 * H:]
+        np.multiply(dh * (h_prev - hh), dg[:, :H], out=da[..., :H])    # da_z = dh (h_{t-1} - hh) sigma'(a_z)
+        dh_prev = dh * z                                               # h_t = z h_{t-1} + ...: the direct path
+        if self.reset_after:
+            np.multiply(da_hh * tr.extra["m_h"][t], dg[:, H:2 * H], out=da[..., H:2 * H])  # da_r = da_hh m_h sigma'
+            dm = out[1] if out is not None else np.empty_like(da)
+            dm[..., :2 * H] = da[..., :2 * H]
+            np.multiply(da_hh, r, out=dm[..., 2 * H:])                 # dL/dm_h = da_hh * r
+            dh_prev += block_matmul_t(dm, U_t, rec_mask, 0, 3, H)       # backprop into h_{t-1}: dm U^T
+            return da, dm, [dh_prev]
+        mask_h = _block(rec_mask, 2)
+        h_h = h_prev if mask_h is None else h_prev * mask_h
+        d_rh = da_hh @ U_t[2 * H:]                                     # dL/d(r * h_{t-1}) = da_hh U_h^T
+        np.multiply(d_rh * h_h, dg[:, H:2 * H], out=da[..., H:2 * H])  # da_r = d(r h) h sigma'(a_r)
+        dh_prev += block_matmul_t(da[..., :2 * H], U_t, rec_mask, 0, 2, H)    # through a_z, a_r
+        dh_prev += d_rh * r if mask_h is None else d_rh * r * mask_h    # through r * h_{t-1}
+        return da, da, [dh_prev]
+
+    def explain_step(self, x_t: Array, states_prev: tuple[Array, ...], weights: list[Array]) -> dict[str, Array]:
+        """Every intermediate of one step for one sequence, float64, in order: a_z, a_r, z, r, a_hh, hh, h."""
+        W, U, b = split_weights(weights, self.use_bias)
+        H, sig, act = self.units, self.recurrent_activation, self.activation
+        h_prev = np.asarray(states_prev[0], np.float64)
+        xw = np.asarray(x_t, np.float64) @ W
+        b_in, b_rec = (np.zeros(3 * H), np.zeros(3 * H)) if b is None else ((b[0], b[1]) if self.reset_after
+                                                                               else (b, np.zeros(3 * H)))
+        xw = xw + b_in
+        m = h_prev @ U + b_rec
+        out = {"a_z": xw[:H] + m[:H], "a_r": xw[H:2 * H] + m[H:2 * H]}
+        out["z"], out["r"] = sig(out["a_z"]), sig(out["a_r"])
+        rec_h = out["r"] * m[2 * H:] if self.reset_after else (out["r"] * h_prev) @ U[:, 2 * H:]
+        out["a_hh"] = xw[2 * H:] + rec_h
+        out["hh"] = act(out["a_hh"])
+        out["h"] = out["z"] * h_prev + (1 - out["z"]) * out["hh"]
+        return out

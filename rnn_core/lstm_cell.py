@@ -1,0 +1,114 @@
+"""One step of an LSTM, forward and backward, side by side.
+
+Keras' layout: W = kernel (D, 4H), U = recurrent_kernel (H, 4H), b = bias (4H,),
+the four gate blocks in the order i, f, c (here "g", the candidate), o.
+sigma is recurrent_activation (sigmoid), act is activation (tanh):
+
+    a_t = x_t W + b + h_{t-1} U          all four pre-activations, one matmul per step
+    i_t = sigma(a_i)   input gate         f_t = sigma(a_f)   forget gate
+    g_t = act(a_g)     candidate          o_t = sigma(a_o)   output gate
+    c_t = f_t * c_{t-1} + i_t * g_t      the cell state (the "constant error carousel")
+    h_t = o_t * act(c_t)
+
+Backward, given the total dL/dh_t and the total dL/dc_t of the carried state (through later steps):
+    dc_t   = dL/dc_t + dL/dh_t * o_t * act'(c_t)   (plus the path through h_t inside this step)
+    do_t   = dL/dh_t * act(c_t)
+    di_t   = dc_t * g_t,  dg_t = dc_t * i_t,  df_t = dc_t * c_{t-1},  dL/dc_{t-1} = dc_t * f_t
+    da_t   = [di, df, dg, do] * [sigma', sigma', act', sigma'](a_t)
+    dL/dh_{t-1} (through this step) = da_t U^T
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import Activation
+from .cell_base import Cell, block_matmul, block_matmul_t, split_weights
+
+Array = np.ndarray
+
+
+class LSTMCell(Cell):
+    """keras.layers.LSTMCell: states (h, c), gates i, f, g, o."""
+
+    name = "lstm"
+    state_names = ("h", "c")
+    gate_names = ("i", "f", "g", "o")
+    n_blocks = 4
+    gate_labels = {"i": "input gate i_t", "f": "forget gate f_t", "g": "candidate g_t", "o": "output gate o_t"}
+
+    def __init__(self, units: int, activation: Activation, recurrent_activation: Activation,
+                 use_bias: bool = True) -> None:
+        super().__init__(units, use_bias)
+        self.activation, self.recurrent_activation = activation, recurrent_activation
+        bi = (lambda n: f" + b_{n}") if use_bias else (lambda n: "")
+        s, a = recurrent_activation.name, activation.name
+        self.step_latex = [
+            rf"i_t = \mathrm{{{s}}}(x_t W_i + h_{{t-1}} U_i{bi('i')})",
+            rf"f_t = \mathrm{{{s}}}(x_t W_f + h_{{t-1}} U_f{bi('f')})",
+            rf"g_t = \mathrm{{{a}}}(x_t W_c + h_{{t-1}} U_c{bi('c')})",
+            rf"o_t = \mathrm{{{s}}}(x_t W_o + h_{{t-1}} U_o{bi('o')})",
+            r"c_t = f_t \odot c_{t-1} + i_t \odot g_t",
+            rf"h_t = o_t \odot \mathrm{{{a}}}(c_t)",
+        ]
+
+    def new_buffers(self, T: int, B: int, dtype) -> dict[str, Array]:
+        return {"act_c": np.empty((T, B, self.units), dtype)}      # act(c_t), reused by the backward step
+
+    def step_forward(self, t: int, tr, h_in, U: Array, bias: Array | None) -> None:
+        """tr.pre[t] holds x_t W + b on entry, a_t on exit; gates go to tr.act[t], states to tr.h/tr.c[t + 1]."""
+        H, sig, act = self.units, self.recurrent_activation, self.activation
+        a = np.add(tr.pre[t], block_matmul(h_in, U, 0, 4, H), out=tr.pre[t])  # a_t = x_t W + b + h_{t-1} U
+        gates = tr.act[t]
+        sig.apply(a[:, :2 * H], out=gates[:, :2 * H])              # i_t, f_t = sigma(a_i), sigma(a_f)
+        act.apply(a[:, 2 * H:3 * H], out=gates[:, 2 * H:3 * H])    # g_t = act(a_g)
+        sig.apply(a[:, 3 * H:], out=gates[:, 3 * H:])              # o_t = sigma(a_o)
+        i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
+        c = tr.c[t + 1]
+        np.multiply(f, tr.c[t], out=c)
+        c += i * g                                                  # c_t = f_t * c_{t-1} + i_t * g_t
+        act_c = act.apply(c, out=tr.extra["act_c"][t])
+        np.multiply(o, act_c, out=tr.h[t + 1])                      # h_t = o_t * act(c_t)
+
+    def backward_cache(self, tr) -> dict[str, Array]:
+        H, sig, act = self.units, self.recurrent_activation, self.activation
+        a, gates = tr.pre, tr.act
+        dgates = np.empty_like(gates)                               # sigma'(a_i), sigma'(a_f), act'(a_g), sigma'(a_o)
+        dgates[..., :2 * H] = sig.derivative(a[..., :2 * H], gates[..., :2 * H])
+        dgates[..., 2 * H:3 * H] = act.derivative(a[..., 2 * H:3 * H], gates[..., 2 * H:3 * H])
+        dgates[..., 3 * H:] = sig.derivative(a[..., 3 * H:], gates[..., 3 * H:])
+        return {"dgates": dgates, "dact_c": act.derivative(tr.c[1:], tr.extra["act_c"])}
+
+    def step_backward(self, t: int, tr, cache: dict, d: list[Array], U_t: Array, rec_mask,
+                      out: tuple[Array, Array] | None = None):
+        """d = [dL/dh_t, dL/dc_t], each the total over later steps and the loss, (..., B, H).
+
+        Returns (dL/da_t, dL/da_t, [dL/dh_{t-1}, dL/dc_{t-1}]) through this step.
+        """
+        H = self.units
+        dh, dc = d
+        i, f, g, o = (tr.act[t][:, k * H:(k + 1) * H] for k in range(4))
+        act_c = tr.extra["act_c"][t]
+        dc = dc + dh * o * cache["dact_c"][t]       # h_t = o * act(c_t): add the path through h_t
+        da = out[0] if out is not None else np.empty(dh.shape[:-1] + (4 * H,), dh.dtype)
+        np.multiply(dc, g, out=da[..., :H])          # di = dc * g
+        np.multiply(dc, tr.c[t], out=da[..., H:2 * H])   # df = dc * c_{t-1}
+        np.multiply(dc, i, out=da[..., 2 * H:3 * H])  # dg = dc * i
+        np.multiply(dh, act_c, out=da[..., 3 * H:])  # do = dh * act(c_t)
+        da *= cache["dgates"][t]                     # backprop through sigma and act: dL/da_t
+        dh_prev = block_matmul_t(da, U_t, rec_mask, 0, 4, H)     # backprop into h_{t-1}: da_t U^T
+        dc_prev = dc * f                             # c_t = f * c_{t-1} + ...: backprop into c_{t-1}
+        return da, da, [dh_prev, dc_prev]
+
+    def explain_step(self, x_t: Array, states_prev: tuple[Array, ...], weights: list[Array]) -> dict[str, Array]:
+        """Every intermediate of one step for one sequence, float64, in order: a_i.. a_o, i, f, g, o, c, h."""
+        W, U, b = split_weights(weights, self.use_bias)
+        h_prev, c_prev = (np.asarray(s, np.float64) for s in states_prev)
+        a = np.asarray(x_t, np.float64) @ W + h_prev @ U + (0 if b is None else b)
+        H, sig, act = self.units, self.recurrent_activation, self.activation
+        out = {f"a_{n}": a[k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
+        out["i"], out["f"] = sig(out["a_i"]), sig(out["a_f"])
+        out["g"], out["o"] = act(out["a_g"]), sig(out["a_o"])
+        out["c"] = out["f"] * c_prev + out["i"] * out["g"]
+        out["h"] = out["o"] * act(out["c"])
+        return out
