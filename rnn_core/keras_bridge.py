@@ -1,20 +1,23 @@
 """The only module that imports TensorFlow/Keras, and only when a function here is called.
 
-It builds the Keras twin of a NumPy configuration, copies weights both ways,
-runs it and takes gradients with ``tf.GradientTape``. Importing this module is
-cheap; the first call pays for ``import tensorflow`` (5-15 s on a small machine).
+It builds the Keras twin of a NumPy configuration (SimpleRNN, LSTM or GRU),
+copies weights both ways, runs it and takes gradients with ``tf.GradientTape``
+inside a ``tf.function`` compiled once per layer and input shape. Importing
+this module is cheap; the first call pays for ``import tensorflow`` (5-15 s on
+a small machine).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict
+import weakref
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from .layer import SimpleRNNConfig
+from .configs import SimpleRNNConfig, _RecurrentConfig
 
 Array = np.ndarray
 
@@ -43,18 +46,30 @@ def _to_numpy(value: Any) -> Any:
 
 # -- the layer -------------------------------------------------------------------
 
+#: Keras' class for each cell name of rnn_core.CELLS.
+KERAS_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
-def build_simple_rnn(config: SimpleRNNConfig, input_shape: tuple[int, int, int], weights: list[Array] | None = None,
-                     dtype: str = "float32"):
-    """A built keras.layers.SimpleRNN with the same arguments (and weights, if given)."""
-    tf, keras = _tf()
+
+def build_layer(kind: str, config: _RecurrentConfig, input_shape: tuple[int, int, int],
+                weights: list[Array] | None = None, dtype: str = "float32"):
+    """A built keras.layers.SimpleRNN / LSTM / GRU (``kind`` as in rnn_core.CELLS) with the config's
+    arguments (and weights, if given)."""
+    if kind not in KERAS_LAYERS:
+        raise ValueError(f"kind must be one of {', '.join(KERAS_LAYERS)}; got {kind!r}.")
+    _, keras = _tf()
     kwargs = asdict(config)
     units = kwargs.pop("units")
-    layer = keras.layers.SimpleRNN(units, dtype=dtype, **kwargs)
+    layer = getattr(keras.layers, KERAS_LAYERS[kind])(units, dtype=dtype, **kwargs)
     layer.build(tuple(input_shape))
     if weights is not None:
         set_weights(layer, weights)
     return layer
+
+
+def build_simple_rnn(config: SimpleRNNConfig, input_shape: tuple[int, int, int], weights: list[Array] | None = None,
+                     dtype: str = "float32"):
+    """A built keras.layers.SimpleRNN with the same arguments (and weights, if given)."""
+    return build_layer("simple_rnn", config, input_shape, weights, dtype)
 
 
 def set_weights(layer, weights: list[Array]) -> None:
@@ -68,115 +83,205 @@ def set_weights(layer, weights: list[Array]) -> None:
     layer.set_weights([np.asarray(w, dtype=theirs.dtype) for w, theirs in zip(weights, current, strict=True)])
 
 
-def _use_dropout_masks(layer, masks: tuple[Array | None, Array | None]) -> None:
-    """Make Keras use the NumPy layer's dropout masks for its next call.
+def _as_masks(tf, masks: tuple[Array | None, Array | None], dtype) -> tuple[Any, Any]:
+    """NumPy dropout masks -> what Keras' cell caches: a tensor, or a list of one per gate ((G, B, .) arrays)."""
+    def one(m):
+        if m is None:
+            return None
+        m = tf.convert_to_tensor(m, dtype=dtype)
+        return m if m.shape.rank == 2 else [m[k] for k in range(m.shape[0])]
+    return one(masks[0]), one(masks[1])
 
-    Keras draws the masks in ``RNN.call`` only when the cell holds none, so
-    setting them beforehand makes both sides drop exactly the same units.
+
+def _set_dropout_masks(cell, in_mask, rec_mask) -> None:
+    """Make Keras use these dropout masks for the next call.
+
+    Keras draws the masks in ``RNN.call`` only when the cell holds none (and
+    LSTM/GRU expect a list of one mask per gate when recurrent_dropout > 0),
+    so setting them beforehand makes both sides drop exactly the same units.
     """
+    cell._dropout_mask = in_mask
+    cell._recurrent_dropout_mask = rec_mask
+
+
+def _use_dropout_masks(layer, masks: tuple[Array | None, Array | None]) -> None:
     tf, _ = _tf()
-    in_mask, rec_mask = masks
-    cell = layer.cell
-    cell._dropout_mask = None if in_mask is None else tf.constant(in_mask, dtype=layer.compute_dtype)
-    cell._recurrent_dropout_mask = None if rec_mask is None else tf.constant(rec_mask, dtype=layer.compute_dtype)
+    _set_dropout_masks(layer.cell, *_as_masks(tf, masks, layer.compute_dtype))
 
 
-def run_layer(layer, x: Array, mask: Array | None = None, initial_state: Array | None = None,
+def _state_list(states, n: int) -> list:
+    """An initial state or state gradient given as one array or a list -> a list of n (None where absent)."""
+    if states is None:
+        return [None] * n
+    states = list(states) if isinstance(states, (list, tuple)) else [states]
+    if len(states) > n:
+        raise ValueError(f"The layer has {n} state(s); got {len(states)}.")
+    return states + [None] * (n - len(states))
+
+
+def run_layer(layer, x: Array, mask: Array | None = None, initial_state: Array | list[Array] | None = None,
               training: bool = False, dropout_masks: tuple[Array | None, Array | None] = (None, None)) -> Any:
-    """Call the Keras layer; returns what it returns, as NumPy (an array or an (output, state) tuple)."""
+    """Call the Keras layer; returns what it returns, as NumPy (an array or an (output, *states) tuple)."""
     tf, _ = _tf()
     _use_dropout_masks(layer, dropout_masks)
     kwargs = {"training": training}
     if mask is not None:
         kwargs["mask"] = tf.constant(np.asarray(mask, bool))
     if initial_state is not None:
-        kwargs["initial_state"] = [tf.constant(initial_state, dtype=layer.compute_dtype)]
-    return _to_numpy(layer(tf.constant(x, dtype=layer.compute_dtype), **kwargs))
+        states = _state_list(initial_state, len(layer.cell.state_size) if isinstance(layer.cell.state_size, list)
+                             else 1)
+        kwargs["initial_state"] = [tf.constant(s, dtype=layer.compute_dtype) for s in states]
+    try:
+        return _to_numpy(layer(tf.constant(x, dtype=layer.compute_dtype), **kwargs))
+    finally:
+        _set_dropout_masks(layer.cell, None, None)
 
 
-def layer_gradients(layer, x: Array, d_output: Array, d_state: Array | None = None, mask: Array | None = None,
-                    initial_state: Array | None = None, training: bool = False,
+def _n_states(layer) -> int:
+    size = layer.cell.state_size
+    return len(size) if isinstance(size, (list, tuple)) else 1
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # Keras layer or model -> its tf.function
+#: Below this many steps the gradient function runs eagerly: tracing (about 1 s) would cost more than it saves.
+COMPILE_MIN_STEPS = 32
+
+
+def _compiled(owner, make, steps: int):
+    """The gradient function of ``owner``: a tf.function made once per layer (TensorFlow retraces it
+    per input shape and flags), or the same function run eagerly for short sequences."""
+    if steps < COMPILE_MIN_STEPS:
+        return make(owner)
+    fn = _COMPILED.get(owner)
+    if fn is None:
+        tf, _ = _tf()
+        fn = _COMPILED[owner] = tf.function(make(owner))
+    return fn
+
+
+def layer_gradients(layer, x: Array, d_output: Array, d_state: Array | list | None = None, mask: Array | None = None,
+                    initial_state: Array | list[Array] | None = None, training: bool = False,
                     dropout_masks: tuple[Array | None, Array | None] = (None, None)) -> dict[str, Any]:
-    """Gradients of L = <d_output, output> + <d_state, state> by GradientTape.
+    """Gradients of L = <d_output, output> + sum_k <d_state_k, state_k> by GradientTape, compiled.
 
-    Returns the same names as rnn_core.RNNGradients (kernel, recurrent_kernel,
-    bias, inputs, initial_state, hidden) plus ``output``. ``hidden`` (the total
-    dL/dh_t) comes from stepping the Keras cell under the tape, see
-    :func:`hidden_gradients`; a tape gradient on the returned sequence would
-    only give the direct term.
+    ``d_state`` is dL/d(final state): one array, or a list in the order of the
+    returned states ([h, c] for LSTM). Returns the names of
+    rnn_core.RNNGradients: kernel, recurrent_kernel, bias, inputs,
+    initial_state (a tuple for LSTM), hidden (total dL/dh_t), cell (total
+    dL/dc_t for LSTM, else None), plus ``output`` (what the layer returned).
+    The weight, input and initial-state gradients are those of the layer's own
+    call; the totals come from stepping its cell (see :func:`_state_totals`).
     """
     tf, _ = _tf()
     dtype = layer.compute_dtype
-    B, T, _ = np.shape(x)
-    x_t = tf.constant(x, dtype=dtype)
-    h0 = tf.constant(np.zeros((B, layer.units)) if initial_state is None else initial_state, dtype=dtype)
-    if layer.stateful and initial_state is None:
-        h0 = tf.identity(layer.states[0])
-    mask_t = None if mask is None else tf.constant(np.asarray(mask, bool))
-    _use_dropout_masks(layer, dropout_masks)
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch([x_t, h0])
-        result = layer(x_t, mask=mask_t, initial_state=[h0], training=training)
-        output, state = result if layer.return_state else (result, None)
-        loss = tf.reduce_sum(output * tf.constant(d_output, dtype=dtype))
-        if d_state is not None:
-            loss += tf.reduce_sum(state * tf.constant(d_state, dtype=dtype))
+    n = _n_states(layer)
+    B = np.shape(x)[0]
+    states0 = _state_list(initial_state, n)
+    if layer.stateful and initial_state is None and layer.states is not None:
+        states0 = [np.asarray(v) for v in layer.states]
+    states0 = [np.zeros((B, layer.cell.units)) if s is None else s for s in states0]
+    d_states = _state_list(d_state, n)
+    in_mask, rec_mask = _as_masks(tf, dropout_masks, dtype)
+    fn = _compiled(layer, _layer_gradient_graph, int(np.shape(x)[1]))
+    result, grads, totals = fn(
+        tf.constant(x, dtype=dtype), tf.constant(d_output, dtype=dtype),
+        tuple(None if d is None else tf.constant(d, dtype=dtype) for d in d_states),
+        None if mask is None else tf.constant(np.asarray(mask, bool)),
+        tuple(tf.constant(s, dtype=dtype) for s in states0), bool(training), in_mask, rec_mask)
     names = ["kernel", "recurrent_kernel"] + (["bias"] if layer.cell.use_bias else [])
-    grads = tape.gradient(loss, [layer.cell.kernel, layer.cell.recurrent_kernel]
-                          + ([layer.cell.bias] if layer.cell.use_bias else []) + [x_t, h0])
     out = {name: np.asarray(g) for name, g in zip(names, grads, strict=False)}
     out.setdefault("bias", None)
-    out["inputs"], out["initial_state"] = np.asarray(grads[-2]), np.asarray(grads[-1])
+    out["inputs"] = np.asarray(grads[len(names)])
+    d0 = [np.asarray(g) for g in grads[len(names) + 1:]]
+    out["initial_state"] = d0[0] if n == 1 else tuple(d0)
     out["output"] = _to_numpy(result)
-    out["hidden"] = hidden_gradients(layer, x, h0.numpy(), d_output, d_state, mask, training, dropout_masks)
+    out["hidden"] = np.asarray(totals[0])
+    out["cell"] = np.asarray(totals[1]) if n > 1 else None
     return out
+
+
+def _layer_gradient_graph(layer):
+    """The function compiled by layer_gradients: the layer's call under a tape, then the state totals."""
+    tf, _ = _tf()
+
+    def graph(x, d_output, d_states, mask, states0, training, in_mask, rec_mask):
+        cell = layer.cell
+        variables = [cell.kernel, cell.recurrent_kernel] + ([cell.bias] if cell.use_bias else [])
+        with tf.GradientTape() as tape:
+            tape.watch([x, *states0])
+            _set_dropout_masks(cell, in_mask, rec_mask)
+            result = layer(x, mask=mask, initial_state=list(states0), training=training)
+            loss = _loss(tf, layer, result, d_output, d_states)
+        grads = tape.gradient(loss, variables + [x, *states0], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        totals = _state_totals(layer, x, states0, d_output, d_states, mask, training, in_mask, rec_mask)
+        return result, grads, totals
+
+    return graph
+
+
+def _loss(tf, layer, result, d_output, d_states):
+    """<d_output, output> + sum_k <d_state_k, state_k> for what a Keras RNN layer returned."""
+    output, *states = result if layer.return_state else (result,)
+    loss = tf.reduce_sum(output * d_output)
+    for s, d in zip(states, d_states):
+        if d is not None:
+            loss += tf.reduce_sum(s * d)
+    return loss
+
+
+def _state_totals(layer, x, states0, d_output, d_states, mask, training, in_mask, rec_mask):
+    """Total dL/ds_t (B, T, H) for every state s (h; and c for LSTM), in processing order.
+
+    Steps ``layer.cell`` in a tf.while_loop and adds a zero perturbation
+    eps_s[t] to each state after step t: dL/d eps_s[t] is exactly the total
+    derivative of the loss with respect to the carried state s_t. The loop
+    repeats Keras' own masking rule (keras.src.backend.tensorflow.rnn): the
+    states are carried where a step is masked, and the output is the previous
+    output (zeros with zero_output_for_mask).
+    """
+    tf, _ = _tf()
+    cell = layer.cell
+    xs = tf.reverse(x, [1]) if layer.go_backwards else x
+    xs = tf.transpose(xs, [1, 0, 2])                                   # (T, B, D) time-major
+    T = x.shape[1]
+    ms = None
+    if mask is not None:
+        ms = tf.transpose(tf.reverse(mask, [1]) if layer.go_backwards else mask)[:, :, None]   # (T, B, 1)
+    eps = [tf.zeros((T, *s.shape), dtype=s.dtype) for s in states0]
+    nested = isinstance(cell.state_size, (list, tuple))
+    with tf.GradientTape() as tape:
+        tape.watch(eps)
+        _set_dropout_masks(cell, in_mask, rec_mask)
+
+        def body(t, states, prev_out, outs):
+            _, new = cell(xs[t], list(states), training=training)
+            new = list(new) if nested or isinstance(new, (list, tuple)) else [new]
+            if ms is not None:
+                new = [tf.where(ms[t], s_new, s) for s_new, s in zip(new, states)]
+            new = [s + e[t] for s, e in zip(new, eps)]                 # s_t + eps_s[t]
+            o = new[0]
+            if ms is not None:
+                o = tf.where(ms[t], new[0], tf.zeros_like(o) if layer.zero_output_for_mask else prev_out)
+            return t + 1, tuple(new), o, outs.write(t, o)
+
+        outs = tf.TensorArray(x.dtype, size=T)
+        _, finals, _, outs = tf.while_loop(lambda t, *_: t < T, body,
+                                           (tf.constant(0), tuple(states0), tf.zeros_like(states0[0]), outs))
+        seq = tf.transpose(outs.stack(), [1, 0, 2])
+        out = seq if layer.return_sequences else seq[:, -1]
+        loss = tf.reduce_sum(out * d_output)
+        for s, d in zip(finals, d_states):
+            if d is not None:
+                loss += tf.reduce_sum(s * d)
+    _set_dropout_masks(cell, None, None)
+    grads = tape.gradient(loss, eps, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return [tf.transpose(g, [1, 0, 2]) for g in grads]
 
 
 def hidden_gradients(layer, x: Array, h0: Array, d_output: Array, d_state: Array | None, mask: Array | None,
                      training: bool, dropout_masks: tuple[Array | None, Array | None]) -> Array:
-    """Total dL/dh_t (B, T, H), in processing order, by stepping ``layer.cell`` under the tape.
-
-    The loop repeats Keras' own masking rule (keras.src.backend.tensorflow.rnn):
-    the state is carried where a step is masked, and the output is the
-    previous output (zeros with zero_output_for_mask). The gradient of the
-    loss with respect to each state tensor h_t is then the total one.
-    """
-    tf, _ = _tf()
-    dtype = layer.compute_dtype
-    xs = np.asarray(x)
-    m = None if mask is None else np.asarray(mask, bool)
-    if layer.go_backwards:
-        xs = xs[:, ::-1]
-        m = None if m is None else m[:, ::-1]
-    B, T, _ = xs.shape
-    _use_dropout_masks(layer, dropout_masks)
-    cell = layer.cell
-    with tf.GradientTape() as tape:
-        h = tf.constant(h0, dtype=dtype)
-        prev_out = tf.zeros_like(h)
-        states, outputs = [], []
-        for t in range(T):
-            new_out, _ = cell(tf.constant(xs[:, t], dtype=dtype), [h], training=training)
-            if m is None:
-                h = new_out
-                o = h
-            else:
-                keep = tf.constant(m[:, t:t + 1])
-                h = tf.where(keep, new_out, h)
-                o = tf.where(keep, h, tf.zeros_like(h) if layer.zero_output_for_mask else prev_out)
-            tape.watch(h)
-            states.append(h)
-            outputs.append(o)
-            prev_out = o
-        seq = tf.stack(outputs, axis=1)
-        out = seq if layer.return_sequences else seq[:, -1]
-        loss = tf.reduce_sum(out * tf.constant(d_output, dtype=dtype))
-        if d_state is not None:
-            loss += tf.reduce_sum(h * tf.constant(d_state, dtype=dtype))
-    cell.reset_dropout_mask()
-    cell.reset_recurrent_dropout_mask()
-    grads = tape.gradient(loss, states, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    return np.stack([np.asarray(g) for g in grads], axis=1)
+    """Total dL/dh_t (B, T, H), in processing order (see :func:`layer_gradients`, which also gives dL/dc_t)."""
+    return layer_gradients(layer, x, d_output, d_state, mask, h0, training, dropout_masks)["hidden"]
 
 
 # -- the tutorial model -------------------------------------------------------------
@@ -194,19 +299,28 @@ class RNNLayer(keras.Model):
 '''
 
 
+def tutorial_model_source(cell: str = "simple_rnn") -> str:
+    """The tutorial's model code with its recurrent layer swapped for ``cell``'s Keras class."""
+    return TUTORIAL_MODEL_SOURCE.replace("SimpleRNN(", f"{KERAS_LAYERS[cell]}(")
+
+
 def build_tutorial_model(num_hidden: int = 128, num_class: int = 39, many_to_many: bool = True,
                          input_shape: tuple[int, int, int] | None = None, weights: list[Array] | None = None,
-                         **rnn_kwargs):
-    """The tutorial's RNNLayer (a keras.Model subclass); many_to_one drops return_sequences and TimeDistributed."""
+                         cell: str = "simple_rnn", **rnn_kwargs):
+    """The tutorial's RNNLayer (a keras.Model subclass) with a SimpleRNN, LSTM or GRU (``cell`` as in
+    rnn_core.CELLS); many_to_one drops return_sequences and TimeDistributed."""
+    if cell not in KERAS_LAYERS:
+        raise ValueError(f"cell must be one of {', '.join(KERAS_LAYERS)}; got {cell!r}.")
     tf, keras = _tf()
     rnn_kwargs.setdefault("activation", "tanh")
     rnn_kwargs.pop("return_state", None)
     rnn_kwargs.pop("return_sequences", None)
+    rnn_class = getattr(keras.layers, KERAS_LAYERS[cell])
 
     class RNNLayer(keras.Model):
         def __init__(self, num_hidden=128, num_class=39):
             super().__init__()
-            self.rnn = keras.layers.SimpleRNN(num_hidden, return_sequences=many_to_many, **rnn_kwargs)
+            self.rnn = rnn_class(num_hidden, return_sequences=many_to_many, **rnn_kwargs)
             dense = keras.layers.Dense(num_class, activation="softmax")
             self.fc = keras.layers.TimeDistributed(dense) if many_to_many else dense
 
@@ -224,21 +338,36 @@ def build_tutorial_model(num_hidden: int = 128, num_class: int = 39, many_to_man
 
 def model_gradients(model, x: Array, labels: Array) -> dict[str, Any]:
     """Loss (sparse categorical cross-entropy), predictions, gradients of every weight and the input,
-    and the total dL/dh_t of the RNN inside (``hidden``, by stepping its cell, see hidden_gradients)."""
-    tf, keras = _tf()
-    x_t = tf.constant(x, dtype="float32")
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x_t)
-        rnn_out = model.rnn(x_t)
-        probs = model.fc(rnn_out)
-        loss = loss_fn(tf.constant(labels), probs)
-    grads = tape.gradient(loss, model.trainable_variables + [x_t])
-    d_rnn_out = tape.gradient(loss, rnn_out).numpy()
-    hidden = hidden_gradients(model.rnn, x, np.zeros((x.shape[0], model.rnn.units), np.float32), d_rnn_out, None,
-                              None, False, (None, None))
+    and the total dL/dh_t of the RNN inside (``hidden``; ``cell`` = dL/dc_t for an LSTM, else None),
+    in one compiled function (see layer_gradients)."""
+    tf, _ = _tf()
+    n = _n_states(model.rnn)
+    fn = _compiled(model, _model_gradient_graph, int(np.shape(x)[1]))
+    loss, probs, grads, totals = fn(tf.constant(x, dtype="float32"), tf.constant(labels))
     return {"loss": float(loss), "probs": probs.numpy(), "weights": [np.asarray(g) for g in grads[:-1]],
-            "inputs": np.asarray(grads[-1]), "hidden": hidden}
+            "inputs": np.asarray(grads[-1]), "hidden": np.asarray(totals[0]),
+            "cell": np.asarray(totals[1]) if n > 1 else None}
+
+
+def _model_gradient_graph(model):
+    tf, keras = _tf()
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+
+    def graph(x, labels):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            rnn_out = model.rnn(x)
+            probs = model.fc(rnn_out)
+            loss = loss_fn(labels, probs)
+        grads = tape.gradient(loss, model.trainable_variables + [x])
+        d_rnn_out = tape.gradient(loss, rnn_out)
+        del tape
+        n = _n_states(model.rnn)
+        states0 = tuple(tf.zeros((x.shape[0], model.rnn.cell.units), x.dtype) for _ in range(n))
+        totals = _state_totals(model.rnn, x, states0, d_rnn_out, (None,) * n, None, False, None, None)
+        return loss, probs, grads, totals
+
+    return graph
 
 
 def timedistributed_vs_dense(h: Array, kernel: Array, bias: Array, activation: str = "softmax") -> tuple[Array, Array]:
