@@ -48,7 +48,7 @@ class BidirectionalGradients:
     inputs: Array               # (B, T, D): dL/dx through both directions (their sum)
     initial_state: tuple        # dL/d(initial_state), in the order initial_state is given (forward half first)
     hidden: tuple[Array, Array]  # (forward dL/dh_t, backward dL/dh_t), each (B, T, H) in input time order
-    cell: tuple[Array, Array] | None  # the same for dL/dc_t (LSTM), else None
+    cell: tuple[Array, Array] | None  # the same for dL/dc_t (LSTM, the carried c_t), else None
 
     def weights(self) -> list[Array]:
         """In the order of get_weights(): the forward layer's, then the backward layer's."""
@@ -94,10 +94,12 @@ class Bidirectional:
                 'Merge mode should be one of {"sum", "mul", "ave", "concat", None}.'
             )
         self.merge_mode = merge_mode
-        self.forward_layer = _copy_layer(layer)
+        base = getattr(layer, "name", None) or "rnn"
+        self.forward_layer = _copy_layer(layer, name=f"forward_{base.removeprefix('forward_')}")
         if backward_layer is None:
             seed = layer.config.seed
-            self.backward_layer = _copy_layer(layer, go_backwards=True, seed=None if seed is None else seed + 1)
+            self.backward_layer = _copy_layer(layer, name=f"backward_{base.removeprefix('backward_')}",
+                                              go_backwards=True, seed=None if seed is None else seed + 1)
         else:
             self.backward_layer = backward_layer
         self._verify_layer_config()
@@ -279,9 +281,9 @@ class Bidirectional:
                 "backward_layer": self.backward_layer.get_config()}
 
 
-def _copy_layer(layer, **changes):
+def _copy_layer(layer, name: str, **changes):
     """A fresh, unbuilt layer of the same class with ``layer``'s configuration (and ``changes``)."""
-    return type(layer)(**{**layer.get_config(), **changes})
+    return type(layer)(name=name, **{**layer.get_config(), **changes})
 
 
 def _input_order(seq: Array, go_backwards: bool) -> Array:

@@ -218,7 +218,10 @@ def test_truncate_reaches_both_directions(rng):
 
 
 def keras_stepped(tf, kbi, x, init, mask, d_out, d_states, merge_mode):
-    """Total dL/dh_t (and dL/dc_t) of each direction by stepping the Keras cells under the tape.
+    """dL/dh_t (and dL/dc_t) of each direction by stepping the Keras cells under the tape.
+
+    As rnn_core.RNNGradients: the gradient on each part of the carried state
+    s_t = (h_t, c_t), through the outputs and all later steps.
 
     Repeats keras.layers.Bidirectional's merge and Keras' masking rule
     (state carried, output zero or carried); also returns the output so the
@@ -234,14 +237,18 @@ def keras_stepped(tf, kbi, x, init, mask, d_out, d_states, merge_mode):
             seq, watched = [], []
             for t in range(x.shape[1]):
                 out, new = layer.cell(tf.constant(xs[:, t]), states, training=False)
-                if m is None:
-                    states, o = list(new), out
-                else:
+                if m is not None:                   # a masked step carries the states
                     keep = tf.constant(m[:, t:t + 1])
-                    states = [tf.where(keep, a, b) for a, b in zip(new, states, strict=True)]
-                    o = tf.where(keep, states[0], tf.zeros_like(out) if layer.zero_output_for_mask else prev_out)
+                    new = [tf.where(keep, a, b) for a, b in zip(new, states, strict=True)]
+                # dL/ds_t for the carried state s_t = (h_t, c_t): a zero added to each part after the step
+                # (so dL/dc_t does not include the path c_t -> h_t inside the same step).
+                zeros = [tf.zeros_like(a) for a in new]
+                tape.watch(zeros)
+                states = [a + z for a, z in zip(new, zeros, strict=True)]
+                o = states[0] if m is None else tf.where(
+                    keep, states[0], tf.zeros_like(out) if layer.zero_output_for_mask else prev_out)
                 seq.append(o)
-                watched.append(states)
+                watched.append(zeros)
                 prev_out = o
             seq = tf.stack(seq, axis=1)
             directions.append((seq if layer.return_sequences else seq[:, -1], states, watched))
