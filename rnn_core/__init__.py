@@ -5,6 +5,7 @@ and only when that module's functions are called.
 """
 
 from .activations import ACTIVATIONS, Activation
+from .bidirectional import Bidirectional as Bidirectional, BidirectionalGradients as BidirectionalGradients
 from .configs import GRUConfig, LSTMConfig, SimpleRNNConfig
 from .layer import CELLS, GRU, LSTM, RNN, RNNGradients, SimpleRNN
 

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import Activation
+from .jacobian import StepJacobian, diagonal_times_matrix
 
 Array = np.ndarray
+CHUNK_BYTES = 64 * 2**20       # dense Jacobians and Lanczos bases are built this many bytes at a time
 
 
 def top_singular_values(apply, apply_t, shape: tuple[int, int], k: int = 40, seed: int = 0) -> tuple[Array, int]:
@@ -63,12 +65,28 @@ def top_singular_values(apply, apply_t, shape: tuple[int, int], k: int = 40, see
     return np.sqrt(np.maximum(top, 0.0)), k
 
 
+def state_jacobian_norms(jac: StepJacobian, k: int = 40, max_bytes: int = CHUNK_BYTES) -> tuple[Array, int]:
+    """sigma_max(J_n) for every step of ``jac`` (any cell: J_n = d s_t/d s_{t-1}, S x S) -> ((N,), Lanczos steps).
+
+    Matrix-free (the cell's products), in chunks of steps so the Lanczos basis
+    (N, k, S) stays under ``max_bytes``.
+    """
+    N, S = len(jac), jac.size
+    k = max(1, min(k, S))
+    per = max(1, int(max_bytes // (8 * S * (k + 8))))
+    sigma = np.empty(N)
+    for start in range(0, N, per):
+        part = jac.take(slice(start, start + per))
+        sigma[start:start + per], _ = top_singular_values(
+            lambda v, part=part: part.matvec(v[:, None])[:, 0],
+            lambda w, part=part: part.rmatvec(w[:, None])[:, 0],
+            (len(part), S), k=k)
+    return sigma, k
+
+
 def step_jacobian_norms(fprime: Array, recurrent_kernel: Array, k: int = 40) -> tuple[Array, int]:
-    """sigma_max(J_t) for every step, J_t = diag(f'(z_t)) U^T; fprime (T, H) -> ((T,), Lanczos steps)."""
-    u = recurrent_kernel.astype(np.float64)
-    d = fprime.astype(np.float64)
-    # J v = d * (v U) (row-vector form of diag(d) U^T v);  J^T w = (d * w) U^T.
-    return top_singular_values(lambda v: d * (v @ u), lambda w: (d * w) @ u.T, d.shape, k=k)
+    """SimpleRNN: sigma_max(J_t) for every step, J_t = diag(f'(z_t)) U^T; fprime (T, H) -> ((T,), Lanczos steps)."""
+    return state_jacobian_norms(diagonal_times_matrix(fprime, recurrent_kernel), k=k)
 
 
 @dataclass
@@ -79,40 +97,42 @@ class JacobianMap:
     method: str
 
 
-def jacobian_norm_map(fprime: Array, recurrent_kernel: Array, max_points: int = 32) -> JacobianMap:
-    """log10 ||dh_t/dh_k||_2 for all pairs k <= t on a grid of at most ``max_points`` steps.
+def state_jacobian_map(jac: StepJacobian, max_points: int = 32, max_bytes: int = CHUNK_BYTES) -> JacobianMap:
+    """log10 ||d s_t/d s_k||_2 for all pairs k <= t on a grid of at most ``max_points`` steps.
 
-    Products are renormalised as they grow (their log-scale is tracked
-    separately), so exploding products of 1,000 steps do not overflow.
+    ``jac`` holds J_t for t = 0..T-1 (J_0, into the initial state, is not used).
+    The product d s_t/d s_k = J_t ... J_{k+1} is built from segment products
+    between grid steps, renormalised as they grow (their log-scale is tracked
+    separately), so exploding products of 1,000 steps do not overflow. The
+    dense J_t are formed a chunk of steps at a time (at most ``max_bytes``).
     """
-    T, H = fprime.shape
-    u_t = recurrent_kernel.astype(np.float64).T
-    d = fprime.astype(np.float64)
+    T, S = len(jac), jac.size
     steps = np.unique(np.linspace(0, T - 1, min(T, max_points)).round().astype(int))
-    S = len(steps)
+    P = len(steps)
     # seg[i] = J_{steps[i]} ... J_{steps[i-1]+1}, normalised, with its log-scale.
-    seg = np.empty((S, H, H))
-    seg_log = np.zeros(S)
-    seg[0] = np.eye(H)
-    for i in range(1, S):
-        m = np.eye(H)
-        log_scale = 0.0
-        for t in range(steps[i - 1] + 1, steps[i] + 1):
-            m = (d[t][:, None] * u_t) @ m          # extend on the left: J_t (J_{t-1} ... )
+    seg = np.broadcast_to(np.eye(S), (P, S, S)).copy()
+    seg_log = np.zeros(P)
+    per = max(1, int(max_bytes // (8 * S * S)))
+    for start in range(1, T, per):
+        dense = jac.take(slice(start, min(T, start + per))).dense()
+        for t, j_t in enumerate(dense, start):
+            i = int(np.searchsorted(steps, t))          # the segment that ends at the first grid step >= t
+            if not np.isfinite(seg_log[i]):
+                continue                                # this segment already vanished or overflowed
+            m = j_t @ seg[i]                            # extend on the left: J_t (J_{t-1} ... )
             n = np.linalg.norm(m)
             if n == 0 or not np.isfinite(n):
-                log_scale = -np.inf if n == 0 else np.inf
-                m = np.zeros((H, H)) if n == 0 else m
-                break
-            m /= n
-            log_scale += np.log(n)
-        seg[i], seg_log[i] = m, log_scale
-    # prod[i, j] = dh_{steps[i]}/dh_{steps[j]} = seg[i] ... seg[j+1], built by extending each row.
+                seg_log[i] = -np.inf if n == 0 else np.inf
+                seg[i] = 0.0 if n == 0 else seg[i]
+                continue
+            seg[i] = m / n
+            seg_log[i] += np.log(n)
+    # prod[i, j] = d s_{steps[i]}/d s_{steps[j]} = seg[i] ... seg[j+1], built by extending each row.
     pairs, logs, index = [], [], []
-    for j in range(S):
-        m = np.eye(H)
+    for j in range(P):
+        m = np.eye(S)
         log_scale = 0.0
-        for i in range(j, S):
+        for i in range(j, P):
             if i > j:
                 m = seg[i] @ m
                 n = np.linalg.norm(m)
@@ -124,16 +144,21 @@ def jacobian_norm_map(fprime: Array, recurrent_kernel: Array, max_points: int = 
     mats = np.stack(pairs)
     gram = np.matmul(mats.transpose(0, 2, 1), mats)            # M^T M once: then one matvec per Lanczos step
     sigma, _ = top_singular_values(lambda v: np.matmul(gram, v[:, :, None])[:, :, 0], lambda w: w,
-                                   (len(pairs), H), k=24)
-    out = np.full((S, S), np.nan)
+                                   (len(pairs), S), k=24)
+    out = np.full((P, P), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = (np.log(sigma) + np.array(logs)) / np.log(10)
     for (i, j), v in zip(index, values, strict=True):
         out[i, j] = v
-    exact = S == T
+    exact = P == T
     method = ("every step; spectral norms by Lanczos" if exact else
-              f"grid of {S} of {T} steps (every ~{(T - 1) / max(S - 1, 1):.0f}th); spectral norms by Lanczos")
+              f"grid of {P} of {T} steps (every ~{(T - 1) / max(P - 1, 1):.0f}th); spectral norms by Lanczos")
     return JacobianMap(steps, out, exact, method)
+
+
+def jacobian_norm_map(fprime: Array, recurrent_kernel: Array, max_points: int = 32) -> JacobianMap:
+    """SimpleRNN: log10 ||dh_t/dh_k||_2 on a grid, J_t = diag(f'(z_t)) U^T (see :func:`state_jacobian_map`)."""
+    return state_jacobian_map(diagonal_times_matrix(fprime, recurrent_kernel), max_points=max_points)
 
 
 @dataclass
