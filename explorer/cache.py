@@ -70,3 +70,38 @@ def keras_timedistributed_vs_dense(h: np.ndarray, kernel: np.ndarray, bias: np.n
     from rnn_core import keras_bridge as kb
 
     return kb.timedistributed_vs_dense(h, kernel, bias)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def bidirectional_structures(cfg: AppConfig, x: np.ndarray) -> dict:
+    """(merge_mode, return_state) -> the structure the NumPy Bidirectional returned, as text."""
+    return {key: runs.structure_of(out) for key, out in runs.bidirectional_outputs(cfg, x).items()}
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def keras_bidirectional_check(cfg: AppConfig, x: np.ndarray) -> dict:
+    """keras.layers.Bidirectional on the same weights: how many structures agree, and the largest difference."""
+    from .widgets import max_difference, tolerance_for
+
+    mine, theirs = runs.bidirectional_outputs(cfg, x), runs.keras_bidirectional_outputs(cfg, x)
+    equal, diff, tol = 0, 0.0, 0.0
+    for key, ours in mine.items():
+        a = ours if isinstance(ours, tuple) else (ours,)
+        b = theirs[key] if isinstance(theirs[key], tuple) else (theirs[key],)
+        if runs.structure_of(ours) == runs.structure_of(theirs[key]):
+            equal += 1
+            diff = max([diff] + [max_difference(u, v) for u, v in zip(a, b, strict=True)])
+            tol = max([tol] + [tolerance_for(v) for v in b])
+        else:
+            diff = float("inf")
+    return {"structures_equal": equal, "diff": diff, "tolerance": tol or 1e-5}
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def stacking(cfg: AppConfig, x: np.ndarray) -> dict[str, str]:
+    return runs.stacking(cfg, x)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def keras_stacking_error(cfg: AppConfig, input_shape: tuple[int, int, int]) -> str | None:
+    return runs.keras_stacking_error(cfg, input_shape)

@@ -188,6 +188,73 @@ def _no_state(rnn_cfg):
     return replace(rnn_cfg, stateful=False)
 
 
+# -- Bidirectional and stacking (the output-shapes page) -------------------------------------
+
+BIDIRECTIONAL_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+def _bidirectional_weights(cfg: AppConfig, input_dim: int) -> list[Array]:
+    """Forward weights, then the backward copy's own (seed + 7), in keras.layers.Bidirectional's order."""
+    return make_weights(cfg, input_dim) + make_weights(replace(cfg, seed=cfg.seed + 7), input_dim)
+
+
+def _bidirectional(cfg: AppConfig, mode, return_state: bool, input_dim: int):
+    from rnn_core import Bidirectional
+
+    bi = Bidirectional(cfg.layer_class(**asdict(replace(_no_state(cfg.rnn_config()), return_state=return_state,
+                                                         go_backwards=False))), merge_mode=mode)
+    bi.build((1, 1, input_dim))
+    bi.set_weights(_bidirectional_weights(cfg, input_dim))
+    return bi
+
+
+@_overflow_is_data
+def bidirectional_outputs(cfg: AppConfig, x: Array) -> dict:
+    """(merge_mode, return_state) -> what the NumPy Bidirectional returned, for every merge mode."""
+    return {(str(mode), rst): _bidirectional(cfg, mode, rst, x.shape[-1])(x)
+            for mode in BIDIRECTIONAL_MODES for rst in (False, True)}
+
+
+def keras_bidirectional_outputs(cfg: AppConfig, x: Array) -> dict:
+    """The same calls through keras.layers.Bidirectional with the same weights."""
+    from rnn_core import keras_bridge as kb
+
+    weights = _bidirectional_weights(cfg, x.shape[-1])
+    return {(str(mode), rst): kb.run_bidirectional(cfg.kind, replace(_no_state(cfg.rnn_config()), return_state=rst,
+                                                                     go_backwards=False), mode, x, weights)
+            for mode in BIDIRECTIONAL_MODES for rst in (False, True)}
+
+
+@_overflow_is_data
+def stacking(cfg: AppConfig, x: Array) -> dict[str, str]:
+    """Two layers of the chosen cell on top of each other: the shapes with return_sequences=True below, and the
+    NumPy core's error when the lower layer returns only (B, H)."""
+    base = replace(_no_state(cfg.rnn_config()), return_state=False)
+    B, T, D = x.shape
+    H = cfg.units
+    first = cfg.layer_class(**asdict(replace(base, return_sequences=True)))
+    second = cfg.layer_class(**asdict(replace(base, return_sequences=False)))
+    y = first(x)
+    z = second(y)
+    flow = (f"x = ...                                     # {x.shape} (B, T, D)\n"
+            f"y = {cfg.cell}({H}, return_sequences=True)(x)   # {y.shape} (B, T, H)\n"
+            f"z = {cfg.cell}({H})(y)                          # {z.shape} (B, H)")
+    lower = cfg.layer_class(**asdict(replace(base, return_sequences=False)))
+    try:
+        second(lower(x))
+        error = "(no error)"
+    except ValueError as err:
+        error = str(err)
+    return {"flow": flow, "numpy_error": error}
+
+
+def keras_stacking_error(cfg: AppConfig, input_shape: tuple[int, int, int]) -> str | None:
+    from rnn_core import keras_bridge as kb
+
+    base = replace(_no_state(cfg.rnn_config()), return_state=False, return_sequences=False)
+    return kb.stacking_error(cfg.kind, base, base, tuple(input_shape))
+
+
 # -- gradients -----------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 import streamlit as st
 
 from explorer import cache
-from explorer.runs import structure_of
+from explorer.runs import BIDIRECTIONAL_MODES, structure_of
 from explorer.widgets import (
     engine_header,
     keras_enabled,
@@ -27,14 +27,20 @@ st.caption("What do return_sequences and return_state give me? "
            f"Input x: {x.shape} = (batch B, time T, features D); the layer has H = {H} units.")
 
 
+STATE_WORDS = {"h": "final hidden state h_T", "c": "final cell state c_T"}
+names = cfg.state_names
+
+
 def describe(result, return_sequences: bool, return_state: bool) -> str:
     """The call and what it returned, written as a Python session would show it."""
-    lines = [f"out = SimpleRNN({H}, return_sequences={return_sequences}, return_state={return_state})(x)"]
+    lines = [f"out = {cfg.cell}({H}, return_sequences={return_sequences}, return_state={return_state})(x)"]
     if return_state:
-        output, state = result
-        lines += [f"type(out)       # {type(result).__name__} of 2: (output, final_state)",
-                  f"out[0].shape    # {output.shape}  {'every h_t' if return_sequences else 'last h only'}",
-                  f"out[1].shape    # {state.shape}  final state h_T"]
+        output, *states = result
+        parts = ", ".join(["output"] + [f"state_{n}" for n in names])
+        lines += [f"type(out)       # {type(result).__name__} of {len(result)}: ({parts})",
+                  f"out[0].shape    # {output.shape}  {'every h_t' if return_sequences else 'last h only'}"]
+        lines += [f"out[{k + 1}].shape    # {state.shape}  {STATE_WORDS.get(n, n)}"
+                  for k, (n, state) in enumerate(zip(names, states, strict=True))]
     else:
         lines += [f"type(out)       # {type(result).__name__}",
                   f"out.shape       # {result.shape}  {'every h_t' if return_sequences else 'last h only'}"]
@@ -48,11 +54,11 @@ current = (cfg.return_sequences, cfg.return_state)
 st.subheader("With your flags")
 col_np, col_k = st.columns(2, gap="medium")
 with col_np:
-    engine_header("NumPy", "rnn_core.SimpleRNN")
+    engine_header("NumPy", f"rnn_core.{cfg.cell}")
     st.code(describe(runs_np[current], *current), language="python", wrap_lines=True)
 with col_k:
     if keras_enabled(T):
-        engine_header("Keras", "keras.layers.SimpleRNN (Keras 3)")
+        engine_header("Keras", f"keras.layers.{cfg.cell} (Keras 3)")
         with keras_spinner():
             keras_out = cache.keras_forward(cfg, x, None).output
         st.code(describe(keras_out, *current), language="python", wrap_lines=True)
@@ -63,7 +69,7 @@ with col_k:
         parity_badge(diff, max(tolerance_for(t) for t in theirs), "same structure; max |NumPy − Keras|"
                      if same_structure else "different structure!")
     else:
-        st.info("Keras is off (sidebar). Keras 3 returns a tuple (output, state) with return_state=True; "
+        st.info("Keras is off (sidebar). Keras 3 returns a tuple (output, *states) with return_state=True; "
                 "tf.keras 2 returned a list.")
 
 st.subheader("All four settings")
@@ -79,16 +85,54 @@ for rs in (False, True):
             st.code(structure_of(runs_np[(rs, rst)]), language="text", wrap_lines=True)
 
 st.subheader("Which numbers are the same")
-out_last, state_last = runs_np[(False, True)]
-out_seq, state_seq = runs_np[(True, True)]
+out_last, state_last, *more_last = runs_np[(False, True)]
+out_seq, state_seq, *more_seq = runs_np[(True, True)]
 c1, c2 = st.columns(2)
-c1.metric("return_sequences=False: max |output − state|", f"{max_difference(out_last, state_last):.1g}",
-          help="Without masking the last output is the final state itself.")
-c2.metric("return_sequences=True: max |output[:, -1] − state|", f"{max_difference(out_seq[:, -1], state_seq):.1g}",
-          help="The state is the last step of the returned sequence.")
-st.caption("So return_state adds no new numbers for SimpleRNN: it hands you the final h_T separately, which is what "
-           "you feed as initial_state to another RNN (an encoder–decoder, for example). For LSTM the state also "
-           "carries the cell state c_T, which the output does not contain.")
+c1.metric("return_sequences=False: max |output − h_T|", f"{max_difference(out_last, state_last):.1g}",
+          help="Without masking the last output is the final hidden state itself.")
+c2.metric("return_sequences=True: max |output[:, -1] − h_T|", f"{max_difference(out_seq[:, -1], state_seq):.1g}",
+          help="The hidden state is the last step of the returned sequence.")
+if more_last:
+    st.caption(f"So the returned h_T adds no new numbers, but the {cfg.cell}'s cell state c_T (out[2], shape "
+               f"{more_last[0].shape}) does: it is not in the output. Pass (h_T, c_T) as initial_state to another "
+               f"{cfg.cell} (an encoder–decoder, for example) to continue from where this one stopped.")
+else:
+    st.caption(f"So return_state adds no new numbers for {cfg.cell}: it hands you the final h_T separately, which is "
+               "what you feed as initial_state to another RNN (an encoder–decoder, for example). For LSTM the state "
+               "also carries the cell state c_T, which the output does not contain.")
+
+st.subheader("Bidirectional: two layers, one reading backwards, merged")
+st.caption(f"`Bidirectional({cfg.cell}({H}, ...), merge_mode=...)` runs a copy of the layer with go_backwards=True "
+           "and its own weights; with return_sequences its outputs are flipped back to input order before merging. "
+           "With return_state it returns the output, then the forward states, then the backward states.")
+structures = cache.bidirectional_structures(cfg, x)
+grid = [{"merge_mode": str(mode), "return_state=False": structures[(str(mode), False)],
+         "return_state=True": structures[(str(mode), True)]} for mode in BIDIRECTIONAL_MODES]
+st.dataframe(grid, hide_index=True, width="stretch")
+if keras_enabled(T):
+    with keras_spinner():
+        same = cache.keras_bidirectional_check(cfg, x)
+    parity_badge(same["diff"], same["tolerance"],
+                 f"Keras' Bidirectional: same structures ({same['structures_equal']} of {len(structures)}); "
+                 "max |NumPy − Keras|")
+
+st.subheader("Stacking two recurrent layers")
+st.caption("A recurrent layer reads (batch, timesteps, features). The layer below must therefore return the whole "
+           "sequence: return_sequences=True.")
+stack = cache.stacking(cfg, x)
+c1, c2 = st.columns(2, gap="medium")
+with c1.container(border=True):
+    st.markdown(f"**first layer `return_sequences=True`**: the shapes flow")
+    st.code(stack["flow"], language="python", wrap_lines=True)
+with c2.container(border=True):
+    st.markdown(f"**first layer `return_sequences=False`**: the second layer gets (B, H)")
+    st.markdown("NumPy core (`rnn_core`):")
+    st.code(stack["numpy_error"], language="text", wrap_lines=True)
+    if keras_enabled(T):
+        with keras_spinner():
+            keras_error = cache.keras_stacking_error(cfg, x.shape)
+        st.markdown("Keras:")
+        st.code(keras_error or "(no error)", language="text", wrap_lines=True)
 
 st.subheader("Many-to-one vs many-to-many with the Dense head")
 C = cfg.num_classes
@@ -98,11 +142,11 @@ many_to_many = head(states)
 many_to_one = head(states[:, -1])
 c1, c2 = st.columns(2)
 with c1.container(border=True):
-    st.markdown("**many-to-many** (the tutorial): `SimpleRNN(return_sequences=True)` → "
+    st.markdown(f"**many-to-many** (the tutorial): `{cfg.cell}(return_sequences=True)` → "
                 "`TimeDistributed(Dense(C, softmax))`")
     st.code(f"probs.shape  # {many_to_many.shape} = (B, T, C): a class per frame", language="python", wrap_lines=True)
 with c2.container(border=True):
-    st.markdown("**many-to-one**: `SimpleRNN(return_sequences=False)` → `Dense(C, softmax)`")
+    st.markdown(f"**many-to-one**: `{cfg.cell}(return_sequences=False)` → `Dense(C, softmax)`")
     st.code(f"probs.shape  # {many_to_one.shape} = (B, C): a class per sequence", language="python", wrap_lines=True)
 
 st.subheader("TimeDistributed(Dense) is a Dense on the 3-D tensor")

@@ -137,6 +137,34 @@ def run_layer(layer, x: Array, mask: Array | None = None, initial_state: Array |
         _set_dropout_masks(layer.cell, None, None)
 
 
+def run_bidirectional(kind: str, config: _RecurrentConfig, merge_mode: str | None, x: Array,
+                      weights: list[Array]) -> Any:
+    """keras.layers.Bidirectional around the Keras twin of ``config``, weights in Keras' order (forward
+    then backward), called on ``x``: what it returns, as NumPy (the same structure)."""
+    tf, keras = _tf()
+    layer = getattr(keras.layers, KERAS_LAYERS[kind])(config.units, **{k: v for k, v in asdict(config).items()
+                                                                        if k != "units"})
+    bi = keras.layers.Bidirectional(layer, merge_mode=merge_mode)
+    bi.build(tuple(np.shape(x)))
+    set_weights(bi, weights)
+    return _to_numpy(bi(tf.constant(x, dtype=bi.compute_dtype)))
+
+
+def stacking_error(kind: str, first: _RecurrentConfig, second: _RecurrentConfig,
+                   input_shape: tuple[int, int, int]) -> str | None:
+    """Keras' own message when ``second`` is called on what ``first`` returns (None if it works)."""
+    tf, keras = _tf()
+    make = getattr(keras.layers, KERAS_LAYERS[kind])
+    one = make(first.units, **{k: v for k, v in asdict(first).items() if k != "units"})
+    two = make(second.units, **{k: v for k, v in asdict(second).items() if k != "units"})
+    try:
+        out = one(tf.zeros(input_shape))
+        two(out[0] if isinstance(out, (list, tuple)) else out)
+    except ValueError as err:          # Keras' input-spec check: the text a Keras user sees
+        return str(err)
+    return None
+
+
 def _n_states(layer) -> int:
     size = layer.cell.state_size
     return len(size) if isinstance(size, (list, tuple)) else 1
