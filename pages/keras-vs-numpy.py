@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, figures
+from explorer import cache, figures, runs
 from explorer.widgets import keras_enabled, keras_spinner, max_difference, page_setup, tolerance_for
-from rnn_core import cell
-from rnn_core.keras_bridge import TUTORIAL_MODEL_SOURCE, versions
+from rnn_core.keras_bridge import tutorial_model_source, versions
 
 cfg, seq = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
 x, labels = seq.inputs, seq.labels
@@ -18,10 +17,13 @@ st.title("Keras vs NumPy")
 st.caption("Is the NumPy core really the same as Keras? Same weights in, every number compared.")
 
 st.markdown("**The tutorial's Keras model** (what the Keras column runs, with the head chosen in the sidebar)")
-st.code(TUTORIAL_MODEL_SOURCE, language="python")
-st.markdown("**The NumPy step, forward and backward** (`rnn_core/cell.py`; the loop over time is "
-            "`rnn_core/recurrence.py`)")
-st.code(inspect.getsource(cell.step_forward) + "\n" + inspect.getsource(cell.step_backward), language="python")
+st.code(tutorial_model_source(cfg.kind), language="python")
+cell = runs.cell_of(cfg)
+source_file = "rnn_core/" + inspect.getsourcefile(type(cell)).rsplit("/", 1)[-1]
+st.markdown(f"**The NumPy {cfg.cell} step, forward and backward** (`{source_file}`; the one loop over time for "
+            "every cell is `rnn_core/recurrence.py`)")
+st.code(inspect.getsource(type(cell).step_forward) + "\n" + inspect.getsource(type(cell).step_backward),
+        language="python")
 
 if not keras_enabled(x.shape[1], "gradients"):
     if not st.session_state.get("keras", True):
@@ -40,8 +42,8 @@ for name, w in zip(("kernel", "recurrent_kernel", "bias"), weights, strict=False
     rows.append(("weight (copied in)", name, w, w))
 mine = np_fwd.output if isinstance(np_fwd.output, tuple) else (np_fwd.output,)
 theirs = k_fwd.output if isinstance(k_fwd.output, tuple) else (k_fwd.output,)
-for i, (a, b) in enumerate(zip(mine, theirs, strict=False)):
-    label = ("output", "final state")[i] if len(mine) == 2 else "output"
+labels = ["output"] + [f"final state {name}_T" for name in cfg.state_names]
+for label, a, b in zip(labels, mine, theirs, strict=False):
     rows.append(("output", label, a, b))
 rows.append(("output", "h_t, every step", np_fwd.states, k_fwd.states))
 if np_fwd.probs is not None:
@@ -50,6 +52,8 @@ rows.append(("loss", "L", [np_grad.loss], [k_grad.loss]))
 for name in np_grad.weights:
     rows.append(("gradient", f"dL/d{name}", np_grad.weights[name], k_grad.weights[name]))
 rows.append(("gradient", "dL/dh_t (total, BPTT)", np_grad.hidden, k_grad.hidden))
+if np_grad.cell is not None:
+    rows.append(("gradient", "dL/dc_t (total, BPTT)", np_grad.cell, k_grad.cell))
 
 table, bars = [], []
 for kind, name, a, b in rows:
