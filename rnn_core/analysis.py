@@ -43,6 +43,7 @@ def top_singular_values(apply, apply_t, shape: tuple[int, int], k: int = 40, see
     for j in range(k):
         basis[:, j] = q
         w = apply_t(apply(q))                                   # A q with A = M^T M
+        scale = np.linalg.norm(w, axis=-1)
         alpha[:, j] = np.einsum("nh,nh->n", w, q)
         done = basis[:, :j + 1]                                 # (N, j+1, H)
         for _ in range(2):                                      # full reorthogonalisation, twice for safety
@@ -50,9 +51,12 @@ def top_singular_values(apply, apply_t, shape: tuple[int, int], k: int = 40, see
         if j + 1 == k:
             break
         b = np.linalg.norm(w, axis=-1)
+        # Breakdown (b ~ 0 next to |A q|: what is left is rounding noise, not a new direction) means the
+        # Krylov space is exhausted: stop that map's recurrence with a zero vector.
+        live = b > 1e-10 * scale
+        b = np.where(live, b, 0.0)
         beta[:, j] = b
-        # Breakdown (b = 0) means the Krylov space is exhausted: stop that map's recurrence with a zero vector.
-        q = np.where(b[:, None] > 1e-300, w / np.where(b > 1e-300, b, 1.0)[:, None], 0.0)
+        q = np.where(live[:, None], w / np.where(live, b, 1.0)[:, None], 0.0)
     tri = np.zeros((N, k, k))
     idx = np.arange(k)
     tri[:, idx, idx] = alpha
@@ -224,3 +228,153 @@ def recurrent_contributions(h_prev: Array, dz: Array) -> Array:
     gram_h = np.einsum("tbh,tch->tbc", h_prev, h_prev)
     gram_z = np.einsum("tbh,tch->tbc", dz, dz)
     return np.sqrt(np.maximum(np.sum(gram_h * gram_z, axis=(1, 2)), 0.0))
+
+
+# -- any cell: the whole state's Jacobian, from a layer's last call -------------------------------
+
+MAX_SIGMA_STEPS = 2_000        # sigma_max(J_t) on at most this many (evenly spaced) steps
+MAP_FLOPS = 5e9                # the d s_t/d s_k map: ~2 S^3 flops per step of its window
+
+
+def layer_step_jacobian(layer, b: int = 0) -> StepJacobian:
+    """J_t = d s_t/d s_{t-1} of sequence ``b`` for every step of the layer's last call (processing order).
+
+    s_t is the whole state (``layer.cell.state_names``: [h] or [h, c]); the cell
+    supplies the products (``cell.step_jacobian``), a masked step is the identity.
+    """
+    tr = layer.last_trace
+    if tr is None:
+        raise ValueError("The Jacobians need a forward call of the layer first.")
+    if tr.recurrent_dropout is not None:
+        raise ValueError("The step Jacobians are those of the inference step: call the layer with training=False "
+                         "(or without recurrent_dropout).")
+    T, B = tr.x.shape[:2]
+    if not 0 <= b < B:
+        raise ValueError(f"Sequence {b} does not exist: the last call had {B} sequence(s).")
+    jac = layer.cell.step_jacobian(tr, layer.recurrent_kernel, b)
+    if tr.mask is not None:
+        jac.keep = np.asarray(tr.mask[:, b], np.float64)[:, None, :]      # (T, 1, 1)
+    jac.steps = np.arange(T)
+    return jac
+
+
+@dataclass
+class CarryProducts:
+    """prod_{s=k+1..t} g_s of a cell's carry gate (LSTM's forget gate f: the constant error carousel)."""
+
+    gate: str
+    end: int                  # t: the step the paths start from (going back in time)
+    distance: Array           # (K,) t - k, on a grid of at most ``max_points`` distances
+    log10_per_unit: Array     # (K, H) log10 of the product for each unit
+    log10_mean: Array         # (T,) log10 of the mean over units of the product, for every distance 0..t
+    log10_max: Array          # (T,) log10 of the largest product over units, for every distance 0..t
+
+
+def carry_products(gate: Array, end: int | None = None, name: str = "f", max_points: int = 2_000) -> CarryProducts:
+    """Products of the carry gate along the path from step ``end`` back to every k <= end.
+
+    gate (T, H) in processing order. For distance d = end - k, the product over
+    s = k+1..end of g_s is exp of a cumulative sum of log g_s (no underflow:
+    1,000 forget gates of 0.5 give 10^-301 as a log). d = 0 is the empty product, 1.
+    """
+    g = np.asarray(gate, np.float64)
+    T, H = g.shape
+    end = T - 1 if end is None else int(end)
+    if not 0 <= end < T:
+        raise ValueError(f"end must be a step in [0, {T - 1}], got {end}.")
+    with np.errstate(divide="ignore"):
+        logs = np.log10(g[end:0:-1])                                        # g_end, g_end-1, ..., g_1
+    cum = np.concatenate([np.zeros((1, H)), np.cumsum(logs, axis=0)])       # (end+1, H): distance 0..end
+    top = cum.max(axis=1)
+    with np.errstate(invalid="ignore"):                                     # log10 mean = logsumexp - log10 H
+        mean = top + np.log10(np.sum(10.0 ** (cum - top[:, None]), axis=1)) - np.log10(H)
+    mean[~np.isfinite(top)] = -np.inf
+    dist = np.unique(np.linspace(0, end, min(end + 1, max_points)).round().astype(int))
+    return CarryProducts(name, end, dist, cum[dist], mean, top)
+
+
+@dataclass
+class StateFlow:
+    """How the gradient crosses the steps of one sequence, for any cell."""
+
+    state_names: tuple[str, ...]  # the parts of s_t, e.g. ("h", "c"): S = len(state_names) * H
+    size: int                     # S
+    sigma_steps: Array            # (N,) the steps sigma_max(J_t) was computed on (all, or evenly spaced)
+    sigma: Array                  # (N,) sigma_max(d s_t/d s_{t-1})
+    lanczos_steps: int
+    map: JacobianMap              # log10 ||d s_t/d s_k|| (steps already offset by map_start)
+    map_start: int                # the map covers steps map_start..T-1
+    carry: CarryProducts | None   # the cell's carry gate products from the last step (None for SimpleRNN)
+
+
+def flow_budget(T: int, S: int, max_points: int = 32, map_flops: float = MAP_FLOPS) -> tuple[int, int]:
+    """(grid points, window of steps) of the map that fit ``map_flops`` for S x S Jacobians."""
+    points = int(max(8, min(max_points, np.sqrt(map_flops / S ** 3))))
+    window = int(min(T, max(points, map_flops // (2 * S ** 3))))
+    return points, window
+
+
+def state_flow(layer, b: int = 0, max_sigma_steps: int = MAX_SIGMA_STEPS, max_points: int = 32,
+               map_flops: float = MAP_FLOPS) -> StateFlow:
+    """sigma_max of every step Jacobian, the ||d s_t/d s_k|| map and the carry products of the layer's last call.
+
+    Bounded in work like the SimpleRNN analysis: sigma_max on at most
+    ``max_sigma_steps`` evenly spaced steps; the map over the last window of
+    steps that fits ``map_flops`` (see :func:`flow_budget`).
+    """
+    jac = layer_step_jacobian(layer, b)
+    T, S = len(jac), jac.size
+    steps = np.unique(np.linspace(0, T - 1, min(T, max_sigma_steps)).round().astype(int))
+    sigma, iters = state_jacobian_norms(jac.take(steps))
+    points, window = flow_budget(T, S, max_points, map_flops)
+    jmap = state_jacobian_map(jac.take(slice(T - window, T)), max_points=points)
+    jmap.steps = jmap.steps + (T - window)
+    if window < T:
+        jmap.method += f"; the last {window:,} of {T:,} steps"
+    gate = getattr(layer.cell, "carry_gate", None)
+    carry = None
+    if gate is not None:
+        carry = carry_products(layer.last_sequences()[gate][b], name=gate)
+    return StateFlow(tuple(layer.cell.state_names), S, steps, sigma, iters, jmap, T - window, carry)
+
+
+# -- compare cells on one long input ------------------------------------------------------------------
+
+
+@dataclass
+class CellFlow:
+    cell: str                 # "SimpleRNN", "LSTM", "GRU"
+    hidden_norms: Array       # (T,) ||dL/dh_t|| of sequence 0, L = <g, h_T> on the last step
+    fit: DecayFit | None      # fit_decay(hidden_norms): the measured per-step rate
+
+
+def compare_cells(x: Array, units: int = 32, seed: int = 0, cells: tuple[str, ...] = ("SimpleRNN", "LSTM", "GRU"),
+                  **layer_kwargs) -> list[CellFlow]:
+    """||dL/dh_t|| for the same input through each cell, for a loss on the last step only.
+
+    x: (T,), (T, D) or (B, T, D). Every cell is built with the same ``units``,
+    ``seed`` and Keras' default initializers (or ``layer_kwargs``), runs in
+    float64, and receives the same unit gradient g (drawn from ``seed``) on
+    its last state h_T; the norms are those of sequence 0, in time order.
+    """
+    from . import layer as layers   # noqa: PLC0415 - the layers import nothing from here; keep the core acyclic
+
+    x = np.asarray(x, np.float64)
+    x = x.reshape(1, -1, 1) if x.ndim == 1 else (x[None] if x.ndim == 2 else x)
+    if x.ndim != 3 or x.shape[1] < 2:
+        raise ValueError(f"x must be (T,), (T, D) or (B, T, D) with at least 2 steps, got shape {np.shape(x)}.")
+    g = np.random.default_rng(seed).standard_normal(units)
+    g /= np.linalg.norm(g)
+    out = []
+    for name in cells:
+        cls = getattr(layers, name, None)
+        if cls is None or not isinstance(cls, type) or not issubclass(cls, layers.RNN):
+            raise ValueError(f"Unknown cell {name!r}; expected one of SimpleRNN, LSTM, GRU.")
+        layer = cls(units, seed=seed, **layer_kwargs)
+        layer.build(x.shape)
+        layer.set_weights([w.astype(np.float64) for w in layer.get_weights()])
+        layer(x)
+        grads = layer.backward(np.broadcast_to(g, (x.shape[0], units)))
+        norms = np.linalg.norm(grads.hidden[0], axis=-1)
+        out.append(CellFlow(name, norms, fit_decay(norms)))
+    return out

@@ -29,6 +29,7 @@ import numpy as np
 
 from .activations import Activation
 from .cell_base import Cell, block_matmul, block_matmul_t, per_gate, split_weights
+from .jacobian import StepJacobian
 
 Array = np.ndarray
 
@@ -44,6 +45,7 @@ class GRUCell(Cell):
     name = "gru"
     state_names = ("h",)
     gate_names = ("z", "r", "hh")
+    carry_gate = "z"          # h_t = z_t h_{t-1} + ...: the direct path diag(z_t), the analysis multiplies these
     n_blocks = 3
     gate_labels = {"z": "update gate z_t", "r": "reset gate r_t", "hh": "candidate hh_t"}
 
@@ -147,6 +149,26 @@ class GRUCell(Cell):
         dh_prev += d_rh * r if mask_h is None else d_rh * r * mask_h    # through r * h_{t-1}
         return da, da, [dh_prev]
 
+    def step_jacobian(self, tr, recurrent_kernel: Array, b: int = 0) -> StepJacobian:
+        """J_t = dh_t/dh_{t-1} (H x H) for every step of sequence b (float64).
+
+        A change v of h_{t-1}, with u = v U (the gate blocks' view of it):
+            dh_t = z v + ((h_{t-1} - hh) sigma'(a_z)) u_z + ((1 - z) act'(a_hh)) d a_hh
+        reset_after:  d a_hh = r u_h + (m_h sigma'(a_r)) u_r             (m_h = h_{t-1} U_h + b_rh)
+        reset_before: d a_hh = (r v + (h_{t-1} sigma'(a_r)) u_r) U_h
+        so the direct path h_{t-1} -> h_t is diag(z_t): the GRU's carry.
+        """
+        H, sig, act = self.units, self.recurrent_activation, self.activation
+        a, gates, h_prev = tr.pre[:, b], tr.act[:, b], tr.h[:-1, b]
+        z, r, hh = (gates[:, k * H:(k + 1) * H] for k in range(3))
+        ch = (1 - z) * act.derivative(a[:, 2 * H:], hh)                    # dh_t / d a_hh
+        q = {"z": z, "u_z": (h_prev - hh) * sig.derivative(a[:, :H], z), "r": r, "ch": ch}
+        dr = sig.derivative(a[:, H:2 * H], r)
+        q["u_r"] = ch * tr.extra["m_h"][:, b] * dr if self.reset_after else h_prev * dr
+        return StepJacobian(H, {n: np.asarray(v, np.float64)[:, None, :] for n, v in q.items()},
+                            {"U": np.asarray(recurrent_kernel, np.float64)},
+                            *((_gru_after_jv, _gru_after_jtw) if self.reset_after else (_gru_before_jv, _gru_before_jtw)))
+
     def explain_step(self, x_t: Array, states_prev: tuple[Array, ...], weights: list[Array]) -> dict[str, Array]:
         """Every intermediate of one step for one sequence, float64, in order: a_z, a_r, z, r, a_hh, hh, h."""
         W, U, b = split_weights(weights, self.use_bias)
@@ -164,3 +186,34 @@ class GRUCell(Cell):
         out["hh"] = act(out["a_hh"])
         out["h"] = out["z"] * h_prev + (1 - out["z"]) * out["hh"]
         return out
+
+
+def _gru_after_jv(q: dict, shared: dict, v: Array) -> Array:
+    """reset_after: J v = z v + c_z u_z + c_r u_r + (ch r) u_h, u = v U (see GRUCell.step_jacobian)."""
+    H = v.shape[-1]
+    u = v @ shared["U"]
+    return q["z"] * v + q["u_z"] * u[..., :H] + q["u_r"] * u[..., H:2 * H] + q["ch"] * q["r"] * u[..., 2 * H:]
+
+
+def _gru_after_jtw(q: dict, shared: dict, w: Array) -> Array:
+    """reset_after: J^T w = z w + [c_z w, c_r w, ch r w] U^T."""
+    d_u = np.concatenate([q["u_z"] * w, q["u_r"] * w, q["ch"] * q["r"] * w], axis=-1)
+    return q["z"] * w + d_u @ shared["U"].T
+
+
+def _gru_before_jv(q: dict, shared: dict, v: Array) -> Array:
+    """reset_before: J v = z v + c_z u_z + ch ((r v + h sigma'(a_r) u_r) U_h), u = v U[:, :2H]."""
+    H = v.shape[-1]
+    U = shared["U"]
+    u = v @ U[:, :2 * H]
+    p = q["r"] * v + q["u_r"] * u[..., H:]                              # the change of r_t * h_{t-1}
+    return q["z"] * v + q["u_z"] * u[..., :H] + q["ch"] * (p @ U[:, 2 * H:])
+
+
+def _gru_before_jtw(q: dict, shared: dict, w: Array) -> Array:
+    """reset_before: J^T w = z w + r p' + [c_z w, h sigma'(a_r) p'] U[:, :2H]^T, p' = (ch w) U_h^T."""
+    H = w.shape[-1]
+    U = shared["U"]
+    p = (q["ch"] * w) @ U[:, 2 * H:].T                                  # onto r_t * h_{t-1}
+    d_u = np.concatenate([q["u_z"] * w, q["u_r"] * p], axis=-1)
+    return q["z"] * w + q["r"] * p + d_u @ U[:, :2 * H].T

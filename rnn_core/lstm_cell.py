@@ -24,6 +24,7 @@ import numpy as np
 
 from .activations import Activation
 from .cell_base import Cell, block_matmul, block_matmul_t, split_weights
+from .jacobian import StepJacobian
 
 Array = np.ndarray
 
@@ -34,6 +35,7 @@ class LSTMCell(Cell):
     name = "lstm"
     state_names = ("h", "c")
     gate_names = ("i", "f", "g", "o")
+    carry_gate = "f"          # c_t = f_t c_{t-1} + ...: dc_t/dc_{t-1} = diag(f_t), the analysis multiplies these
     n_blocks = 4
     gate_labels = {"i": "input gate i_t", "f": "forget gate f_t", "g": "candidate g_t", "o": "output gate o_t"}
 
@@ -100,6 +102,25 @@ class LSTMCell(Cell):
         dc_prev = dc * f                             # c_t = f * c_{t-1} + ...: backprop into c_{t-1}
         return da, da, [dh_prev, dc_prev]
 
+    def step_jacobian(self, tr, recurrent_kernel: Array, b: int = 0) -> StepJacobian:
+        """J_t = d(h_t, c_t)/d(h_{t-1}, c_{t-1}) (2H x 2H) for every step of sequence b (float64).
+
+        With u = dh_{t-1} U (a change of h_{t-1} seen by the four gate blocks) and
+        the per-step coefficients below, a change (dh_{t-1}, dc_{t-1}) gives
+            dc_t = (g sigma'(a_i)) u_i + (c_{t-1} sigma'(a_f)) u_f + (i act'(a_g)) u_g + f dc_{t-1}
+            dh_t = (act(c_t) sigma'(a_o)) u_o + (o act'(c_t)) dc_t
+        so the c -> c block is diag(f_t): the constant error carousel.
+        """
+        H, sig, act = self.units, self.recurrent_activation, self.activation
+        a, gates = tr.pre[:, b].astype(np.float64), tr.act[:, b].astype(np.float64)
+        i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
+        c_prev, c, act_c = tr.c[:-1, b], tr.c[1:, b], tr.extra["act_c"][:, b]
+        coef = {"u_i": g * sig.derivative(a[:, :H], i), "u_f": c_prev * sig.derivative(a[:, H:2 * H], f),
+                "u_g": i * act.derivative(a[:, 2 * H:3 * H], g), "u_o": act_c * sig.derivative(a[:, 3 * H:], o),
+                "f": f, "k": o * act.derivative(c, act_c)}
+        return StepJacobian(2 * H, {n: np.asarray(v, np.float64)[:, None, :] for n, v in coef.items()},
+                            {"U": np.asarray(recurrent_kernel, np.float64)}, _lstm_jv, _lstm_jtw)
+
     def explain_step(self, x_t: Array, states_prev: tuple[Array, ...], weights: list[Array]) -> dict[str, Array]:
         """Every intermediate of one step for one sequence, float64, in order: a_i.. a_o, i, f, g, o, c, h."""
         W, U, b = split_weights(weights, self.use_bias)
@@ -112,3 +133,21 @@ class LSTMCell(Cell):
         out["c"] = out["f"] * c_prev + out["i"] * out["g"]
         out["h"] = out["o"] * act(out["c"])
         return out
+
+
+def _lstm_jv(q: dict, shared: dict, v: Array) -> Array:
+    """J v for v = [dh_{t-1}, dc_{t-1}] (..., 2H): the forward change of one step (see LSTMCell.step_jacobian)."""
+    H = v.shape[-1] // 2
+    u = v[..., :H] @ shared["U"]                                       # dh_{t-1} U, all four blocks
+    dc = (q["u_i"] * u[..., :H] + q["u_f"] * u[..., H:2 * H] + q["u_g"] * u[..., 2 * H:3 * H]
+          + q["f"] * v[..., H:])                                       # dc_t
+    dh = q["u_o"] * u[..., 3 * H:] + q["k"] * dc                       # dh_t
+    return np.concatenate([dh, dc], axis=-1)
+
+
+def _lstm_jtw(q: dict, shared: dict, w: Array) -> Array:
+    """J^T w for w = [w_h, w_c]: the same step backwards (as step_backward, with the gates fixed)."""
+    H = w.shape[-1] // 2
+    w_h, w_c = w[..., :H], w[..., H:] + q["k"] * w[..., :H]           # w_c: all that reaches c_t
+    d_u = np.concatenate([q["u_i"] * w_c, q["u_f"] * w_c, q["u_g"] * w_c, q["u_o"] * w_h], axis=-1)
+    return np.concatenate([d_u @ shared["U"].T, q["f"] * w_c], axis=-1)   # [into h_{t-1}, into c_{t-1}]

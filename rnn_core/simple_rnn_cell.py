@@ -20,6 +20,7 @@ import numpy as np
 
 from .activations import Activation
 from .cell_base import Cell, split_weights
+from .jacobian import StepJacobian, diagonal_times_matrix
 
 Array = np.ndarray
 
@@ -69,6 +70,11 @@ class SimpleRNNCell(Cell):
 
     def gate_sequences(self, tr) -> dict[str, Array]:
         return {"z": tr.pre}
+
+    def step_jacobian(self, tr, recurrent_kernel: Array, b: int = 0) -> StepJacobian:
+        """J_t = dh_t/dh_{t-1} = diag(f'(z_t)) U^T for every step of sequence b (float64, inference step)."""
+        fprime = self.activation.derivative(tr.pre[:, b], tr.h[1:, b])      # f'(z_t), (T, H)
+        return diagonal_times_matrix(fprime, recurrent_kernel)
 
     def explain_step(self, x_t: Array, states_prev: tuple[Array, ...], weights: list[Array]) -> dict[str, Array]:
         """Every intermediate of one step for one sequence, float64: x W, h U, (b), z, h."""
