@@ -105,3 +105,8 @@ def stacking(cfg: AppConfig, x: np.ndarray) -> dict[str, str]:
 @st.cache_data(max_entries=16, show_spinner=False)
 def keras_stacking_error(cfg: AppConfig, input_shape: tuple[int, int, int]) -> str | None:
     return runs.keras_stacking_error(cfg, input_shape)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def compare_cells(cfg: AppConfig, x: np.ndarray, carry_bias: float) -> list:
+    return runs.compare_cells(cfg, x, carry_bias)

@@ -15,6 +15,7 @@ Array = np.ndarray
 NUMPY_COLOR = "#3b75af"
 KERAS_COLOR = "#e8710a"
 ENGINE_COLORS = {"NumPy": NUMPY_COLOR, "Keras": KERAS_COLOR}
+CELL_COLORS = {"SimpleRNN": "#d62728", "LSTM": "#2ca02c", "GRU": "#9467bd"}   # the "compare cells" lines
 DIVERGING = "RdBu_r"           # blue negative, white zero, red positive
 SEQUENTIAL = "Blues"           # for values that cannot be negative (probabilities)
 UNIT_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
@@ -228,15 +229,22 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
     return _layout(fig, title, height=260, plot_bgcolor="rgba(0,0,0,0)")
 
 
-def gradient_norms(norms: dict[str, Array], title: str, decay=None, step_offset: int = 0) -> go.Figure:
-    """||dL/dh_t|| over t on a log axis, one line per engine; non-finite values marked as such."""
+def gradient_norms(norms: dict[str, Array], title: str, decay=None, step_offset: int = 0,
+                   rates: dict | None = None) -> go.Figure:
+    """||dL/dh_t|| over t on a log axis, one line per engine (or per cell); non-finite values marked as such.
+
+    ``rates`` (name -> DecayFit or None) puts each line's measured per-step factor in its legend entry.
+    """
     fig = go.Figure()
+    colors = ENGINE_COLORS | CELL_COLORS
     for engine, values in norms.items():
         values = np.asarray(values, np.float64)
         steps, mean, _, _, size = aggregate(values)
         shown = np.where(np.isfinite(mean) & (mean > 0), mean, np.nan)
+        fit = (rates or {}).get(engine)
+        name = engine if fit is None else f"{engine}: x{fit.factor:.3g} per step back"
         fig.add_trace(go.Scatter(x=steps + step_offset, y=shown, mode="lines+markers" if len(steps) <= 80 else "lines",
-                                 name=engine, line=dict(color=ENGINE_COLORS.get(engine),
+                                 name=name, line=dict(color=colors.get(engine),
                                                         dash="dash" if engine == "Keras" else "solid"),
                                  hovertemplate=f"{engine}<br>t=%{{x}}<br>||dL/dh_t||=%{{y:.4g}}<extra></extra>"))
         bad = ~np.isfinite(values)
@@ -255,30 +263,38 @@ def gradient_norms(norms: dict[str, Array], title: str, decay=None, step_offset:
     return _layout(fig, title, legend=dict(orientation="h", y=-0.25))
 
 
-def jacobian_map(steps: Array, log10_norm: Array, method: str) -> go.Figure:
-    """log10 ||dh_t/dh_k|| for k <= t: blue where influence vanishes, red where it explodes."""
+def jacobian_map(steps: Array, log10_norm: Array, method: str, state: str = "h") -> go.Figure:
+    """log10 ||ds_t/ds_k|| for k <= t (s = h, or the LSTM's whole state (h, c)): blue where influence vanishes,
+    red where it explodes."""
     finite = log10_norm[np.isfinite(log10_norm)]
     zmax = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
     fig = go.Figure(go.Heatmap(
         z=log10_norm, x=steps, y=steps, colorscale=DIVERGING, zmid=0, zmin=-zmax, zmax=zmax,
-        colorbar=dict(title=dict(text="log10 ||dh_t/dh_k||")),
-        hovertemplate="from h_k, k=%{x}<br>to h_t, t=%{y}<br>log10 ||dh_t/dh_k|| = %{z:.3g}<extra></extra>",
+        colorbar=dict(title=dict(text=f"log10 ||d{state}_t/d{state}_k||")),
+        hovertemplate=f"from {state}_k, k=%{{x}}<br>to {state}_t, t=%{{y}}<br>log10 ||d{state}_t/d{state}_k|| = "
+                      "%{z:.3g}<extra></extra>",
     ))
     fig.update_xaxes(title_text="earlier state k")
     fig.update_yaxes(title_text="later state t", autorange="reversed")
     fig.add_annotation(text=method, xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
                        font=dict(size=11, color="gray"))
-    return _layout(fig, "How much h_k still moves h_t: ||dh_t/dh_k||", height=380)
+    return _layout(fig, f"How much {state}_k still moves {state}_t: ||d{state}_t/d{state}_k||", height=380)
 
 
-def step_sigmas(sigma: Array, bound: float, method: str, steps: Array | None = None) -> go.Figure:
-    """Largest singular value of each step Jacobian, with Pascanu's bound gamma * sigma_max(U) and the line 1."""
+def step_sigmas(sigma: Array, bound: float | None, method: str, steps: Array | None = None,
+                title: str = "Per-step stretch: largest singular value of J_t = diag(f'(z_t)) Uᵀ",
+                state: str = "h") -> go.Figure:
+    """Largest singular value of each step Jacobian, with Pascanu's bound gamma * sigma_max(U) (SimpleRNN; None
+    for gated cells, which have no such bound) and the line 1."""
     sigma = np.asarray(sigma, np.float64)
     steps = np.arange(len(sigma)) if steps is None else np.asarray(steps)
     fig = go.Figure(go.Scatter(x=steps, y=sigma, mode="lines+markers" if len(steps) <= 80 else "lines",
                                name="sigma_max(J_t)", line=dict(color=NUMPY_COLOR),
                                hovertemplate="t=%{x}<br>sigma_max(J_t)=%{y:.4g}<extra></extra>"))
-    if abs(bound - 1.0) < 0.05:
+    if bound is None:
+        fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text="1: neither shrinks nor grows",
+                      annotation_position="bottom left")
+    elif abs(bound - 1.0) < 0.05:
         fig.add_hline(y=bound, line=dict(color="firebrick", dash="dash"),
                       annotation_text=f"bound gamma·sigma_max(U) = {bound:.3g} ≈ 1 (neither shrinks nor grows)",
                       annotation_position="top left")
@@ -290,8 +306,24 @@ def step_sigmas(sigma: Array, bound: float, method: str, steps: Array | None = N
     fig.add_annotation(text=method, xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom",
                        showarrow=False, font=dict(size=11, color="gray"))
     fig.update_xaxes(title_text="time step t")
-    fig.update_yaxes(title_text="sigma_max(dh_t/dh_{t-1})", rangemode="tozero")
-    return _layout(fig, "Per-step stretch: largest singular value of J_t = diag(f'(z_t)) Uᵀ")
+    fig.update_yaxes(title_text=f"sigma_max(d{state}_t/d{state}_{{t-1}})", rangemode="tozero")
+    return _layout(fig, title)
+
+
+def carry_products(distance: Array, log10_mean: Array, log10_max: Array, gate_label: str) -> go.Figure:
+    """The product of a gated cell's carry gate along the path back from the last step (log10, mean and max
+    over units): the part of the gradient the cell passes on untouched (LSTM: the constant error carousel)."""
+    d = np.arange(len(log10_mean))
+    fig = go.Figure()
+    for values, name, dash in ((log10_max, "largest unit", "dot"), (log10_mean, "mean over units", "solid")):
+        shown = np.where(np.isfinite(values), values, np.nan)
+        fig.add_trace(go.Scatter(x=d, y=shown, mode="lines", name=name, line=dict(color=CELL_COLORS["LSTM"], dash=dash),
+                                 hovertemplate=f"{name}<br>distance %{{x}}<br>log10 product = %{{y:.3g}}<extra></extra>"))
+    fig.add_hline(y=0.0, line=dict(color="gray", dash="dot"), annotation_text="1: passed on in full",
+                  annotation_position="bottom left")
+    fig.update_xaxes(title_text="steps back from the last step (t − k)")
+    fig.update_yaxes(title_text="log10 prod of the gate")
+    return _layout(fig, f"Products of the {gate_label} along the path back", legend=dict(orientation="h", y=-0.25))
 
 
 def contributions(values: Array) -> go.Figure:

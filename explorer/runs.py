@@ -14,19 +14,13 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from rnn_core import initializers
-from rnn_core.analysis import (
-    JacobianMap,
-    fit_decay,
-    jacobian_norm_map,
-    pascanu_report,
-    recurrent_contributions,
-    step_jacobian_norms,
-)
+from rnn_core.analysis import StateFlow, fit_decay, pascanu_report, recurrent_contributions, state_flow
+from rnn_core.analysis import compare_cells as analysis_compare_cells
 from rnn_core.clipping import clip_gradients, global_norm, l2_norm
 from rnn_core.dense import Dense
 from rnn_core.model import RNNClassifier
 
-from .settings import AppConfig
+from .settings import CELL_TYPES, AppConfig
 
 Array = np.ndarray
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
@@ -375,55 +369,53 @@ def keras_gradients(cfg: AppConfig, twins: KerasTwins, x: Array, labels: Array,
 @dataclass
 class FlowAnalysis:
     hidden_norms: Array            # (T,) ||dL/dh_t|| for sequence 0
+    cell_norms: Array | None       # (T,) ||dL/dc_t|| for an LSTM's sequence 0, else None
     decay: object                  # DecayFit or None
-    sigma_steps: Array             # the steps where sigma_max(J_t) was computed (all, or an even subsample)
-    step_sigma: Array              # sigma_max(J_t) at those steps
-    step_sigma_iterations: int
-    jacobian_map: JacobianMap
-    map_offset: int                # the map covers steps map_offset .. T-1
-    pascanu: object                # PascanuReport
+    flow: StateFlow                # sigma_max of each step's state Jacobian, the ds_t/ds_k map, carry-gate products
+    pascanu: object | None         # PascanuReport for a cell without a carry gate (SimpleRNN), else None
     norms_before: dict[str, float]
     norms_after: dict[str, float]
     seconds: float
 
     @property
     def sigma_method(self) -> str:
-        every = len(self.sigma_steps) == len(self.hidden_norms)
-        where = "all steps" if every else f"{len(self.sigma_steps):,} evenly spaced steps of {len(self.hidden_norms):,}"
-        return f"Lanczos ({self.step_sigma_iterations} steps, batched), {where}"
+        f = self.flow
+        every = len(f.sigma_steps) == len(self.hidden_norms)
+        where = "all steps" if every else f"{len(f.sigma_steps):,} evenly spaced steps of {len(self.hidden_norms):,}"
+        return f"Lanczos ({f.lanczos_steps} steps, batched), {where}"
 
-
-MAX_SIGMA_STEPS = 2_000          # sigma_max(J_t) on at most this many steps
-MAP_FLOPS = 5e9                  # budget for the dh_t/dh_k map: products of H x H Jacobians over a window
+    @property
+    def state(self) -> str:
+        """The state's name in formulas: h, or s = (h, c) for an LSTM."""
+        return "h" if self.flow.state_names == ("h",) else "s"
 
 
 @_overflow_is_data
-def analyse_flow(cfg: AppConfig, weights: list[Array], run: GradientRun, max_points: int = 32) -> FlowAnalysis:
-    """Norms, per-step Jacobian norms, the dh_t/dh_k map and Pascanu's bounds for sequence 0.
+def analyse_flow(cfg: AppConfig, grads: NumpyGradients, max_points: int = 32) -> FlowAnalysis:
+    """Norms, per-step Jacobian norms of the whole state, the ds_t/ds_k map, the carry gate's products and (for a
+    cell without a carry gate) Pascanu's bounds, for sequence 0.
 
-    Long sequences are bounded in work: sigma_max(J_t) on an even subsample of
-    steps, and the map over the last window of steps that fits MAP_FLOPS
-    (at H=128 that is about 1,190 steps), both stated on the charts.
+    Long sequences are bounded in work (rnn_core.analysis.state_flow): sigma_max on
+    an even subsample of steps, and the map over the last window of steps that fits
+    its flop budget, both stated on the charts.
     """
     start = time.perf_counter()
-    from rnn_core import activations
-
-    T, H = run.fprime.shape
+    run, layer = grads.run, grads.layer
     hidden_norms = np.linalg.norm(run.hidden[0].astype(np.float64), axis=-1)
-    recurrent = weights[1]
-    steps = np.unique(np.linspace(0, T - 1, min(T, MAX_SIGMA_STEPS)).round().astype(int))
-    sigma, iters = step_jacobian_norms(run.fprime[steps], recurrent)
-    # Work of the map: ~2 H^3 per step of the window, and ~S^2 H^3 for the S x S grid of products.
-    points = int(max(8, min(max_points, np.sqrt(MAP_FLOPS / H ** 3))))
-    window = int(min(T, max(points, MAP_FLOPS // (2 * H ** 3))))
-    jmap = jacobian_norm_map(run.fprime[T - window:], recurrent, max_points=points)
-    jmap.steps = jmap.steps + (T - window)
-    if window < T:
-        jmap.method += f"; the last {window:,} of {T:,} steps"
-    report = pascanu_report(recurrent, activations.get(cfg.activation))
+    cell_norms = None if run.cell is None else np.linalg.norm(run.cell[0].astype(np.float64), axis=-1)
+    flow = state_flow(layer, b=0, max_points=max_points)
+    report = pascanu_report(layer.recurrent_kernel, layer.activation) if flow.carry is None else None
     before = {k: l2_norm(v) for k, v in run.weights.items()}
     before["global"] = global_norm(list(run.weights.values()))
     after = {k: l2_norm(v) for k, v in run.clipped.items()}
     after["global"] = global_norm(list(run.clipped.values()))
-    return FlowAnalysis(hidden_norms, fit_decay(hidden_norms), steps, sigma, iters, jmap, T - window, report,
-                        before, after, time.perf_counter() - start)
+    return FlowAnalysis(hidden_norms, cell_norms, fit_decay(hidden_norms), flow, report, before, after,
+                        time.perf_counter() - start)
+
+
+@_overflow_is_data
+def compare_cells(cfg: AppConfig, x: Array, carry_bias: float = 1.0) -> list:
+    """||dL/dh_t|| of SimpleRNN, LSTM and GRU on the same input (sequence 0), a loss on the last step only, the
+    same units, seed and Keras' default initializers, the gated cells' carry-gate bias set to ``carry_bias``:
+    rnn_core.analysis.compare_cells."""
+    return analysis_compare_cells(x[:1], units=cfg.units, seed=cfg.seed, cells=CELL_TYPES, carry_bias=carry_bias)

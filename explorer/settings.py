@@ -94,12 +94,12 @@ PRESETS: dict[str, AppConfig] = {
     "Exploding gradients (relu, scale 1.6)": replace(DEFAULT, units=16, activation="relu", recurrent_scale=1.6,
                                                     steps=60, head="none", example="impulse"),
     "Why gates: SimpleRNN vs LSTM vs GRU (200 steps)": replace(DEFAULT, units=16, steps=200, head="none",
-                                                                example="impulse"),
+                                                                example="adding problem"),
     "LSTM: the tutorial model with LSTM cells": AppConfig(
         cell="LSTM", units=128, head="many-to-many", num_classes=39, example="random normal", steps=50),
 }
 
 # Page-level choices a preset also makes (session-state keys of page widgets).
 PRESET_EXTRAS: dict[str, dict] = {
-    "Why gates: SimpleRNN vs LSTM vs GRU (200 steps)": {"flow_view": "compare cells", "loss_on": "last"},
+    "Why gates: SimpleRNN vs LSTM vs GRU (200 steps)": {"flow_view": "compare cells", "carry_bias": 4.0},
 }

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, export, figures
+from explorer import cache, export, figures, runs
 from explorer.widgets import (
     keras_enabled,
     keras_spinner,
@@ -23,6 +23,34 @@ st.title("Gradient flow (BPTT)")
 st.caption("How far back does the gradient reach, and why? Move the *recurrent weight scale* in the sidebar "
            "from 0.5 (vanishing) to 1.5 (exploding) and watch the slopes below.")
 show_normalization(seq, cfg)
+view = st.segmented_control("view", ["this layer", "compare cells"], default="this layer", key="flow_view",
+                            bind="query-params",
+                            help="Compare cells: the same input through SimpleRNN, LSTM and GRU, loss on the last step.")
+if view == "compare cells":
+    st.subheader("Why gates: SimpleRNN vs LSTM vs GRU on the same input")
+    carry_bias = st.slider("bias of the carry gates (LSTM's forget gate f, GRU's update gate z)", -2.0, 6.0, 1.0, 0.5,
+                           key="carry_bias", bind="query-params",
+                           help="1 is Keras' unit_forget_bias. A gate's value is sigmoid(bias + ...): raise the bias "
+                                "and the gate stays near 1, so the cell passes its state, and the gradient, on.")
+    flows = cache.compare_cells(cfg, x, float(carry_bias))
+    st.plotly_chart(figures.gradient_norms({f.cell: f.hidden_norms for f in flows},
+                                           f"||dL/dh_t|| for a loss on the last step only, {cfg.units} units each",
+                                           rates={f.cell: f.fit for f in flows}), key="compare")
+    rows = [{"cell": f.cell, "per-step factor": f.fit.factor if f.fit else float("nan"),
+             "halves every (steps)": f.fit.half_life if f.fit and f.fit.factor < 1 else float("nan"),
+             "||dL/dh_0|| / ||dL/dh_T||": float(f.hidden_norms[0] / f.hidden_norms[-1])} for f in flows]
+    st.dataframe(pd.DataFrame(rows).set_index("cell").style.format("{:.4g}"), width="stretch")
+    st.caption(f"Input: {seq.description} (sequence 0, {T:,} steps). Each cell has Keras' default initializers "
+               f"(seed {cfg.seed}), {cfg.units} units, and receives the same unit gradient on h_T; nothing is trained.")
+    st.markdown(
+        "A SimpleRNN multiplies the gradient by diag(f'(z_t)) Uᵀ at every step back: the rate is fixed by its "
+        "weights and inputs. An LSTM's cell state is *added to* rather than multiplied by a matrix "
+        "(c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t), so the gradient on c crosses a step multiplied by the forget gate f_t "
+        "alone; a GRU's update gate does the same for h (h_t = z_t ⊙ h_(t−1) + (1 − z_t) ⊙ candidate). "
+        "**Untrained, every cell forgets**: at bias 1 the forget gate is about sigmoid(1) ≈ 0.73, and "
+        "0.73²⁰ ≈ 0.002. What the gates add is a knob: move the slider to 4 (f ≈ 0.98) and the LSTM and GRU lines "
+        "flatten while the SimpleRNN has no such knob. Training sets that knob where a task needs memory.")
+    st.stop()
 
 c1, c2, c3, c4 = st.columns([1.3, 1, 1.2, 1])
 if cfg.head == "none":
@@ -44,6 +72,7 @@ clip = () if clip_kind == "none" else ((clip_kind, float(clip_value)),)
 trunc = int(truncate) or None
 
 run = cache.numpy_gradients(cfg, x, labels, loss_on, trunc, clip)
+state = "h" if cfg.state_names == ("h",) else "s"
 flow = cache.flow_analysis(cfg, x, labels, loss_on, trunc, clip)
 st.caption(f"Loss: {run.loss_text}. L = {run.loss:.6g}. "
            + (f"Truncated BPTT: each gradient travels at most {trunc} steps back." if trunc else "Full BPTT."))
@@ -69,32 +98,62 @@ with col_l:
                    + ("it halves" if f.factor < 1 else "it doubles") + f" every {f.half_life:.3g} steps.")
 with col_r:
     st.plotly_chart(figures.states_heatmap(run.hidden[0], "dL/dh_t (sequence 0)", quantity="dL/dh"), key="hidden")
+    if run.cell is not None:
+        st.plotly_chart(figures.states_heatmap(run.cell[0], "dL/dc_t: the gradient on the cell state (sequence 0)",
+                                               quantity="dL/dc"), key="cell_grad")
     if keras_run is not None:
-        diff = max_difference(run.hidden, keras_run.hidden)
-        parity_badge(diff, tolerance_for(keras_run.hidden), "dL/dh_t: max |NumPy − Keras GradientTape|")
+        pairs = [(run.hidden, keras_run.hidden)] + ([(run.cell, keras_run.cell)] if run.cell is not None else [])
+        diff = max(max_difference(a, b) for a, b in pairs)
+        parity_badge(diff, max(tolerance_for(b) for _, b in pairs),
+                     ("dL/dh_t and dL/dc_t" if run.cell is not None else "dL/dh_t")
+                     + ": max |NumPy − Keras GradientTape|")
     elif trunc is not None and st.session_state.get("keras", True):
         st.caption("Keras column hidden: truncated BPTT is a NumPy-core feature (Keras' tape always does full BPTT).")
 
 st.subheader("Why: the Jacobians of the recurrence")
-rep = flow.pascanu
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("spectral radius ρ(U)", f"{rep.spectral_radius:.4f}", help="Largest |eigenvalue| of U.")
-c2.metric("σ_max(U)", f"{rep.sigma_max:.4f}", help="Largest singular value of U: the most U can stretch a vector.")
-c3.metric(f"γ = sup |f'| ({cfg.activation})", f"{rep.gamma:.4f}", help="The steepest slope of the activation.")
-c4.metric("bound γ·σ_max(U)", f"{rep.bound:.4f}", help="No step can stretch the gradient by more than this.")
-st.markdown(
-    r"Each step multiplies the gradient by $J_t^\top$ with $J_t = \partial h_t/\partial h_{t-1} = "
-    r"\mathrm{diag}(f'(z_t))\,U^\top$, so $\|\partial h_t/\partial h_k\| \le (\gamma\,\sigma_{\max}(U))^{t-k}$. "
-    r"Pascanu, Mikolov & Bengio (2013): $\gamma\,\sigma_{\max}(U) < 1$ is **sufficient** for vanishing "
-    r"gradients; $\sigma_{\max}(U) > 1/\gamma$ is **necessary** for exploding ones.")
-st.info(rep.verdict, icon=":material/lightbulb:")
+rep, sf = flow.pascanu, flow.flow
+if rep is not None:
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("spectral radius ρ(U)", f"{rep.spectral_radius:.4f}", help="Largest |eigenvalue| of U.")
+    c2.metric("σ_max(U)", f"{rep.sigma_max:.4f}", help="Largest singular value of U: the most U can stretch a vector.")
+    c3.metric(f"γ = sup |f'| ({cfg.activation})", f"{rep.gamma:.4f}", help="The steepest slope of the activation.")
+    c4.metric("bound γ·σ_max(U)", f"{rep.bound:.4f}", help="No step can stretch the gradient by more than this.")
+    st.markdown(
+        r"Each step multiplies the gradient by $J_t^\top$ with $J_t = \partial h_t/\partial h_{t-1} = "
+        r"\mathrm{diag}(f'(z_t))\,U^\top$, so $\|\partial h_t/\partial h_k\| \le (\gamma\,\sigma_{\max}(U))^{t-k}$. "
+        r"Pascanu, Mikolov & Bengio (2013): $\gamma\,\sigma_{\max}(U) < 1$ is **sufficient** for vanishing "
+        r"gradients; $\sigma_{\max}(U) > 1/\gamma$ is **necessary** for exploding ones.")
+    st.info(rep.verdict, icon=":material/lightbulb:")
+    sigma_title = "Per-step stretch: largest singular value of J_t = diag(f'(z_t)) Uᵀ"
+else:
+    cell = runs.cell_of(cfg)
+    carry = sf.carry
+    gate_label = cell.gate_labels.get(carry.gate, carry.gate)
+    parts = " and ".join(f"{n}_t" for n in sf.state_names)
+    st.markdown(
+        f"The {cfg.cell}'s state is s_t = ({', '.join(n + '_t' for n in sf.state_names)}): the gradient crosses each "
+        f"step through the Jacobian J_t = ∂s_t/∂s_(t−1) ({sf.size} × {sf.size}, from the gates' values at that step). "
+        f"Besides the path through Uᵀ that a SimpleRNN has, there is a **direct path**: the {gate_label} multiplies "
+        f"the carried state elementwise, so ∂{'c' if carry.gate == 'f' else 'h'}_t/∂"
+        f"{'c' if carry.gate == 'f' else 'h'}_(t−1) contains diag({carry.gate}_t). Where the gate stays near 1, the "
+        "gradient travels back almost untouched: no product of matrices with norm below 1.")
+    mean_at = {d: float(10 ** carry.log10_mean[d]) for d in (1, 10, 50) if d < len(carry.log10_mean)}
+    cols = st.columns(len(mean_at) + 1)
+    gate_values = cache.numpy_forward(cfg, x, None).sequences[carry.gate][0]
+    cols[0].metric(f"mean {carry.gate}_t (sequence 0)", f"{float(np.mean(gate_values)):.3f}",
+                   help=f"The {gate_label} averaged over every step and unit.")
+    for col, (d, value) in zip(cols[1:], mean_at.items(), strict=True):
+        col.metric(f"mean product over {d} steps", f"{value:.3g}")
+    st.plotly_chart(figures.carry_products(carry.distance, carry.log10_mean, carry.log10_max, gate_label),
+                    key="carry")
+    sigma_title = f"Per-step stretch: largest singular value of J_t = ∂s_t/∂s_(t−1), s = ({', '.join(sf.state_names)})"
 col_l, col_r = st.columns(2, gap="medium")
 with col_l:
-    st.plotly_chart(figures.step_sigmas(flow.step_sigma, rep.bound, flow.sigma_method, flow.sigma_steps),
-                    key="sigmas")
+    st.plotly_chart(figures.step_sigmas(sf.sigma, None if rep is None else rep.bound, flow.sigma_method,
+                                        sf.sigma_steps, title=sigma_title, state=flow.state), key="sigmas")
 with col_r:
-    m = flow.jacobian_map
-    st.plotly_chart(figures.jacobian_map(m.steps, m.log10_norm, m.method), key="jmap")
+    m = sf.map
+    st.plotly_chart(figures.jacobian_map(m.steps, m.log10_norm, m.method, state=flow.state), key="jmap")
 
 st.subheader("What the weights receive")
 col_l, col_r = st.columns(2, gap="medium")

@@ -349,13 +349,17 @@ class CellFlow:
 
 
 def compare_cells(x: Array, units: int = 32, seed: int = 0, cells: tuple[str, ...] = ("SimpleRNN", "LSTM", "GRU"),
-                  **layer_kwargs) -> list[CellFlow]:
+                  carry_bias: float | None = None, **layer_kwargs) -> list[CellFlow]:
     """||dL/dh_t|| for the same input through each cell, for a loss on the last step only.
 
     x: (T,), (T, D) or (B, T, D). Every cell is built with the same ``units``,
     ``seed`` and Keras' default initializers (or ``layer_kwargs``), runs in
     float64, and receives the same unit gradient g (drawn from ``seed``) on
     its last state h_T; the norms are those of sequence 0, in time order.
+
+    ``carry_bias`` sets the bias of each gated cell's carry gate (LSTM's forget
+    gate f, GRU's update gate z) to this value (Keras' unit_forget_bias is 1):
+    a gate that stays near 1 passes the gradient back untouched.
     """
     from . import layer as layers   # noqa: PLC0415 - the layers import nothing from here; keep the core acyclic
 
@@ -372,7 +376,14 @@ def compare_cells(x: Array, units: int = 32, seed: int = 0, cells: tuple[str, ..
             raise ValueError(f"Unknown cell {name!r}; expected one of SimpleRNN, LSTM, GRU.")
         layer = cls(units, seed=seed, **layer_kwargs)
         layer.build(x.shape)
-        layer.set_weights([w.astype(np.float64) for w in layer.get_weights()])
+        weights = [w.astype(np.float64) for w in layer.get_weights()]
+        gate = getattr(layer.cell, "carry_gate", None)
+        if carry_bias is not None and gate is not None and len(weights) == 3:
+            k, G = layer.cell.gate_names.index(gate), layer.cell.n_blocks
+            rows = weights[2].reshape(-1, G * units)      # (1, G*H), or GRU reset_after's (2, 3H): input, recurrent
+            rows[:, k * units:(k + 1) * units] = 0.0
+            rows[0, k * units:(k + 1) * units] = carry_bias
+        layer.set_weights(weights)
         layer(x)
         grads = layer.backward(np.broadcast_to(g, (x.shape[0], units)))
         norms = np.linalg.norm(grads.hidden[0], axis=-1)
