@@ -303,6 +303,7 @@ def numpy_gradients(cfg: AppConfig, weights: list[Array], x: Array, labels: Arra
     return numpy_gradients_and_layer(cfg, weights, x, labels, loss_on, truncate, clip, head_weights, mask).run
 
 
+@_overflow_is_data
 def numpy_gradients_and_layer(cfg, weights, x, labels, loss_on="every", truncate=None, clip=None, head_weights=None,
                      mask=None) -> NumpyGradients:
     start = time.perf_counter()

@@ -33,11 +33,34 @@ def test_long_sequences_are_aggregated_and_say_so(rng):
 def test_unrolled_diagram_shows_shapes_and_greys_unreturned_outputs():
     many = figures.unrolled_diagram(5, 3, 4, return_sequences=True, return_state=True, go_backwards=False)
     texts = [a.text for a in many.layout.annotations]
-    assert "h<sub>0</sub> (B, 4)" in texts and "x<sub>0</sub> (B, 3)" in texts and "state<br>(B, 4)" in texts
+    assert "h<sub>0</sub> (B, 4)" in texts and "x<sub>0</sub> (B, 3)" in texts
+    assert "state<br>h<sub>T</sub><br>(B, 4)" in texts
     one = figures.unrolled_diagram(5, 3, 4, return_sequences=False, return_state=False, go_backwards=True)
     texts = [a.text for a in one.layout.annotations]
     assert "h<sub>0</sub> not returned" in texts and "h<sub>4</sub> (B, 4)" in texts
     assert "x<sub>4</sub> (B, 3)" in texts                 # go_backwards: cell 0 reads the last input
+
+
+def test_unrolled_lstm_carries_two_states_and_lists_its_gates():
+    fig = figures.unrolled_diagram(5, 3, 4, return_sequences=True, return_state=True, go_backwards=False,
+                                   cell_name="LSTM", state_names=("h", "c"), gate_names=("i", "f", "g", "o"))
+    texts = [a.text for a in fig.layout.annotations]
+    assert "LSTM<br>step 0<br><i>i f g o</i>" in texts
+    assert "states<br>h<sub>T</sub>, c<sub>T</sub><br>(B, 4) (B, 4)" in texts
+    assert "c<sub>t</sub>" in texts and "h<sub>t</sub>" in texts          # one lane per carried state
+    lanes = {a.ay for a in fig.layout.annotations if a.showarrow and a.ax == a.x - 0.6}
+    assert len(lanes) == 2
+
+
+def test_carry_products_and_cell_colours():
+    fig = figures.carry_products(np.arange(3), np.array([0.0, -0.1, -0.2]), np.array([0.0, -0.05, -0.1]),
+                                 "forget gate f_t")
+    assert [t.name for t in fig.data] == ["largest unit", "mean over units"]
+    np.testing.assert_allclose(fig.data[1].y, [0.0, -0.1, -0.2])
+    fit = type("Fit", (), {"factor": 0.5, "half_life": 1.0, "r2": 1.0})()
+    norms = figures.gradient_norms({"LSTM": np.ones(3), "GRU": np.ones(3)}, "cells", rates={"LSTM": fit})
+    assert [t.name for t in norms.data] == ["LSTM: x0.5 per step back", "GRU"]
+    assert norms.data[0].line.color == figures.CELL_COLORS["LSTM"]
 
 
 def test_gradient_norms_log_axis_and_overflow_markers():
