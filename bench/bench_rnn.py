@@ -1,9 +1,10 @@
-"""NumPy core vs Keras: forward + full BPTT on the same weights and inputs, in one run.
+"""NumPy core vs Keras: forward + full BPTT on the same weights and inputs, in one run, for each cell.
 
     python -m bench.bench_rnn            # the README's numbers (a few minutes)
     python -m bench.bench_rnn --quick    # tiny sizes, one repeat: checks the code still runs
 
-For each (B, T, D, H): the median of several repeats of
+For each (B, T, D, H) and cell (SimpleRNN at every size; LSTM and GRU at
+(1, 1000, 8, 128) and (32, 200, 16, 128)): the median of several repeats of
   * NumPy:  layer(x) then layer.backward(g)                (rnn_core)
   * Keras tf.function: GradientTape around layer(x), gradients of kernel,
     recurrent_kernel, bias and x, compiled once (tracing not timed)
@@ -24,11 +25,13 @@ import tracemalloc
 
 import numpy as np
 
-from rnn_core import SimpleRNN
+from rnn_core import CELLS, SimpleRNN
 from rnn_core.analysis import jacobian_norm_map, step_jacobian_norms
 
 SIZES = [(1, 100, 8, 32), (1, 1000, 8, 128), (32, 200, 16, 128), (1, 10000, 8, 256)]
+GATED_SIZES = [(1, 1000, 8, 128), (32, 200, 16, 128)]
 QUICK_SIZES = [(2, 6, 3, 4)]
+CELL_NAMES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def median_time(fn, repeats: int) -> float:
@@ -40,9 +43,9 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def problem(B: int, T: int, D: int, H: int):
+def problem(B: int, T: int, D: int, H: int, kind: str = "simple_rnn"):
     rng = np.random.default_rng(0)
-    layer = SimpleRNN(H, return_sequences=True, seed=0)
+    layer = CELLS[kind](H, return_sequences=True, seed=0)
     x = rng.standard_normal((B, T, D)).astype(np.float32)
     layer.build(x.shape)
     g = rng.standard_normal((B, T, H)).astype(np.float32)
@@ -62,11 +65,11 @@ def numpy_peak_bytes(layer, x, g) -> int:
     return peak
 
 
-def keras_functions(layer: SimpleRNN, x):
+def keras_functions(layer, x, kind: str = "simple_rnn"):
     from rnn_core import keras_bridge as kb
 
     tf, _ = kb._tf()
-    k = kb.build_simple_rnn(layer.config, x.shape, layer.get_weights())
+    k = kb.build_layer(kind, layer.config, x.shape, layer.get_weights())
     variables = [k.cell.kernel, k.cell.recurrent_kernel, k.cell.bias]
 
     def step(x_t, g_t):
@@ -78,25 +81,27 @@ def keras_functions(layer: SimpleRNN, x):
     return tf, step, tf.function(step)
 
 
-def run(sizes, repeats: int, eager_max_steps: int) -> list[dict]:
+def run(cases, repeats: int, eager_max_steps: int) -> list[dict]:
     rows = []
-    for B, T, D, H in sizes:
-        layer, x, g = problem(B, T, D, H)
+    for kind, (B, T, D, H) in cases:
+        layer, x, g = problem(B, T, D, H, kind)
         n = repeats if T * B <= 10_000 else max(1, repeats // 2)
         numpy_step(layer, x, g)                                      # warm-up
         t_np = median_time(lambda: numpy_step(layer, x, g), n)
         peak = numpy_peak_bytes(layer, x, g)
-        tf, eager, compiled = keras_functions(layer, x)
+        tf, eager, compiled = keras_functions(layer, x, kind)
         x_t, g_t = tf.constant(x), tf.constant(g)
         ours = numpy_step(layer, x, g)
         theirs = compiled(x_t, g_t)                                  # traces once
         scale = max(1.0, float(np.abs(theirs[1]).max()))
         err = float(np.abs(ours.recurrent_kernel - theirs[1].numpy()).max()) / scale
         t_fn = median_time(lambda: [t.numpy() for t in compiled(x_t, g_t)], n)
-        t_eager = median_time(lambda: [t.numpy() for t in eager(x_t, g_t)], 1 if T > 1000 else n) \
+        eager_n = 1 if T > 1000 else (n if kind == "simple_rnn" else min(n, 3))
+        t_eager = median_time(lambda: [t.numpy() for t in eager(x_t, g_t)], eager_n) \
             if T <= eager_max_steps else float("nan")
-        rows.append(dict(size=(B, T, D, H), numpy=t_np, keras_fn=t_fn, keras_eager=t_eager, peak=peak, err=err))
-        print(f"  {(B, T, D, H)}: NumPy {t_np * 1e3:.1f} ms, Keras tf.function {t_fn * 1e3:.1f} ms, "
+        rows.append(dict(cell=CELL_NAMES[kind], size=(B, T, D, H), numpy=t_np, keras_fn=t_fn, keras_eager=t_eager,
+                         peak=peak, err=err))
+        print(f"  {(B, T, D, H)} {CELL_NAMES[kind]}: NumPy {t_np * 1e3:.1f} ms, Keras tf.function {t_fn * 1e3:.1f} ms, "
               f"eager {t_eager * 1e3:.0f} ms, dU relative difference {err:.1e}", flush=True)
     return rows
 
@@ -124,15 +129,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--eager-max-steps", type=int, default=10_000)
     args = parser.parse_args()
-    sizes, repeats = (QUICK_SIZES, 1) if args.quick else (SIZES, args.repeats)
+    if args.quick:
+        cases, repeats = [(kind, size) for kind in CELL_NAMES for size in QUICK_SIZES], 1
+    else:
+        cases = [("simple_rnn", size) for size in SIZES] + [(k, size) for k in ("lstm", "gru") for size in GATED_SIZES]
+        repeats = args.repeats
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, NumPy {np.__version__}")
-    rows = run(sizes, repeats, args.eager_max_steps)
+    rows = run(cases, repeats, args.eager_max_steps)
     print()
-    print("| (B, T, D, H) | NumPy fwd+BPTT | Keras tf.function | Keras eager | tf.function / NumPy | eager / NumPy | NumPy peak memory |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| (B, T, D, H) | cell | NumPy fwd+BPTT | Keras tf.function | Keras eager | tf.function / NumPy | eager / NumPy "
+          "| NumPy peak memory |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['size']} | {r['numpy'] * 1e3:.1f} ms | {r['keras_fn'] * 1e3:.1f} ms | "
+        print(f"| {r['size']} | {r['cell']} | {r['numpy'] * 1e3:.1f} ms | {r['keras_fn'] * 1e3:.1f} ms | "
               f"{r['keras_eager'] * 1e3:.0f} ms | {r['keras_fn'] / r['numpy']:.1f}x | "
               f"{r['keras_eager'] / r['numpy']:.0f}x | {r['peak'] / 2**20:.1f} MiB |")
     if not args.quick:

@@ -113,11 +113,31 @@ class GRUCell(Cell):
         tr.h[t + 1] += hh                                            # h_t = z h_{t-1} + (1 - z) hh
 
     def backward_cache(self, tr) -> dict[str, Array]:
+        """Everything of the backward step that does not depend on the incoming gradient, for all steps at once.
+
+            da_z  = dh * [(h_{t-1} - hh) sigma'(a_z)]       da_hh = dh * [(1 - z) act'(a_hh)]
+            da_r  = da_hh * [m_h sigma'(a_r)]               (after)
+            da_r  = (da_hh U_h^T) * [h_{t-1} sigma'(a_r)]   (before; h_{t-1} times its dropout mask)
+        """
         H, sig, act = self.units, self.recurrent_activation, self.activation
-        dgates = np.empty_like(tr.act)                               # sigma'(a_z), sigma'(a_r), act'(a_hh)
-        dgates[..., :2 * H] = sig.derivative(tr.pre[..., :2 * H], tr.act[..., :2 * H])
-        dgates[..., 2 * H:] = act.derivative(tr.pre[..., 2 * H:], tr.act[..., 2 * H:])
-        return {"dgates": dgates}
+        T, B, _ = tr.pre.shape
+        slope = np.empty_like(tr.act)                                # sigma'(a_z), sigma'(a_r), act'(a_hh)
+        slope[..., :2 * H] = sig.derivative(tr.pre[..., :2 * H], tr.act[..., :2 * H])
+        slope[..., 2 * H:] = act.derivative(tr.pre[..., 2 * H:], tr.act[..., 2 * H:])
+        z, r, hh = (tr.act[..., k * H:(k + 1) * H] for k in range(3))
+        h_prev = tr.h[:-1]
+        coef = slope.reshape(T, B, 3, H)
+        coef[:, :, 0] *= h_prev - hh
+        coef[:, :, 2] *= 1 - z
+        cache = {"coef": coef}
+        if self.reset_after:
+            coef[:, :, 1] *= tr.extra["m_h"]
+        else:
+            mask_h = _block(tr.recurrent_dropout, 2)
+            h_in = h_prev if mask_h is None else h_prev * mask_h
+            coef[:, :, 1] *= h_in
+            cache["r_in"] = r if mask_h is None else r * mask_h      # d(r * h_in)/dh_{t-1}
+        return cache
 
     def step_backward(self, t: int, tr, cache: dict, d: list[Array], U_t: Array, rec_mask,
                       out: tuple[Array, Array] | None = None):
@@ -127,26 +147,25 @@ class GRUCell(Cell):
         """
         H = self.units
         dh = d[0]
-        z, r, hh = (tr.act[t][:, k * H:(k + 1) * H] for k in range(3))
-        h_prev, dg = tr.h[t], cache["dgates"][t]
+        z, r = tr.act[t][:, :H], tr.act[t][:, H:2 * H]
+        coef = cache["coef"][t]
         da = out[0] if out is not None else np.empty(dh.shape[:-1] + (3 * H,), dh.dtype)
-        np.multiply(dh * (1 - z), dg[:, 2 * H:], out=da[..., 2 * H:])  # da_hh = dh (1 - z) act'(a_hh)
-        da_hh = da[..., 2 * H:]
-        np.multiply(dh * (h_prev - hh), dg[:, :H], out=da[..., :H])    # da_z = dh (h_{t-1} - hh) sigma'(a_z)
-        dh_prev = dh * z                                               # h_t = z h_{t-1} + ...: the direct path
+        da3 = da.reshape(da.shape[:-1] + (3, H))
+        np.multiply(dh, coef[:, 0], out=da3[..., 0, :])             # da_z = dh (h_{t-1} - hh) sigma'(a_z)
+        np.multiply(dh, coef[:, 2], out=da3[..., 2, :])             # da_hh = dh (1 - z) act'(a_hh)
+        dh_prev = dh * z                                            # h_t = z h_{t-1} + ...: the direct path
         if self.reset_after:
-            np.multiply(da_hh * tr.extra["m_h"][t], dg[:, H:2 * H], out=da[..., H:2 * H])  # da_r = da_hh m_h sigma'
+            np.multiply(da3[..., 2, :], coef[:, 1], out=da3[..., 1, :])   # da_r = da_hh m_h sigma'(a_r)
             dm = out[1] if out is not None else np.empty_like(da)
             dm[..., :2 * H] = da[..., :2 * H]
-            np.multiply(da_hh, r, out=dm[..., 2 * H:])                 # dL/dm_h = da_hh * r
-            dh_prev += block_matmul_t(dm, U_t, rec_mask, 0, 3, H)       # backprop into h_{t-1}: dm U^T
+            np.multiply(da3[..., 2, :], r, out=dm[..., 2 * H:])       # dL/dm_h = da_hh * r
+            dh_prev += block_matmul_t(dm, U_t, rec_mask, 0, 3, H)     # backprop into h_{t-1}: dm U^T
             return da, dm, [dh_prev]
-        mask_h = _block(rec_mask, 2)
-        h_h = h_prev if mask_h is None else h_prev * mask_h
-        d_rh = da_hh @ U_t[2 * H:]                                     # dL/d(r * h_{t-1}) = da_hh U_h^T
-        np.multiply(d_rh * h_h, dg[:, H:2 * H], out=da[..., H:2 * H])  # da_r = d(r h) h sigma'(a_r)
-        dh_prev += block_matmul_t(da[..., :2 * H], U_t, rec_mask, 0, 2, H)    # through a_z, a_r
-        dh_prev += d_rh * r if mask_h is None else d_rh * r * mask_h    # through r * h_{t-1}
+        d_rh = da3[..., 2, :] @ U_t[2 * H:]                           # dL/d(r * h_{t-1}) = da_hh U_h^T
+        np.multiply(d_rh, coef[:, 1], out=da3[..., 1, :])             # da_r = d(r h) h_{t-1} sigma'(a_r)
+        dh_prev += block_matmul_t(da[..., :2 * H], U_t, rec_mask, 0, 2, H)   # through a_z, a_r
+        d_rh *= cache["r_in"][t]
+        dh_prev += d_rh                                               # through r * h_{t-1}
         return da, da, [dh_prev]
 
     def step_jacobian(self, tr, recurrent_kernel: Array, b: int = 0) -> StepJacobian:

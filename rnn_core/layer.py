@@ -192,7 +192,7 @@ class RNN:
             hint = (" set return_sequences=True on the layer before it so it returns (batch, timesteps, units)."
                     if x.ndim == 2 else "")
             raise ValueError(
-                f'Input 0 of layer "{self.name}" is incompatible with the layer: expected ndim=3, '
+                f"Input 0 with name 'None' of layer '{self.name}' is incompatible with the layer: expected ndim=3, "
                 f"found ndim={x.ndim}. Full shape received: {tuple(x.shape)}. A recurrent layer needs 3-D input "
                 f"(batch, timesteps, features){':' if hint else '.'}{hint}"
             )
@@ -370,9 +370,17 @@ class SimpleRNN(RNN):
     def make_cell(self, config: SimpleRNNConfig) -> Cell:
         return SimpleRNNCell(config.units, activations.get(config.activation), config.use_bias)
 
-    def backward(self, d_output: Array, d_state: Array | None = None, truncate: int | None = None) -> RNNGradients:
-        """BPTT; ``d_state`` = dL/d(final state) (B, H), only with return_state. See :meth:`RNN.backward`."""
-        return super().backward(d_output, d_state, truncate=truncate)
+    def backward(self, d_output: Array, *d_states: Array | None, d_state: Array | None = None,
+                 truncate: int | None = None) -> RNNGradients:
+        """BPTT; dL/d(final state) (B, H) positionally or as ``d_state=``, only with return_state.
+
+        See :meth:`RNN.backward`.
+        """
+        if d_state is not None:
+            if d_states:
+                raise ValueError("Give the state gradient positionally or as d_state=, not both.")
+            d_states = (d_state,)
+        return super().backward(d_output, *d_states, truncate=truncate)
 
 
 class LSTM(RNN):

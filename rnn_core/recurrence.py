@@ -176,7 +176,9 @@ def backward(
     inj = _state_injections(tr, d_outputs, d_finals)
     cache = cell.backward_cache(tr)
     u_t = np.ascontiguousarray(recurrent_kernel.T)
-    d_pre = np.empty_like(tr.pre)
+    d_pre = cache.get("d_pre_buffer")              # a cell may lend an array it reads only at step t
+    if d_pre is None:
+        d_pre = np.empty_like(tr.pre)
     d_rec = np.empty_like(tr.pre) if cell.separate_recurrent_gradient else d_pre
     if truncate is not None and truncate < T:
         return _backward_truncated(cell, tr, inj, cache, u_t, truncate, d_pre, d_rec)

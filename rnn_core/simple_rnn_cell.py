@@ -53,7 +53,10 @@ class SimpleRNNCell(Cell):
 
     def backward_cache(self, tr) -> dict[str, Array]:
         fprime = self.activation.derivative(tr.pre, tr.h[1:])     # f'(z_t) for all steps at once
-        return {"fprime": fprime}
+        if np.may_share_memory(fprime, tr.h) or np.may_share_memory(fprime, tr.pre):
+            fprime = fprime.copy()                                 # (exp' = exp returns h itself)
+        # f'(z_t) is read only at step t, so dz_t may overwrite it: one (T, B, H) array less.
+        return {"fprime": fprime, "d_pre_buffer": fprime}
 
     def step_backward(self, t: int, tr, cache: dict, d: list[Array], U_t: Array, rec_mask: Array | None,
                       out: tuple[Array, Array] | None = None):

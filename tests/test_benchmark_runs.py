@@ -14,7 +14,8 @@ def test_benchmark_runs_at_a_tiny_size():
     out = subprocess.run([sys.executable, "-m", "bench.bench_rnn", "--quick"], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    row = [line for line in out.stdout.splitlines() if line.startswith("| (2, 6, 3, 4)")]
-    assert row, out.stdout
-    rel = float(out.stdout.split("dU relative difference ")[1].split()[0])
-    assert rel < 1e-5, "the benchmark's two sides must compute the same gradients"
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| (2, 6, 3, 4)")]
+    assert [r.split("|")[2].strip() for r in rows] == ["SimpleRNN", "LSTM", "GRU"], out.stdout
+    rels = [float(part.split()[0]) for part in out.stdout.split("dU relative difference ")[1:]]
+    assert len(rels) == 3, out.stdout
+    assert max(rels) < 1e-5, "the benchmark's two sides must compute the same gradients"
