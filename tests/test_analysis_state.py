@@ -258,3 +258,18 @@ def test_compare_cells_on_an_impulse():
         compare_cells(x, cells=("Dense",))
     with pytest.raises(ValueError, match="at least 2 steps"):
         compare_cells(np.zeros(1))
+
+
+def test_benchmark_runs_at_a_tiny_size():
+    """bench/bench_analysis.py is not a timed test; this runs it once, tiny, so it cannot rot."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", "bench.bench_analysis", "--quick"], cwd=root, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for name in ("| SimpleRNN | (12, 4) | 4 |", "| LSTM | (12, 4) | 8 |", "| GRU | (12, 4) | 4 |",
+                 "| Bidirectional(LSTM) fwd+BPTT |"):
+        assert name in out.stdout, out.stdout
