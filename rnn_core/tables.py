@@ -151,6 +151,8 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
             features = features[:max_features]
     else:
         features = list(dict.fromkeys(columns))
+        if not features:
+            raise SequenceError("Choose at least one feature column.")
         for name in features:
             c = column(name, "features")
             if name in roles:
