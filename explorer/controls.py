@@ -150,6 +150,7 @@ def _upload_controls(sb) -> None:
 
 
 TABLE_KEYS = ("upload_sheet", "upload_columns", "upload_time", "upload_id", "upload_ids", "upload_label")
+NONE = "(none)"   # a picker's "no column" (Streamlit shows a selectbox holding None as empty)
 
 
 def _table_options(last) -> dict:
@@ -165,10 +166,14 @@ def _table_options(last) -> dict:
         for key in TABLE_KEYS[1:]:
             ss.pop(key, None)
         return {"sheet": ss["upload_sheet"]}
-    if last is not None and ss.get("upload_id") != last.id_column:
+
+    def column(key):
+        return None if ss.get(key) in (None, NONE) else ss[key]
+
+    if last is not None and column("upload_id") != last.id_column:
         ss.pop("upload_ids", None)
-    options = {"sheet": ss.get("upload_sheet"), "time_column": ss.get("upload_time"),
-               "id_column": ss.get("upload_id"), "label_column": ss.get("upload_label")}
+    options = {"sheet": ss.get("upload_sheet"), "time_column": column("upload_time"),
+               "id_column": column("upload_id"), "label_column": column("upload_label")}
     roles = {options["time_column"], options["id_column"], options["label_column"]}
     options["columns"] = [c for c in ss.get("upload_columns", []) if c not in roles] if "upload_columns" in ss else None
     options["ids"] = list(ss["upload_ids"]) if options["id_column"] and ss.get("upload_ids") else None
@@ -206,18 +211,18 @@ def _table_widgets(sb, info) -> None:
         _init("upload_columns", list(info.features), features)
         st.multiselect("features (numeric columns)", features, key="upload_columns", max_selections=MAX_FEATURES,
                        help="Each chosen column is one feature of x_t. Default: every numeric column.")
-        _init("upload_time", info.time_column, [None] + times)
-        st.selectbox("time column", [None] + times, key="upload_time",
-                     format_func=lambda v: "none: rows in file order" if v is None else v,
+        _init("upload_time", info.time_column or NONE, [NONE] + times)
+        st.selectbox("time column", [NONE] + times, key="upload_time",
+                     format_func=lambda v: "none: rows in file order" if v == NONE else v,
                      help="Rows are sorted by it and the charts show its values on the time axis.")
-        _init("upload_id", info.id_column, [None] + texts + numbers)
-        st.selectbox("sequence id (long format)", [None] + texts + numbers, key="upload_id",
-                     format_func=lambda v: "none: one sequence" if v is None else v,
+        _init("upload_id", info.id_column or NONE, [NONE] + texts + numbers)
+        st.selectbox("sequence id (long format)", [NONE] + texts + numbers, key="upload_id",
+                     format_func=lambda v: "none: one sequence" if v == NONE else v,
                      help="Each id becomes one sequence of the batch (e.g. country), sorted by the time column; "
                           "shorter sequences are padded and masked.")
-        _init("upload_label", info.label_column, [None] + texts + numbers)
-        st.selectbox("label column (targets)", [None] + texts + numbers, key="upload_label",
-                     format_func=lambda v: "none" if v is None else v,
+        _init("upload_label", info.label_column or NONE, [NONE] + texts + numbers)
+        st.selectbox("label column (targets)", [NONE] + texts + numbers, key="upload_label",
+                     format_func=lambda v: "none" if v == NONE else v,
                      help="Classes for the Dense head: one per step, or one per sequence when constant in each.")
         if info.suggested_id and not info.id_column:
             st.caption(f"Times repeat: try **{info.suggested_id}** as the sequence id.")

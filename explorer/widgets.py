@@ -78,6 +78,10 @@ def current_sequence(cfg: AppConfig) -> Sequence:
                             + (f", taken modulo C = {cfg.num_classes}: raise 'classes (C)'"
                                if len(info.class_names) > cfg.num_classes else "") + ")")
         description += f". {notes}" if notes else ""
+        largest = float(np.abs(x).max(initial=0.0))
+        if cfg.normalization == "none" and largest > 10:
+            description += (f" Values reach {largest:.3g}, which saturates the units: choose 'normalise each "
+                            "feature' in the sidebar.")
         x, stats = cache.normalized(x, cfg.normalization)
         return Sequence(x, labels, description, stats, info.mask, info.time_values, info.time_column)
     x, stats = cache.normalized(x, cfg.normalization)

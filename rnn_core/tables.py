@@ -239,9 +239,6 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
     info.all_ids = [str(u) for u in uniques]
     if ids is None:
         chosen = info.all_ids[:max_batch]
-        if len(info.all_ids) > max_batch:
-            info.notes.append(f"{len(info.all_ids)} sequences ({ident.name!r}); the batch limit is {max_batch}: "
-                              f"using the first {max_batch}. Pick the ones you want.")
     else:
         chosen = list(dict.fromkeys(str(i) for i in ids))
         unknown = [i for i in chosen if i not in set(info.all_ids)]
@@ -252,6 +249,11 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
             raise SequenceError("Choose at least one sequence id.")
         if len(chosen) > max_batch:
             raise SequenceError(f"{len(chosen)} sequences chosen; the batch limit is {max_batch}.")
+    if len(chosen) < len(info.all_ids):
+        limit = f"; the batch limit is {max_batch}" if len(info.all_ids) > max_batch else ""
+        first = "the first " if ids is None else ""
+        info.notes.append(f"Using {first}{len(chosen)} of {len(info.all_ids)} sequences ({ident.name!r}){limit}. "
+                          "Pick the ones you want.")
     position_of = {name: b for b, name in enumerate(chosen)}
     batch_of_group = np.array([position_of.get(u, -1) for u in info.all_ids])
     b = batch_of_group[group]

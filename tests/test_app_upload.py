@@ -137,7 +137,7 @@ def test_stocks_upload_shows_dates_and_a_column_picker():
     assert len(at.sidebar.dataframe) == 1                              # the preview of the first rows
     at.multiselect(key="upload_columns").set_value(["GOOG", "MSFT"]).run()
     assert "105 steps x 2 features): GOOG, MSFT" in texts(at)
-    at.selectbox(key="upload_time").set_value(None).run()            # no time axis: step numbers again
+    at.selectbox(key="upload_time").set_value("(none)").run()            # no time axis: step numbers again
     assert figure_titled(at, "h_t of sequence 0 (NumPy)")["layout"]["xaxis"]["title"]["text"] == "time step t"
     # A choice that cannot be read keeps the previous sequence and says why.
     before = heat(at)
@@ -152,7 +152,7 @@ def test_gapminder_long_format_becomes_a_batch_with_an_id_picker():
     assert "gapminder.csv (csv, 1,704 steps x 7 features" in texts(at)
     at.selectbox(key="upload_id").set_value("country")
     at.selectbox(key="upload_time").set_value("year").run()
-    assert "64 sequences x 12 steps x 6 features" in texts(at) and "142 sequences ('country')" in texts(at)
+    assert "64 sequences x 12 steps x 6 features" in texts(at) and "Using the first 64 of 142 sequences ('country')" in texts(at)
     fig = figure_titled(at, "h_t of sequence 0 (NumPy)")
     assert arr(fig["data"][0]["x"]).tolist()[:2] == [1952, 1957]
     at.multiselect(key="upload_ids").set_value(["Zimbabwe", "Albania", "Japan"]).run()
