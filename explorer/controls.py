@@ -185,7 +185,8 @@ def _chosen(info) -> dict:
     if not info.columns:
         return {}
     ids = info.ids if info.id_column and len(info.all_ids) > MAX_BATCH else None
-    return {"sheet": info.sheet if len(info.sheets) > 1 else None, "time_column": info.time_column, "id_column": info.id_column,
+    return {"sheet": info.sheet if len(info.sheets) > 1 else None, "time_column": info.time_column,
+            "id_column": info.id_column,
             "label_column": info.label_column, "columns": list(info.features), "ids": ids}
 
 

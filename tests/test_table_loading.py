@@ -334,7 +334,8 @@ def test_zip_bomb_that_lies_in_its_directory_stops_at_the_cap():
     data = bytearray(zip_bomb_xlsx(64 * 2**20))
     # Edit the central directory entry (signature PK\x01\x02): the bomb claims 1 KB uncompressed (offset 24).
     name = b"xl/media/bomb.bin"
-    entry = next(i for i in range(len(data)) if data[i:i + 4] == b"PK\x01\x02" and data[i + 46:i + 46 + len(name)] == name)
+    entry = next(i for i in range(len(data))
+                 if data[i:i + 4] == b"PK\x01\x02" and data[i + 46:i + 46 + len(name)] == name)
     data[entry + 24:entry + 28] = struct.pack("<I", 1024)
     assert zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("xl/media/bomb.bin").file_size == 1024
 
