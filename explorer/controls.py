@@ -10,6 +10,8 @@ import streamlit as st
 from rnn_core import ACTIVATIONS
 from rnn_core.data import (
     FORMATS,
+    MAX_BATCH,
+    MAX_FEATURES,
     MAX_STEPS,
     NAN_POLICIES,
     NORMALIZATIONS,
@@ -125,9 +127,15 @@ def sidebar() -> AppConfig:
 
 
 def _upload_controls(sb) -> None:
-    """File upload: parse once per new file (or option), keep the last valid sequence on error."""
+    """File upload: parse once per new file (or option), keep the last valid sequence on error.
+
+    A table (csv, tsv, parquet, xlsx) offers its options after the first read: the feature columns, the
+    time column, a sequence id column (long format) with the ids, a label column, the sheet, and a
+    preview of the first rows. Like the upload itself, these are not part of the URL.
+    """
     upload = sb.file_uploader("sequence file", type=[f[1:] for f in FORMATS], key="upload_file",
-                              help="Rows are time steps, columns features. .npy may also be (B, T, D).")
+                              help="Rows are time steps, columns features (tables: pick the columns below). "
+                                   ".npy may also be (B, T, D).")
     sb.caption(limits_text() + " Uploads are not part of the URL.")
     nan_policy = sb.selectbox("NaN / inf values", NAN_POLICIES, key="nan_policy",
                               format_func={"error": "reject the file", "drop": "drop those steps",
@@ -138,17 +146,120 @@ def _upload_controls(sb) -> None:
         npz_key = sb.selectbox("array in the .npz", previous["info"].arrays, key="npz_key")
     if upload is None:
         return
-    token = (upload.file_id, nan_policy, npz_key)
-    if st.session_state.get("upload_token") == token:
-        return
-    st.session_state["upload_token"] = token
-    try:
-        x, info = load_sequence(upload.name, upload.getvalue(), nan_policy=nan_policy, npz_key=npz_key)
-    except SequenceError as err:
-        st.session_state["input_error"] = f"**{upload.name}** was not loaded: {err}"
-        return
-    st.session_state["user_sequence"] = {"name": upload.name, "x": x, "info": info}
-    st.session_state.pop("input_error", None)
+    if st.session_state.get("upload_options_for") != upload.file_id:      # a new file: its own columns
+        for key in TABLE_KEYS:
+            st.session_state.pop(key, None)
+        st.session_state["upload_options_for"] = upload.file_id
+    last = previous["info"] if previous is not None and previous.get("file_id") == upload.file_id else None
+    options = _table_options(last)
+    token = (upload.file_id, nan_policy, npz_key, repr(options))
+    if st.session_state.get("upload_token") != token:
+        st.session_state["upload_token"] = token
+        try:
+            x, info = load_sequence(upload.name, upload.getvalue(), nan_policy=nan_policy, npz_key=npz_key, **options)
+        except SequenceError as err:
+            st.session_state["input_error"] = f"**{upload.name}** was not loaded: {err}"
+            st.session_state["upload_failed"] = (upload.file_id, getattr(err, "info", None))
+        else:
+            st.session_state["user_sequence"] = {"name": upload.name, "file_id": upload.file_id, "x": x, "info": info}
+            st.session_state["upload_token"] = (upload.file_id, nan_policy, npz_key, repr(_chosen(info)))
+            st.session_state.pop("input_error", None)
+            st.session_state.pop("upload_failed", None)
+    loaded = st.session_state.get("user_sequence")
+    failed = st.session_state.get("upload_failed")
+    if loaded is not None and loaded.get("file_id") == upload.file_id and loaded["info"].columns:
+        _table_widgets(sb, loaded["info"])
+    elif failed is not None and failed[0] == upload.file_id and failed[1] is not None and failed[1].columns:
+        _table_widgets(sb, failed[1])          # the table was read but the choice failed: offer other choices
+
+
+TABLE_KEYS = ("upload_sheet", "upload_columns", "upload_time", "upload_id", "upload_ids", "upload_label")
+NONE = "(none)"   # a picker's "no column" (Streamlit shows a selectbox holding None as empty)
+
+
+def _table_options(last) -> dict:
+    """load_sequence's table options from the pickers' current values ({} before the first read).
+
+    ``last``: the SequenceInfo of this file's last read. Another sheet starts from its own defaults;
+    another id column from its first ids.
+    """
+    ss = st.session_state
+    if not any(k in ss for k in TABLE_KEYS):
+        return {}
+    if last is not None and ss.get("upload_sheet") is not None and ss.get("upload_sheet") != last.sheet:
+        for key in TABLE_KEYS[1:]:
+            ss.pop(key, None)
+        return {"sheet": ss["upload_sheet"]}
+
+    def column(key):
+        return None if ss.get(key) in (None, NONE) else ss[key]
+
+    if last is not None and column("upload_id") != last.id_column:
+        ss.pop("upload_ids", None)
+    options = {"sheet": ss.get("upload_sheet"), "time_column": column("upload_time"),
+               "id_column": column("upload_id"), "label_column": column("upload_label")}
+    roles = {options["time_column"], options["id_column"], options["label_column"]}
+    options["columns"] = [c for c in ss.get("upload_columns", []) if c not in roles] if "upload_columns" in ss else None
+    options["ids"] = list(ss["upload_ids"]) if options["id_column"] and ss.get("upload_ids") else None
+    return options
+
+
+def _chosen(info) -> dict:
+    """The options a read chose, in _table_options' form (so the same choice does not read the file again)."""
+    if not info.columns:
+        return {}
+    ids = info.ids if info.id_column and len(info.all_ids) > MAX_BATCH else None
+    return {"sheet": info.sheet if len(info.sheets) > 1 else None, "time_column": info.time_column,
+            "id_column": info.id_column,
+            "label_column": info.label_column, "columns": list(info.features), "ids": ids}
+
+
+def _init(key: str, value, options: list) -> None:
+    """Give a picker the value the last read chose, unless the user's value is still valid."""
+    current = st.session_state.get(key, value)
+    valid = all(v in options for v in current) if isinstance(current, list) else current in options
+    if key not in st.session_state or not valid:
+        st.session_state[key] = value
+
+
+def _table_widgets(sb, info) -> None:
+    """The pickers for a table (values not bound to the URL) and a preview of its first rows."""
+    numbers = [n for n, kind in info.columns.items() if kind == "number"]
+    texts = [n for n, kind in info.columns.items() if kind == "text"]
+    times = [n for n, kind in info.columns.items() if kind == "time"] + numbers
+    roles = {info.time_column, info.id_column, info.label_column} - {None}
+    with sb.expander("Table columns", expanded=True, icon=":material/table:"):
+        if len(info.sheets) > 1:
+            _init("upload_sheet", info.sheet, info.sheets)
+            st.selectbox("sheet", info.sheets, key="upload_sheet")
+        features = [n for n in numbers if n not in roles]
+        _init("upload_columns", list(info.features), features)
+        st.multiselect("features (numeric columns)", features, key="upload_columns", max_selections=MAX_FEATURES,
+                       help="Each chosen column is one feature of x_t. Default: every numeric column.")
+        _init("upload_time", info.time_column or NONE, [NONE] + times)
+        st.selectbox("time column", [NONE] + times, key="upload_time",
+                     format_func=lambda v: "none: rows in file order" if v == NONE else v,
+                     help="Rows are sorted by it and the charts show its values on the time axis.")
+        _init("upload_id", info.id_column or NONE, [NONE] + texts + numbers)
+        st.selectbox("sequence id (long format)", [NONE] + texts + numbers, key="upload_id",
+                     format_func=lambda v: "none: one sequence" if v == NONE else v,
+                     help="Each id becomes one sequence of the batch (e.g. country), sorted by the time column; "
+                          "shorter sequences are padded and masked.")
+        _init("upload_label", info.label_column or NONE, [NONE] + texts + numbers)
+        st.selectbox("label column (targets)", [NONE] + texts + numbers, key="upload_label",
+                     format_func=lambda v: "none" if v == NONE else v,
+                     help="Classes for the Dense head: one per step, or one per sequence when constant in each.")
+        if info.suggested_id and not info.id_column:
+            st.caption(f"Times repeat: try **{info.suggested_id}** as the sequence id.")
+    if info.id_column and len(info.all_ids) > MAX_BATCH:
+        with sb.expander(f"Sequences: {len(info.ids)} of {len(info.all_ids)} {info.id_column!r} values",
+                         icon=":material/stacks:"):
+            _init("upload_ids", list(info.ids), info.all_ids)
+            st.multiselect("sequence ids", info.all_ids, key="upload_ids", max_selections=MAX_BATCH,
+                           help=f"At most {MAX_BATCH} sequences in a batch.")
+    if info.preview is not None:
+        with sb.expander("Preview: first rows", icon=":material/visibility:"):
+            st.dataframe(info.preview, height=240, hide_index=True)
 
 
 def _typed_controls(sb) -> None:

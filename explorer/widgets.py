@@ -23,6 +23,9 @@ class Sequence:
     labels: np.ndarray      # (B, T) ints in [0, num_classes)
     description: str
     stats: dict             # the normalisation statistics used ({} for none)
+    mask: np.ndarray | None = None          # (B, T) bool, True where a step is real (padded long-format uploads)
+    time_values: np.ndarray | None = None   # (T,) dates or numbers of each step, for the charts' time axes
+    time_label: str | None = None           # the name of the time column
 
 
 def page_setup() -> tuple[AppConfig, "Sequence"]:
@@ -62,17 +65,35 @@ def current_sequence(cfg: AppConfig) -> Sequence:
             description = ("no file uploaded yet: showing the built-in example" if cfg.source == "upload"
                            else "no valid typed sequence yet: showing the built-in example") + f" ({description})"
     else:
+        info = loaded["info"]
         x = loaded["x"] if loaded["x"].ndim == 3 else loaded["x"][None]
-        labels = user_labels(loaded["x"], loaded["info"], cfg)
-        notes = " ".join(loaded["info"].notes)
-        description = f"{loaded['name']} ({loaded['info'].format}, {x.shape[1]:,} steps x {x.shape[2]} features)"
+        labels = user_labels(loaded["x"], info, cfg)
+        notes = " ".join(info.notes)
+        batch = f"{x.shape[0]} sequences x " if x.shape[0] > 1 else ""
+        description = f"{loaded['name']} ({info.format}, {batch}{x.shape[1]:,} steps x {x.shape[2]} features)"
+        if info.features and len(info.features) <= 8:
+            description += ": " + ", ".join(info.features)
+        if info.label_column:
+            description += (f"; labels from {info.label_column!r} ({len(info.class_names)} classes"
+                            + (f", taken modulo C = {cfg.num_classes}: raise 'classes (C)'"
+                               if len(info.class_names) > cfg.num_classes else "") + ")")
         description += f". {notes}" if notes else ""
+        largest = float(np.abs(x).max(initial=0.0))
+        if cfg.normalization == "none" and largest > 10:
+            description += (f" Values reach {largest:.3g}, which saturates the units: choose 'normalise each "
+                            "feature' in the sidebar.")
+        x, stats = cache.normalized(x, cfg.normalization)
+        return Sequence(x, labels, description, stats, info.mask, info.time_values, info.time_column)
     x, stats = cache.normalized(x, cfg.normalization)
     return Sequence(x, labels, description, stats)
 
 
 def user_labels(x: np.ndarray, info, cfg: AppConfig) -> np.ndarray:
-    """Frame labels for user data: the next character for text, seeded random classes otherwise."""
+    """Frame labels (B, T) for user data: the label column when one is chosen, the next character for text,
+    seeded random classes otherwise."""
+    if getattr(info, "labels", None) is not None:
+        labels = info.labels if info.labels.ndim == 2 else info.labels[None]
+        return labels % cfg.num_classes
     if info.vocabulary:
         ids = np.argmax(x, axis=-1)
         return (np.roll(ids, -1) % cfg.num_classes)[None]

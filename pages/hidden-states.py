@@ -58,13 +58,14 @@ if T > figures.MAX_COLUMNS:
     lo, hi = st.slider("step range to draw (zoom in to see raw steps)", 0, T - 1, (0, T - 1), key="zoom",
                        help=f"Charts show at most {figures.MAX_COLUMNS:,} columns; wider ranges are aggregated.")
 view = slice(lo, hi + 1)
+axis = dict(time_values=None if seq.time_values is None else seq.time_values[view], time_label=seq.time_label)
 units = list(range(min(H, 4)))
 col_np, col_k = st.columns(2, gap="medium")
 with col_np:
     engine_header("NumPy", f"rnn_core.{cfg.cell}, {run.seconds * 1e3:.1f} ms")
     st.badge("the reference for the comparison", icon=":material/functions:", color="blue")
     st.plotly_chart(figures.states_heatmap(run.states[b, view], f"h_t of sequence {b} (NumPy)", highlight=t,
-                                           step_offset=lo), key="np_heat")
+                                           step_offset=lo, **axis), key="np_heat")
 keras_run = None
 with col_k:
     if keras_enabled(T):
@@ -77,7 +78,7 @@ with col_k:
         parity_badge(diff, max(tolerance_for(b) for _, b in pairs),
                      "h_t and final state" + ("s" if len(pairs) > 2 else "") + ": max |NumPy − Keras|")
         st.plotly_chart(figures.states_heatmap(keras_run.states[b, view], f"h_t of sequence {b} (Keras)",
-                                               highlight=t, step_offset=lo), key="k_heat")
+                                               highlight=t, step_offset=lo, **axis), key="k_heat")
     elif not st.session_state.get("keras", True):
         st.info("Keras is off (sidebar: *Keras side by side*). The NumPy core alone needs no TensorFlow.")
 lines = {"NumPy": run.states[b, view]}
@@ -85,7 +86,7 @@ if keras_run is not None:
     lines["Keras"] = keras_run.states[b, view]
 st.plotly_chart(figures.unit_lines(lines, units, f"units {units} over time"
                                    + (": NumPy (solid) and Keras (dashed, x)" if keras_run is not None else ""),
-                                   highlight=t, step_offset=lo), key="lines")
+                                   highlight=t, step_offset=lo, **axis), key="lines")
 
 inside = [name for name in run.sequences if name != "h"]
 if inside:

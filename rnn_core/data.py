@@ -159,7 +159,11 @@ def _table(data: bytes, fmt: str, header: bool | None, nan_policy: str, options:
     else:
         table = table_readers.read_delimited(_text(data, fmt), fmt, header, raw=data)
     info = SequenceInfo(fmt, sheet=table.sheet, sheets=table.sheets)
-    array = tables.to_sequence(table, info, max_features=MAX_FEATURES, nan_policy=nan_policy, **options)
+    try:
+        array = tables.to_sequence(table, info, max_features=MAX_FEATURES, nan_policy=nan_policy, **options)
+    except SequenceError as err:
+        err.info = info        # the table was read: its columns are known, so a caller can offer other choices
+        raise
     return array, info
 
 

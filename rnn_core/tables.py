@@ -151,6 +151,8 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
             features = features[:max_features]
     else:
         features = list(dict.fromkeys(columns))
+        if not features:
+            raise SequenceError("Choose at least one feature column.")
         for name in features:
             c = column(name, "features")
             if name in roles:
@@ -227,19 +229,16 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
             info.time_values = time.values.to_numpy()[rows]
             _repeated_times(info, info.time_values, time.name, kinds, roles)
         if label is not None:
-            codes, info.class_names = _label_codes(label.values.iloc[rows])
+            codes, info.class_names = _label_codes(_as_text(label).iloc[rows])
             info.labels, info.label_per_sequence = codes, False
         return x
 
     # Long format: one sequence per id, each sorted by time.
-    id_text = ident.values.astype("string").to_numpy(dtype=object, na_value=None)[rows]
+    id_text = _as_text(ident).to_numpy(dtype=object, na_value=None)[rows]
     group, uniques = pd.factorize(id_text, sort=False)           # ids in order of first appearance
     info.all_ids = [str(u) for u in uniques]
     if ids is None:
         chosen = info.all_ids[:max_batch]
-        if len(info.all_ids) > max_batch:
-            info.notes.append(f"{len(info.all_ids)} sequences ({ident.name!r}); the batch limit is {max_batch}: "
-                              f"using the first {max_batch}. Pick the ones you want.")
     else:
         chosen = list(dict.fromkeys(str(i) for i in ids))
         unknown = [i for i in chosen if i not in set(info.all_ids)]
@@ -250,6 +249,11 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
             raise SequenceError("Choose at least one sequence id.")
         if len(chosen) > max_batch:
             raise SequenceError(f"{len(chosen)} sequences chosen; the batch limit is {max_batch}.")
+    if len(chosen) < len(info.all_ids):
+        limit = f"; the batch limit is {max_batch}" if len(info.all_ids) > max_batch else ""
+        first = "the first " if ids is None else ""
+        info.notes.append(f"Using {first}{len(chosen)} of {len(info.all_ids)} sequences ({ident.name!r}){limit}. "
+                          "Pick the ones you want.")
     position_of = {name: b for b, name in enumerate(chosen)}
     batch_of_group = np.array([position_of.get(u, -1) for u in info.all_ids])
     b = batch_of_group[group]
@@ -291,7 +295,7 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
             info.notes.append(f"The sequences have different {time.name!r} values; steps are aligned by position "
                               f"and the time axis shows those of {chosen[longest]!r}.")
     if label is not None:
-        codes, info.class_names = _label_codes(label.values.iloc[rows])
+        codes, info.class_names = _label_codes(_as_text(label).iloc[rows])
         frame_labels = np.zeros((B, T), np.int64)
         frame_labels[b, step] = codes
         info.labels = frame_labels
@@ -300,6 +304,14 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
             info.notes.append(f"The label {label.name!r} is the same at every step of each sequence: one class per "
                               "sequence (many-to-one).")
     return x
+
+
+def _as_text(column: Column):
+    """A column's values as text; whole numbers without a decimal point (an id 4, not 4.0)."""
+    values = column.values
+    if column.kind == "number" and bool((values.dropna() % 1 == 0).all()) and values.abs().max() < 2**53:
+        values = values.astype("Int64")
+    return values.astype("string")
 
 
 def _label_codes(values) -> tuple[np.ndarray, list[str]]:

@@ -115,3 +115,61 @@ def test_exported_script_reproduces_the_numbers_in_keras(cfg, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("reproduced"), out.stdout
     assert out.stdout.count("max |Keras - exported|") == (2 if cfg.return_state else 1)
+
+
+# -- tables: options after the first read ------------------------------------------------------
+
+
+def _plotly_dataset(name: str) -> bytes:
+    from test_table_loading import plotly_dataset
+
+    return plotly_dataset(name)
+
+
+def test_stocks_upload_shows_dates_and_a_column_picker():
+    at = open_page("hidden", keras=False, source="upload")
+    upload(at, "stocks.csv", _plotly_dataset("stocks"))
+    assert "stocks.csv (csv, 105 steps x 6 features): GOOG, AAPL, AMZN, FB, NFLX, MSFT" in texts(at)
+    fig = figure_titled(at, "h_t of sequence 0 (NumPy)")
+    assert fig["data"][0]["x"][0].startswith("2018-01-01") and fig["layout"]["xaxis"]["title"]["text"] == "date"
+    assert at.multiselect(key="upload_columns").value == ["GOOG", "AAPL", "AMZN", "FB", "NFLX", "MSFT"]
+    assert at.selectbox(key="upload_time").value == "date"
+    assert len(at.sidebar.dataframe) == 1                              # the preview of the first rows
+    at.multiselect(key="upload_columns").set_value(["GOOG", "MSFT"]).run()
+    assert "105 steps x 2 features): GOOG, MSFT" in texts(at)
+    at.selectbox(key="upload_time").set_value("(none)").run()            # no time axis: step numbers again
+    assert figure_titled(at, "h_t of sequence 0 (NumPy)")["layout"]["xaxis"]["title"]["text"] == "time step t"
+    # A choice that cannot be read keeps the previous sequence and says why.
+    before = heat(at)
+    at.multiselect(key="upload_columns").set_value([]).run()
+    assert any("Choose at least one feature column" in e.value for e in at.error)
+    np.testing.assert_array_equal(heat(at), before)
+
+
+def test_gapminder_long_format_becomes_a_batch_with_an_id_picker():
+    at = open_page("hidden", keras=False, source="upload")
+    upload(at, "gapminder.csv", _plotly_dataset("gapminder"))
+    assert "gapminder.csv (csv, 1,704 steps x 7 features" in texts(at)
+    at.selectbox(key="upload_id").set_value("country")
+    at.selectbox(key="upload_time").set_value("year").run()
+    assert "64 sequences x 12 steps x 6 features" in texts(at)
+    assert "Using the first 64 of 142 sequences ('country')" in texts(at)
+    fig = figure_titled(at, "h_t of sequence 0 (NumPy)")
+    assert arr(fig["data"][0]["x"]).tolist()[:2] == [1952, 1957]
+    at.multiselect(key="upload_ids").set_value(["Zimbabwe", "Albania", "Japan"]).run()
+    assert "3 sequences x 12 steps" in texts(at)
+    at.multiselect(key="upload_columns").set_value(["lifeExp", "gdpPercap"]).run()
+    assert "3 sequences x 12 steps x 2 features): lifeExp, gdpPercap" in texts(at)
+
+
+def test_iris_label_column_feeds_the_head_labels():
+    from explorer.widgets import user_labels
+    from rnn_core.data import load_sequence
+
+    x, info = load_sequence("iris.csv", _plotly_dataset("iris"), label_column="species")
+    labels = user_labels(x, info, AppConfig(num_classes=3))
+    assert labels.shape == (1, 150) and labels[0, 0] == 0 and labels[0, -1] == 2
+    at = open_page("hidden", keras=False, source="upload")
+    upload(at, "iris.csv", _plotly_dataset("iris"))
+    at.selectbox(key="upload_label").set_value("species").run()
+    assert "labels from 'species' (3 classes)" in texts(at)

@@ -96,7 +96,7 @@ def test_gapminder_long_format_one_sequence_per_country():
     x, info = load_sequence("gapminder.csv", data, id_column="country", time_column="year", columns=features)
     assert len(info.all_ids) == 142 and info.all_ids[0] == "Afghanistan"
     assert x.shape == (MAX_BATCH, 12, 3) and info.ids == info.all_ids[:MAX_BATCH] and info.mask is None
-    assert any("142 sequences" in n and "using the first 64" in n for n in info.notes)
+    assert any("Using the first 64 of 142 sequences ('country')" in n for n in info.notes)
     np.testing.assert_array_equal(info.time_values, np.arange(1952, 2008, 5))
     albania = frame[frame.country == "Albania"].sort_values("year")[features].to_numpy(np.float32)
     np.testing.assert_array_equal(x[info.ids.index("Albania")], albania)
@@ -334,7 +334,8 @@ def test_zip_bomb_that_lies_in_its_directory_stops_at_the_cap():
     data = bytearray(zip_bomb_xlsx(64 * 2**20))
     # Edit the central directory entry (signature PK\x01\x02): the bomb claims 1 KB uncompressed (offset 24).
     name = b"xl/media/bomb.bin"
-    entry = next(i for i in range(len(data)) if data[i:i + 4] == b"PK\x01\x02" and data[i + 46:i + 46 + len(name)] == name)
+    entry = next(i for i in range(len(data))
+                 if data[i:i + 4] == b"PK\x01\x02" and data[i + 46:i + 46 + len(name)] == name)
     data[entry + 24:entry + 28] = struct.pack("<I", 1024)
     assert zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("xl/media/bomb.bin").file_size == 1024
 
