@@ -359,10 +359,10 @@ def _check_object(node: dict, where: str, in_compile: bool) -> None:
     module, cls, reg = node.get("module"), node.get("class_name"), node.get("registered_name")
     if not isinstance(cls, str) or not (module is None or isinstance(module, str)):
         _refuse_object(node, where, "not a valid class reference")
-    if cls in ("__lambda__", "function", "Lambda") or "lambda" in cls.lower():
-        _refuse_object(node, where, "a Lambda or function carries Python code")
     if module is not None and not (module == "keras" or module.startswith("keras.")):
         _refuse_object(node, where, "its module is not part of Keras")
+    if cls in ("__lambda__", "function", "Lambda") or "lambda" in cls.lower():
+        _refuse_object(node, where, "a Lambda or function carries Python code")
     if cls == "__keras_tensor__":
         if module is not None or reg is not None:
             _refuse_object(node, where, "not a plain functional-model tensor")
@@ -567,7 +567,9 @@ def _check_name(name: Any, what: str) -> str:
 
 def _int(value: Any, what: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ModelFileError(f"{what} must be an integer from {low} to {high:,}; the file says {str(value)[:40]}.")
+        said = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else repr(value)[:40]
+        raise ModelFileError(f"{what[0].upper()}{what[1:]} is {said}; the explorer opens models where it is an "
+                             f"integer from {low} to {high:,}.")
     return value
 
 
