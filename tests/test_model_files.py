@@ -201,6 +201,18 @@ def test_ten_million_units_refused_before_any_allocation():
     refused("model.keras", data, "units", "4,096", "10,000,000")
 
 
+def test_build_config_that_would_allocate_more_is_refused():
+    """Keras builds each layer from its build_config before loading weights: 10^8 features x 4 units."""
+    layer = _simple_rnn() | {"build_config": {"input_shape": [None, None, 100_000_000]}}
+    refused("model.keras", keras_file(_sequential(layer)), "built for input shape", "100000000")
+
+
+def test_fixed_batch_size_is_bounded():
+    config = _sequential(_simple_rnn(stateful=True))
+    config["config"]["layers"][0]["config"]["batch_shape"] = [5000, None, 3]
+    refused("model.keras", keras_file(config), "batch size", "5,000")
+
+
 def test_parameter_cap():
     """4096 units and a Dense with 100,000 outputs: each within its cap, together 400 M parameters."""
     dense = {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
