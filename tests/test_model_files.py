@@ -30,7 +30,7 @@ import pytest
 import rnn_core
 from rnn_core import model_files
 from rnn_core.model_files import ModelFileError, inspect_model_file
-from tests.helpers import assert_close
+from helpers import assert_close
 
 PEAK_LIMIT = 4 * 2**20        # bytes traced by tracemalloc while refusing one hostile file
 TIME_LIMIT = 2.0              # seconds to refuse one hostile file
