@@ -88,18 +88,29 @@ class RecurrentLayer:
 # -- 3. every object in the config -----------------------------------------------------
 
 
-def _check_objects(node: Any, where: str, depth: int = 0, in_compile: bool = False) -> None:
-    """Walk the whole JSON tree; every dict naming a class must be on the allowlist."""
+def _check_objects(node: Any, where: str, depth: int = 0, in_compile: bool = False,
+                   shared: dict | None = None) -> None:
+    """Walk the whole JSON tree; every dict naming a class must be on the allowlist.
+
+    ``shared`` maps each ``shared_object_id`` to its class: Keras hands the first object
+    made with an id to every later dict with the same id, so one id must mean one class.
+    """
+    shared = {} if shared is None else shared
     if depth > MAX_JSON_DEPTH:
         raise ModelFileError(f"config.json is nested more than {MAX_JSON_DEPTH} levels deep (at {where}).")
     if isinstance(node, dict):
         if "class_name" in node or "module" in node or "registered_name" in node:
             _check_object(node, where, in_compile)
+        if "shared_object_id" in node:
+            key = (node.get("module"), node.get("class_name"))
+            if shared.setdefault(repr(node["shared_object_id"])[:40], key) != key:
+                raise ModelFileError(f"config.json reuses one shared object for two different classes (at {where}). "
+                                     + RESAVE)
         for key, value in node.items():
-            _check_objects(value, f"{where}.{key}", depth + 1, in_compile or key == "compile_config")
+            _check_objects(value, f"{where}.{key}", depth + 1, in_compile or key == "compile_config", shared)
     elif isinstance(node, list):
         for i, value in enumerate(node):
-            _check_objects(value, f"{where}[{i}]", depth + 1, in_compile)
+            _check_objects(value, f"{where}[{i}]", depth + 1, in_compile, shared)
     elif isinstance(node, str) and node == "__lambda__":
         raise ModelFileError(f"config.json contains '__lambda__' at {where}: serialized Python code, which the "
                              "explorer never loads.")

@@ -66,6 +66,7 @@ import io
 import json
 import re
 import stat
+import struct
 import zipfile
 from dataclasses import dataclass
 from math import prod
@@ -84,6 +85,7 @@ MAX_METADATA_BYTES = 64 * 2**10           # metadata.json: 64 KiB
 MAX_WEIGHTS_BYTES = MAX_BYTES             # model.weights.h5: 20 MiB
 MAX_TOTAL_BYTES = MAX_CONFIG_BYTES + MAX_METADATA_BYTES + MAX_WEIGHTS_BYTES   # all members decompressed
 MAX_MEMBERS = 8
+MAX_DIRECTORY_BYTES = 64 * 2**10         # the zip's central directory, read before zipfile parses it
 _MEMBERS = {"config.json": MAX_CONFIG_BYTES, "metadata.json": MAX_METADATA_BYTES,
             "model.weights.h5": MAX_WEIGHTS_BYTES}
 @dataclass(frozen=True)
@@ -174,11 +176,31 @@ def _refuse_other_formats(filename: str, data: bytes) -> None:
 
 
 def _open_zip(data: bytes) -> zipfile.ZipFile:
+    _check_directory_record(data)
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError, NotImplementedError) as e:
         raise ModelFileError("The file starts like a .keras archive but is truncated or damaged "
                              f"({e}). Upload the complete file again, or re-save it.") from None
+
+
+def _check_directory_record(data: bytes) -> None:
+    """Bound the zip's directory from its end record before zipfile builds an object per entry.
+
+    zipfile parses the whole central directory (its size comes from this record) into
+    ZipInfo objects; 20 MB of tiny entries would be hundreds of thousands of them.
+    """
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535))
+    if end < 0 or len(data) - end < 22:
+        raise ModelFileError("The file starts like a .keras archive but is truncated or damaged (its directory at "
+                             "the end is missing). Upload the complete file again, or re-save it.")
+    entries, directory_bytes = struct.unpack("<HI", data[end + 10:end + 16])
+    if data[max(0, end - 20):end - 16] == b"PK\x06\x07" or entries == 0xFFFF or directory_bytes == 0xFFFFFFFF:
+        raise ModelFileError("The archive uses the ZIP64 format, which Keras does not write for files this small. "
+                             + RESAVE)
+    if entries > MAX_MEMBERS or directory_bytes > MAX_DIRECTORY_BYTES:
+        raise ModelFileError(f"The archive lists {entries:,} files in a {directory_bytes:,}-byte directory; a "
+                             f".keras model holds at most {MAX_MEMBERS}. " + RESAVE)
 
 
 # -- 2. the members ------------------------------------------------------------------
@@ -279,9 +301,11 @@ def _check_weights(raw: bytes, expected: dict[str, tuple[Shape, str]], shapes: s
                              " " + RESAVE) from None
     with f:
         links: list[str] = []
-        f.visit_links(links.append)
-        if len(links) > 64 * MAX_LAYERS:
-            raise ModelFileError("model.weights.h5 holds too many entries for the layers in config.json.")
+        limit = 16 * len(expected) + 64                # groups and datasets of the layers, optimizer slots
+        f.visit_links(lambda name: links.append(name) or (True if len(links) > limit else None))  # stops early
+        if len(links) > limit:
+            raise ModelFileError("model.weights.h5 holds far more entries than the layers in config.json need. "
+                                 + RESAVE)
         seen, total = set(), 0
         for path in links:
             link = f.get(path, getlink=True)

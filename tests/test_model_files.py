@@ -260,6 +260,32 @@ def test_member_names_refused(name, words):
     refused("model.keras", buf.getvalue(), *words)
 
 
+def test_many_members_refused_before_zipfile_parses_them():
+    """20,000 empty entries (1.4 MB): refused from the zip's end record, not after 20,000 ZipInfo objects."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(20_000):
+            zf.writestr(f"f{i}", b"")
+    refused("model.keras", buf.getvalue(), "20,000 files", "at most 8")
+
+
+def test_shared_object_id_naming_two_classes_refused():
+    layer = _simple_rnn()
+    layer["config"]["kernel_initializer"]["shared_object_id"] = 7
+    layer["config"]["dtype"]["shared_object_id"] = 7
+    refused("model.keras", keras_file(_sequential(layer)), "shared object")
+
+
+def test_weights_file_with_many_entries_stops_early():
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        for path, value in _rnn_weights().items():
+            f.create_dataset(path, data=value)
+        for i in range(2000):
+            f.create_group(f"layers/g{i}")
+    refused("model.keras", keras_file(weights=buf.getvalue()), "far more entries")
+
+
 def test_symlink_member_refused():
     info = zipfile.ZipInfo("model.weights.h5")
     info.external_attr = (stat.S_IFLNK | 0o777) << 16
