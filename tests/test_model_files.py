@@ -17,6 +17,7 @@ import pathlib
 import pickle
 import stat
 import struct
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -127,10 +128,26 @@ def _bomb_stream(gib: int = 2) -> tuple[bytes, bytes]:
 
 # -- refusing --------------------------------------------------------------------------------
 
+_WRITES: list | None = None     # while a list, the audit hook below records every file opened for writing
+
+
+def _audit(event, args):
+    if _WRITES is None:
+        return
+    if event == "open" and args[0] is not None and (any(c in str(args[1] or "") for c in "wax+")
+                                                    or (args[2] or 0) & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)):
+        _WRITES.append(args[0])
+    elif event in ("os.mkdir", "os.rename", "os.symlink", "os.link", "os.truncate"):
+        _WRITES.append(args[0])
+
+
+sys.addaudithook(_audit)     # audit hooks cannot be removed; this one does nothing outside refused()
+
 
 def refused(filename: str, data: bytes, *words: str) -> str:
     """inspect_model_file refuses ``data`` fast, with flat memory, writing nothing; the message has ``words``."""
-    before = set(os.listdir(tempfile.gettempdir()))
+    global _WRITES
+    _WRITES = []
     tracemalloc.start()
     start = time.perf_counter()
     try:
@@ -140,13 +157,33 @@ def refused(filename: str, data: bytes, *words: str) -> str:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+        writes, _WRITES = _WRITES, None
     message = str(err.value)
     assert elapsed < TIME_LIMIT, f"took {elapsed:.2f} s: {message}"
     assert peak < PEAK_LIMIT, f"peak {peak / 2**20:.1f} MiB: {message}"
-    assert set(os.listdir(tempfile.gettempdir())) == before
+    assert writes == [], f"files written: {writes}"
     for word in words:
         assert word.lower() in message.lower(), f"{word!r} not in: {message}"
     return message
+
+
+def test_refused_itself_catches_writes_memory_and_missing_words(monkeypatch, tmp_path):
+    """The checker above can fail: a refusal that writes a file, allocates 8 MiB or says the wrong thing."""
+    def writes(filename, data):
+        (tmp_path / "x").write_text("x")
+        raise ModelFileError("no")
+
+    def allocates(filename, data):
+        _ = bytearray(8 * 2**20)
+        raise ModelFileError("no")
+
+    for fake in (writes, allocates):
+        monkeypatch.setattr(sys.modules[__name__], "inspect_model_file", fake)
+        with pytest.raises(AssertionError):
+            refused("model.keras", b"junk")
+        monkeypatch.undo()
+    with pytest.raises(AssertionError, match="'absent' not in"):
+        refused("model.keras", b"junk", "absent")
 
 
 def test_hand_built_file_passes():
@@ -463,13 +500,15 @@ def test_recurrent_layers_listed_with_their_configs(saved):
 
 @keras_only
 @pytest.mark.parametrize("name", list(EXPECTED_TABLES))
-def test_real_models_load_and_predict_like_the_original(saved, name):
+def test_real_models_load_and_predict_like_the_original(saved, name, monkeypatch):
     from rnn_core.keras_bridge import load_model_file  # noqa: PLC0415
 
     data, original = saved[name]
-    before = set(os.listdir(tempfile.gettempdir()))
+    folders = []
+    mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: folders.append(mkdtemp(*a, **k)) or folders[-1])
     model, info = load_model_file(f"{name}.keras", data)
-    assert set(os.listdir(tempfile.gettempdir())) == before          # the private folder is gone
+    assert len(folders) == 1 and not os.path.exists(folders[0])      # the private folder is gone
     features = info.input_shape[-1]
     steps = info.input_shape[1] or 7
     x = np.random.default_rng(1).normal(size=(2, steps, features)).astype("float32")
