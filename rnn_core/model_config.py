@@ -517,12 +517,26 @@ def _check_build(layer: dict, x: Shape, name: str) -> None:
     build = layer.get("build_config")
     if build is None:
         return
+    if isinstance(build, dict) and set(build) == {"shapes_dict"}:     # a recurrent layer given initial_state
+        build = _initial_state_build(layer, build["shapes_dict"], x, name)
     if not isinstance(build, dict) or set(build) - {"input_shape"}:
         raise ModelFileError(f"Layer {name!r} has an unexpected build_config. " + RESAVE)
     shape = build.get("input_shape")
     if shape is not None and (not isinstance(shape, list) or tuple(shape) != tuple(x)):
         raise ModelFileError(f"Layer {name!r} would be built for input shape {str(shape)[:60]}, but the layers "
                              f"before it give {format_shapes([x])}. Refusing a config that does not add up. " + RESAVE)
+
+
+def _initial_state_build(layer: dict, shapes: Any, x: Shape, name: str) -> dict:
+    """{"sequences_shape": x, "initial_state_shape": [[batch, units]] * states}: each state (batch, units)."""
+    cls, units = layer.get("class_name"), layer["config"].get("units")
+    states = shapes.get("initial_state_shape") if isinstance(shapes, dict) else None
+    n = 2 if cls == "LSTM" else 1
+    if (cls not in RECURRENT_CLASSES or set(shapes) != {"sequences_shape", "initial_state_shape"}
+            or not isinstance(states, list) or len(states) != n
+            or any(s != [x[0], units] for s in states)):
+        raise ModelFileError(f"Layer {name!r} has an unexpected build_config. " + RESAVE)
+    return {"input_shape": shapes["sequences_shape"]}
 
 
 def _reshape(x: Shape, target: Any, name: str) -> Shape:

@@ -639,3 +639,48 @@ def test_keras_failure_becomes_model_file_error_and_folder_is_removed(monkeypatc
     (path, kwargs, mode), = seen
     assert kwargs == {"safe_mode": True, "compile": False} and mode == 0o700
     assert not os.path.exists(os.path.dirname(path))
+
+
+def _variants(keras):
+    """Everyday models that must not be refused: name -> built Keras model."""
+    L = keras.layers
+    out = {
+        "L2 and dropout": keras.Sequential([keras.Input((None, 4)), L.LSTM(8, dropout=0.2, recurrent_dropout=0.1,
+                                            kernel_regularizer=keras.regularizers.L2(1e-3)), L.Dense(3)]),
+        "stateful": keras.Sequential([keras.Input(batch_shape=(2, 5, 3)), L.SimpleRNN(4, stateful=True)]),
+        "embedding, int input": keras.Sequential([keras.Input((None,), dtype="int32"),
+                                                  L.Embedding(50, 8, mask_zero=True), L.GRU(6)]),
+        "no bias, relu": keras.Sequential([keras.Input((6, 2)), L.SimpleRNN(3, use_bias=False, activation="relu")]),
+        "bidirectional sum": keras.Sequential([keras.Input((6, 2)), L.Bidirectional(L.GRU(3), merge_mode="sum")]),
+        "built without Input": keras.Sequential([L.SimpleRNN(4, return_sequences=True), L.Reshape((-1,)),
+                                                 L.Dense(1)]),
+        "Korean names": keras.Sequential([keras.Input((None, 2), name="입력"), L.SimpleRNN(3, name="은닉층")],
+                                         name="내_모델"),
+        "float64": keras.Sequential([keras.Input((5, 2), dtype="float64"), L.GRU(3, dtype="float64")]),
+    }
+    out["built without Input"].build((None, 5, 3))
+    inp = keras.Input((None, 3))
+    _, h, c = L.LSTM(5, return_state=True)(inp)
+    decoded = L.LSTM(5, return_sequences=True)(inp, initial_state=[h, c])
+    out["encoder-decoder"] = keras.Model(inp, L.TimeDistributed(L.Dense(2))(decoded))
+    a, b = L.Bidirectional(L.GRU(3), merge_mode=None)(inp)
+    out["bidirectional, two outputs"] = keras.Model(inp, [a, b])
+    compiled = keras.Sequential([keras.Input((5, 2)), L.GRU(3), L.Dense(2, activation="softmax")])
+    compiled.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    compiled.fit(np.zeros((4, 5, 2)), np.zeros(4), verbose=0)
+    out["trained with metrics"] = compiled
+    return out
+
+
+@keras_only
+def test_everyday_models_are_not_refused(tmp_path):
+    from rnn_core.keras_bridge import _tf, load_model_file  # noqa: PLC0415
+
+    _, keras = _tf()
+    for name, model in _variants(keras).items():
+        path = tmp_path / "m.keras"
+        model.save(path)
+        loaded, info = load_model_file("m.keras", path.read_bytes())
+        assert info.total_params == model.count_params() == loaded.count_params(), name
+        assert [r.name for r in info.layers] == [la.name for la in model.layers
+                                                 if type(la).__name__ != "InputLayer"], name
