@@ -14,7 +14,7 @@ it computed (Keras builds, and so allocates, each layer from its
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
@@ -84,8 +84,7 @@ class RecurrentLayer:
         return self.name if self.direction is None else f"{self.name} ({self.direction})"
 
 
-
-# -- 3. every object in the config -----------------------------------------------------
+# -- every object in the config: on the allowlist or refused -----------------------------
 
 
 def _check_objects(node: Any, where: str, depth: int = 0, in_compile: bool = False,
@@ -165,19 +164,21 @@ def _check_object(node: dict, where: str, in_compile: bool) -> None:
         _refuse_object(node, where, "not on the explorer's list of built-in Keras classes")
 
 
-# -- 4. shapes and parameters from the config -------------------------------------------
+# -- shapes and parameters from the config alone -------------------------------------------
 
 
 @dataclass
 class ParsedModel:
-    name: str = ""
-    class_name: str = ""
+    """What the config says, filled in layer by layer."""
+
+    name: str
+    class_name: str                        # Sequential or Functional
     input_shape: Shape = ()
     params: int = 0
-    rows: list | None = None
-    recurrent: list | None = None
-    expected: dict | None = None           # weight path in the h5 -> (shape, dtype)
-    weight_shapes: set | None = None
+    rows: list[LayerRow] = field(default_factory=list)
+    recurrent: list[RecurrentLayer] = field(default_factory=list)
+    expected: dict[str, tuple[Shape, str]] = field(default_factory=dict)   # h5 path -> (shape, dtype)
+    weight_shapes: set[Shape] = field(default_factory=set)
     n_layers: int = 0
     current_top: str = ""                  # the Bidirectional being parsed (names its two directions)
 
@@ -207,8 +208,7 @@ def parse_model_config(config: Any) -> ParsedModel:
                              "as keras.Sequential([...]) or keras.Model(inputs, outputs), copy the weights "
                              "(set_weights) and re-save.")
     cfg = config["config"]
-    model = ParsedModel(name=_check_name(cfg.get("name", ""), "model"), class_name=cls, rows=[], recurrent=[],
-                   expected={}, weight_shapes=set())
+    model = ParsedModel(name=_check_name(cfg.get("name", ""), "model"), class_name=cls)
     layers = cfg.get("layers")
     if not isinstance(layers, list) or not layers:
         raise ModelFileError("The model has no layers. " + RESAVE)

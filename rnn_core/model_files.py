@@ -23,7 +23,9 @@ The checks, in order (each refusal says what to do instead):
 
 1. The bytes: at most ``MAX_FILE_BYTES``; a zip archive (a pickle, a legacy
    HDF5 model, a weights-only file, JSON or random bytes are named as such);
-   the zip directory must parse (truncated/damaged files are refused).
+   the zip's end record is read first (at most ``MAX_MEMBERS`` entries in a
+   directory of at most ``MAX_DIRECTORY_BYTES``, no ZIP64), then the directory
+   must parse (truncated/damaged files are refused).
 2. The members, from the zip's central directory, before anything is
    decompressed: only ``config.json``, ``metadata.json``, ``model.weights.h5``
    and an empty ``assets/`` entry; no absolute paths, ``..``, backslashes,
@@ -32,7 +34,7 @@ The checks, in order (each refusal says what to do instead):
    ``MAX_METADATA_BYTES``, ``MAX_WEIGHTS_BYTES`` and ``MAX_TOTAL_BYTES``.
    Each member is then read in chunks with a byte counter that stops at its
    cap whatever the headers claim.
-3. The config, walked recursively: every object (any dict with a
+3. The config (``rnn_core.model_config``), walked recursively: every object (any dict with a
    ``class_name``) must be on an allowlist of (module, class_name,
    registered_name): the layers in ``LAYER_CLASSES``, Sequential/Functional,
    the initializers in ``INITIALIZER_CLASSES``, L1/L2 regularizers, float
@@ -44,8 +46,9 @@ The checks, in order (each refusal says what to do instead):
    None, layer names are plain (no ``/``, ``..``), dtype policies are float32
    or float64 (mixed precision would not give float32-exact twins).
 4. Shapes and parameters computed from the config alone, with the stated caps
-   (``MAX_UNITS``, ``MAX_DIM``, ``MAX_LAYERS``, ``MAX_PARAMS``), before a
-   single weight is allocated.
+   (``MAX_UNITS``, ``MAX_DIM``, ``MAX_LAYERS``, ``MAX_PARAMS``), and every
+   ``build_config`` equal to the computed input shape (Keras builds, so
+   allocates, from it), before a single weight is allocated.
 5. ``model.weights.h5`` (required): opened with h5py from memory, metadata
    only: hard links only (no external or soft links), every dataset plain
    (no external storage, no virtual dataset, no filters) with exactly the
@@ -88,6 +91,8 @@ MAX_MEMBERS = 8
 MAX_DIRECTORY_BYTES = 64 * 2**10         # the zip's central directory, read before zipfile parses it
 _MEMBERS = {"config.json": MAX_CONFIG_BYTES, "metadata.json": MAX_METADATA_BYTES,
             "model.weights.h5": MAX_WEIGHTS_BYTES}
+
+
 @dataclass(frozen=True)
 class ModelFileInfo:
     """What :func:`inspect_model_file` found; nothing here came from running Keras."""
