@@ -313,7 +313,10 @@ def _node_tensors(node: Any, outputs: dict, name: str) -> list[Shape]:
     def walk(v):
         if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
             c = v.get("config") if isinstance(v.get("config"), dict) else {}
-            (src, node_i, idx), = _refs(c.get("keras_history"))
+            refs = _refs(c.get("keras_history"))
+            if len(refs) != 1:
+                raise ModelFileError(f"A tensor into layer {name!r} has a malformed history. " + RESAVE)
+            (src, node_i, idx), = refs
             if (src, node_i) not in outputs or idx >= len(outputs[(src, node_i)]):
                 raise ModelFileError(f"Layer {name!r} is called on the output of {src!r}, which comes later or "
                                      "does not exist. " + RESAVE)

@@ -140,7 +140,12 @@ def inspect_model_file(filename: str, data: bytes) -> ModelFileInfo:
         infos = _check_members(zf)
         config = _read_json(zf, infos["config.json"], "config.json")
         metadata = _read_json(zf, infos["metadata.json"], "metadata.json") if "metadata.json" in infos else {}
-        model = parse_model_config(config)
+        try:
+            model = parse_model_config(config)
+        except ModelFileError:
+            raise
+        except (TypeError, KeyError, AttributeError, IndexError, ValueError, RecursionError) as e:  # a safety net
+            raise ModelFileError(f"config.json is malformed ({type(e).__name__}). " + RESAVE) from None
         weights = _read_member(zf, infos["model.weights.h5"])
     weights_bytes = _check_weights(weights, model.expected, model.weight_shapes)
     version = metadata.get("keras_version") if isinstance(metadata, dict) else None

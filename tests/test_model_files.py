@@ -684,3 +684,49 @@ def test_everyday_models_are_not_refused(tmp_path):
         assert info.total_params == model.count_params() == loaded.count_params(), name
         assert [r.name for r in info.layers] == [la.name for la in model.layers
                                                  if type(la).__name__ != "InputLayer"], name
+
+
+# -- any damage to a real config gives a message, never another exception ------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False) | st.text(max_size=12)
+    | st.sampled_from(["__keras_tensor__", "keras.layers", "SimpleRNN", "Dense", "LSTM", "config", "units"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["module", "class_name", "config", "registered_name", "build_config", "input_shape",
+                         "shared_object_id", "units", "layer", "name", "keras_history", "shape"]), inner, max_size=4),
+    max_leaves=12)
+
+
+def _paths(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, path + (i,))
+
+
+_BASE = _sequential(_simple_rnn())
+_BASE_PATHS = list(_paths(_BASE))[1:]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_BASE_PATHS), _json_values), min_size=1, max_size=3))
+def test_damaged_configs_give_a_message_never_another_exception(changes):
+    config = json.loads(json.dumps(_BASE))
+    for path, value in changes:
+        node = config
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue                      # an earlier change removed this path
+    try:
+        model_files.parse_model_config(config)
+    except ModelFileError:
+        pass
