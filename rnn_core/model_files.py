@@ -302,56 +302,68 @@ def _read_json(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Any:
 def _check_weights(raw: bytes, expected: dict[str, tuple[Shape, str]], shapes: set[Shape]) -> int:
     """Check model.weights.h5 without reading a weight: links, storage, shapes, dtypes, total bytes."""
     import h5py  # noqa: PLC0415 - comes with TensorFlow; only metadata is read
-    import numpy as np  # noqa: PLC0415
 
     try:
         f = h5py.File(io.BytesIO(raw), "r")
     except Exception as e:  # noqa: BLE001 - h5py raises OSError/ValueError/KeyError for bad files
         raise ModelFileError(f"model.weights.h5 inside the archive is not a readable HDF5 file ({type(e).__name__})."
                              " " + RESAVE) from None
-    with f:
-        links: list[str] = []
-        limit = 16 * len(expected) + 64                # groups and datasets of the layers, optimizer slots
-        f.visit_links(lambda name: links.append(name) or (True if len(links) > limit else None))  # stops early
-        if len(links) > limit:
-            raise ModelFileError("model.weights.h5 holds far more entries than the layers in config.json need. "
-                                 + RESAVE)
-        seen, total = set(), 0
-        for path in links:
-            link = f.get(path, getlink=True)
-            if not isinstance(link, h5py.HardLink):
-                raise ModelFileError(f"model.weights.h5 has a {type(link).__name__} at {path!r}; it could point at "
-                                     "another file on the server. Refusing it.")
-            obj = f[path]
-            if isinstance(obj, h5py.Group):
-                continue
-            if not isinstance(obj, h5py.Dataset):
-                raise ModelFileError(f"model.weights.h5 holds an unexpected object at {path!r}.")
-            plist = obj.id.get_create_plist()
-            if obj.is_virtual or plist.get_external_count() or plist.get_nfilters():
-                raise ModelFileError(f"The weight {path!r} is stored outside the file, virtual or filtered; Keras "
-                                     "writes plain datasets. Refusing it (it could read files on the server).")
-            dtype = obj.dtype
-            if dtype.kind not in "fi" or dtype.itemsize > 8 or dtype.fields is not None:
-                raise ModelFileError(f"The weight {path!r} has dtype {dtype}; expected float32.")
-            shape = tuple(obj.shape)
-            if path in expected:
-                want_shape, want_dtype = expected[path]
-                if shape != want_shape or dtype != np.dtype(want_dtype):
-                    raise ModelFileError(f"The weight {path!r} has shape {shape} and dtype {dtype}, but the config "
-                                         f"implies {want_shape} and {want_dtype}. The weights do not belong to "
-                                         "this model. " + RESAVE)
-                seen.add(path)
-            elif re.fullmatch(r"optimizer/vars/\d{1,4}", path) and (shape == () or shape in shapes):
-                pass     # optimizer slots: never read with compile=False, still bounded
-            else:
-                raise ModelFileError(f"model.weights.h5 holds {path!r} with shape {shape}, which no layer in "
-                                     "config.json explains. " + RESAVE)
-            total += prod(shape) * dtype.itemsize
-            if total > MAX_WEIGHTS_BYTES:
-                raise ModelFileError(f"The weights add up to more than {_mb(MAX_WEIGHTS_BYTES)}.")
+    try:
+        with f:
+            total, seen = _check_h5_objects(h5py, f, expected, shapes)
+    except ModelFileError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a damaged file can make h5py raise almost anything
+        raise ModelFileError(f"model.weights.h5 inside the archive is damaged ({type(e).__name__}). " + RESAVE) from None
     missing = sorted(set(expected) - seen)
     if missing:
         raise ModelFileError(f"model.weights.h5 lacks {len(missing)} weight(s) the config needs, e.g. "
                              f"{missing[0]!r}. " + RESAVE)
     return total
+
+
+def _check_h5_objects(h5py, f, expected: dict[str, tuple[Shape, str]], shapes: set[Shape]) -> tuple[int, set]:
+    """Every link and dataset of the open file; returns (total bytes, the expected paths seen)."""
+    import numpy as np  # noqa: PLC0415
+
+    links: list[str] = []
+    limit = 16 * len(expected) + 64                # groups and datasets of the layers, optimizer slots
+    f.visit_links(lambda name: links.append(name) or (True if len(links) > limit else None))  # stops early
+    if len(links) > limit:
+        raise ModelFileError("model.weights.h5 holds far more entries than the layers in config.json need. "
+                             + RESAVE)
+    seen, total = set(), 0
+    for path in links:
+        link = f.get(path, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            raise ModelFileError(f"model.weights.h5 has a {type(link).__name__} at {path!r}; it could point at "
+                                 "another file on the server. Refusing it.")
+        obj = f[path]
+        if isinstance(obj, h5py.Group):
+            continue
+        if not isinstance(obj, h5py.Dataset):
+            raise ModelFileError(f"model.weights.h5 holds an unexpected object at {path!r}.")
+        plist = obj.id.get_create_plist()
+        if obj.is_virtual or plist.get_external_count() or plist.get_nfilters():
+            raise ModelFileError(f"The weight {path!r} is stored outside the file, virtual or filtered; Keras "
+                                 "writes plain datasets. Refusing it (it could read files on the server).")
+        dtype = obj.dtype
+        if dtype.kind not in "fi" or dtype.itemsize > 8 or dtype.fields is not None:
+            raise ModelFileError(f"The weight {path!r} has dtype {dtype}; expected float32.")
+        shape = tuple(obj.shape)
+        if path in expected:
+            want_shape, want_dtype = expected[path]
+            if shape != want_shape or dtype != np.dtype(want_dtype):
+                raise ModelFileError(f"The weight {path!r} has shape {shape} and dtype {dtype}, but the config "
+                                     f"implies {want_shape} and {want_dtype}. The weights do not belong to "
+                                     "this model. " + RESAVE)
+            seen.add(path)
+        elif re.fullmatch(r"optimizer/vars/\d{1,4}", path) and (shape == () or shape in shapes):
+            pass     # optimizer slots: never read with compile=False, still bounded
+        else:
+            raise ModelFileError(f"model.weights.h5 holds {path!r} with shape {shape}, which no layer in "
+                                 "config.json explains. " + RESAVE)
+        total += prod(shape) * dtype.itemsize
+        if total > MAX_WEIGHTS_BYTES:
+            raise ModelFileError(f"The weights add up to more than {_mb(MAX_WEIGHTS_BYTES)}.")
+    return total, seen
