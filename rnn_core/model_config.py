@@ -208,6 +208,8 @@ def parse_model_config(config: Any) -> ParsedModel:
                              "as keras.Sequential([...]) or keras.Model(inputs, outputs), copy the weights "
                              "(set_weights) and re-save.")
     cfg = config["config"]
+    if not isinstance(config.get("build_config", {}) or {}, dict):
+        raise ModelFileError("config.json has a malformed build_config. " + RESAVE)
     model = ParsedModel(name=_check_name(cfg.get("name", ""), "model"), class_name=cls)
     layers = cfg.get("layers")
     if not isinstance(layers, list) or not layers:
@@ -372,7 +374,9 @@ def _shape(value: Any, what: str) -> Shape:
 
 
 def _input_layer_shape(layer: dict) -> Shape:
-    c = layer["config"]
+    c = layer.get("config")
+    if not isinstance(c, dict):
+        raise ModelFileError("config.json has a malformed input layer. " + RESAVE)
     _check_name(c.get("name"), "layer")
     if c.get("sparse") or c.get("ragged"):
         raise ModelFileError("Sparse or ragged inputs are not supported; use a dense input.")
@@ -433,7 +437,7 @@ def _plain(value: Any, depth: int = 0) -> bool:
 def _policy(c: dict) -> str:
     d = c.get("dtype", "float32")
     if isinstance(d, dict):
-        d = (d.get("config") or {}).get("name")
+        d = d.get("config").get("name") if isinstance(d.get("config"), dict) else None
     return d if d in DTYPE_POLICIES else "float32"
 
 
@@ -596,7 +600,7 @@ def _bidirectional(model: ParsedModel, c: dict, name: str, x: Shape, weights: li
     fwd, bwd = c.get("layer"), c.get("backward_layer")
     parts = [("forward", fwd, "forward_layer/")] + ([("backward", bwd, "backward_layer/")] if bwd else [])
     if not bwd and isinstance(fwd, dict):
-        back = dict(fwd, config=dict(fwd.get("config") or {}))
+        back = dict(fwd, config=dict(fwd["config"]) if isinstance(fwd.get("config"), dict) else {})
         back["config"]["go_backwards"] = not back["config"].get("go_backwards", False)
         parts.append(("backward", back, "backward_layer/"))
     model.current_top = name
