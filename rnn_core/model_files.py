@@ -268,24 +268,26 @@ def _check_member_name(name: str) -> None:
                              "folder (absolute, '..', backslash or drive). Refusing it.")
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """Decompress one member, stopping at its cap whatever its headers say."""
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytearray:
+    """Decompress one member into one buffer of its declared size, stopping at its cap whatever it holds."""
     cap = _MEMBERS[info.filename]
-    chunks, size = [], 0
+    out = bytearray(min(info.file_size, cap))     # the declared size was checked against the cap
+    size = 0
     try:
         with zf.open(info) as f:
             while chunk := f.read(min(64 * 2**10, cap + 1 - size)):
-                size += len(chunk)
-                if size > cap:
+                if size + len(chunk) > cap:
                     raise ModelFileError(f"{info.filename} unpacks to more than {_mb(cap)} although its header "
                                          "says less; refusing it (this looks like a zip bomb).")
-                chunks.append(chunk)
+                out[size:size + len(chunk)] = chunk
+                size += len(chunk)
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, ValueError, EOFError, OSError, RuntimeError) as e:
         raise ModelFileError(f"{info.filename} inside the archive is damaged ({e}). Upload the complete file "
                              "again, or re-save it.") from None
-    return b"".join(chunks)
+    del out[size:]
+    return out
 
 
 def _read_json(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Any:
@@ -299,12 +301,39 @@ def _read_json(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Any:
 # -- 5. the weights' metadata -----------------------------------------------------------
 
 
-def _check_weights(raw: bytes, expected: dict[str, tuple[Shape, str]], shapes: set[Shape]) -> int:
+class _ReadOnlyBuffer(io.RawIOBase):
+    """A read-only file over a bytearray, so h5py reads the weights without a second copy."""
+
+    def __init__(self, data: bytearray) -> None:
+        self._view, self._pos = memoryview(data), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = max(0, min(len(buffer), len(self._view) - self._pos))
+        buffer[:n] = self._view[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def _check_weights(raw: bytearray, expected: dict[str, tuple[Shape, str]], shapes: set[Shape]) -> int:
     """Check model.weights.h5 without reading a weight: links, storage, shapes, dtypes, total bytes."""
     import h5py  # noqa: PLC0415 - comes with TensorFlow; only metadata is read
 
     try:
-        f = h5py.File(io.BytesIO(raw), "r")
+        f = h5py.File(_ReadOnlyBuffer(raw), "r")
     except Exception as e:  # noqa: BLE001 - h5py raises OSError/ValueError/KeyError for bad files
         raise ModelFileError(f"model.weights.h5 inside the archive is not a readable HDF5 file ({type(e).__name__})."
                              " " + RESAVE) from None

@@ -795,3 +795,15 @@ def test_damaged_weights_files_give_a_message_never_another_exception():
         except ModelFileError:
             outcomes.add("refused")
     assert outcomes == {"accepted", "refused"}      # flips in the weights' values are harmless
+
+
+@keras_only
+def test_benchmark_runs_at_a_tiny_size():
+    """bench/bench_model_files.py is not a timed test; this runs it once at a tiny size so it cannot rot."""
+    import subprocess  # noqa: PLC0415
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", "bench.bench_model_files", "--quick"], cwd=root,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "| tiny (H=4) |" in out.stdout and "zip bomb" in out.stdout and "refused in" in out.stdout
