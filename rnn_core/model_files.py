@@ -343,7 +343,8 @@ def _check_weights(raw: bytearray, expected: dict[str, tuple[Shape, str]], shape
     except ModelFileError:
         raise
     except Exception as e:  # noqa: BLE001 - a damaged file can make h5py raise almost anything
-        raise ModelFileError(f"model.weights.h5 inside the archive is damaged ({type(e).__name__}). " + RESAVE) from None
+        raise ModelFileError(f"model.weights.h5 inside the archive is damaged ({type(e).__name__}). "
+                             + RESAVE) from None
     missing = sorted(set(expected) - seen)
     if missing:
         raise ModelFileError(f"model.weights.h5 lacks {len(missing)} weight(s) the config needs, e.g. "

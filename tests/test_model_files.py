@@ -807,3 +807,26 @@ def test_benchmark_runs_at_a_tiny_size():
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "| tiny (H=4) |" in out.stdout and "zip bomb" in out.stdout and "refused in" in out.stdout
+
+
+@keras_only
+def test_twins_of_a_bidirectional_simple_rnn_give_keras_numbers(tmp_path):
+    """Each direction of a Bidirectional has its own twin; the backward one reads the sequence reversed."""
+    from rnn_core.keras_bridge import _tf, load_model_file, twin_of  # noqa: PLC0415
+
+    _, keras = _tf()
+    model = keras.Sequential([keras.Input((6, 2)), keras.layers.Bidirectional(
+        keras.layers.SimpleRNN(3, return_sequences=True, activation="relu"), merge_mode="concat")])
+    model.save(tmp_path / "b.keras")
+    loaded, info = load_model_file("b.keras", (tmp_path / "b.keras").read_bytes())
+    bidi = loaded.get_layer(info.recurrent_layers[0].name)
+    x = np.random.default_rng(6).normal(size=(2, 6, 2)).astype("float32")
+    forward, backward = twin_of(bidi.forward_layer), twin_of(bidi.backward_layer)
+    assert (forward.go_backwards, backward.go_backwards, forward.config.activation) == (False, True, "relu")
+    assert_close(forward(x), np.asarray(bidi.forward_layer(x)), "forward twin")
+    assert_close(backward(x), np.asarray(bidi.backward_layer(x)), "backward twin")
+    assert_close(np.concatenate([forward(x), backward(x)[:, ::-1]], axis=-1), np.asarray(bidi(x)), "merged")
+    with pytest.raises(ValueError, match="forward_layer"):
+        twin_of(bidi)
+    with pytest.raises(ValueError, match="no NumPy twin of a Keras Dense"):
+        twin_of(keras.layers.Dense(2))
