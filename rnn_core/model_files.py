@@ -294,7 +294,7 @@ def _read_json(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Any:
     raw = _read_member(zf, info)
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+    except (ValueError, RecursionError) as e:   # bad UTF-8 or JSON, a 5,000-digit number, deep nesting
         raise ModelFileError(f"{name} is not valid JSON ({type(e).__name__}). " + RESAVE) from None
 
 

@@ -451,6 +451,11 @@ def test_deeply_nested_json_refused():
     refused("model.keras", data, "config.json", "JSON")
 
 
+def test_huge_json_number_refused():
+    data = keras_file(**{"config.json": b'{"units": ' + b"9" * 5000 + b"}"})
+    refused("model.keras", data, "config.json", "JSON")
+
+
 def test_mixed_precision_policy_refused():
     layer = _simple_rnn(dtype=_policy("mixed_float16"))
     refused("model.keras", keras_file(_sequential(layer)), "mixed_float16", "float32")
