@@ -410,3 +410,95 @@ def timedistributed_vs_dense(h: Array, kernel: Array, bias: Array, activation: s
     dense.set_weights([kernel, bias])
     td.set_weights([kernel, bias])
     return np.asarray(td(h_t)), np.asarray(dense(h_t))
+
+
+# =====================================================================================
+# -- a user's own model file (issue 11) ------------------------------------------------
+# Everything below is self-contained: the file is inspected by rnn_core.model_files
+# (no Keras) before Keras reads a byte of it.
+
+
+def load_model_file(filename: str, data: bytes):
+    """Inspect a user's ``.keras`` file, then load it with Keras; returns ``(keras.Model, ModelFileInfo)``.
+
+    The bytes are checked by :func:`rnn_core.model_files.inspect_model_file` first
+    (nothing reaches Keras otherwise), then written to a private temporary
+    directory (mode 0700, removed afterwards whatever happens) and loaded with
+    ``keras.saving.load_model(path, safe_mode=True, compile=False)``. Any failure
+    is raised as ModelFileError with a message a user can act on.
+    """
+    import shutil  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from .model_files import ModelFileError, inspect_model_file  # noqa: PLC0415
+
+    info = inspect_model_file(filename, data)
+    _, keras = _tf()
+    folder = tempfile.mkdtemp(prefix="rnn-explorer-model-")   # created with mode 0700
+    try:
+        os.chmod(folder, 0o700)
+        path = os.path.join(folder, "model.keras")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(bytes(data))
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except ModelFileError:
+        raise
+    except Exception as e:  # noqa: BLE001 - anything Keras raises becomes a message, never a traceback
+        raise ModelFileError(f"Keras could not load the model: {str(e)[:300]} "
+                             'Re-save it with Keras 3 as `model.save("model.keras")` and try again.') from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return model, info
+
+
+# Keras recurrent class name -> rnn_core class name. rnn_core.LSTM and rnn_core.GRU plug in
+# as soon as they exist (Keras' constructor arguments and weight layout).
+TWIN_CLASSES = {"SimpleRNN": "SimpleRNN", "LSTM": "LSTM", "GRU": "GRU"}
+
+
+def _twin_arguments(cls, keras_config: dict) -> dict:
+    """The Keras config values that ``cls`` accepts: fields of rnn_core.<Name>Config, else __init__'s keywords."""
+    import dataclasses  # noqa: PLC0415
+    import importlib  # noqa: PLC0415
+    import inspect  # noqa: PLC0415
+
+    config_cls = getattr(importlib.import_module(__package__), cls.__name__ + "Config", None)
+    if config_cls is not None and dataclasses.is_dataclass(config_cls):
+        accepted = {f.name for f in dataclasses.fields(config_cls)}
+    else:
+        params = inspect.signature(cls.__init__).parameters.values()
+        accepted = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
+    # Initializers are objects in a Keras config; the weights are copied, so the twin keeps its defaults.
+    return {k: v for k, v in keras_config.items()
+            if k in accepted and (v is None or isinstance(v, (bool, int, float, str)))}
+
+
+def twin_of(keras_layer):
+    """The rnn_core layer with the same configuration and weights as a Keras SimpleRNN (LSTM, GRU).
+
+    For a Bidirectional layer call it on ``layer.forward_layer`` and ``layer.backward_layer``.
+    Raises ValueError (NotImplementedError while rnn_core lacks the class) naming what is missing.
+    """
+    import importlib  # noqa: PLC0415
+
+    kind = type(keras_layer).__name__
+    if kind == "Bidirectional":
+        raise ValueError("twin_of takes one direction: twin_of(layer.forward_layer), twin_of(layer.backward_layer).")
+    if kind not in TWIN_CLASSES:
+        raise ValueError(f"There is no NumPy twin of a Keras {kind}; only {', '.join(TWIN_CLASSES)}.")
+    cls = getattr(importlib.import_module(__package__), TWIN_CLASSES[kind], None)
+    if cls is None:
+        raise NotImplementedError(f"rnn_core has no {TWIN_CLASSES[kind]} yet.")
+    config = keras_layer.get_config()
+    kwargs = _twin_arguments(cls, config)
+    units = kwargs.pop("units")
+    twin = cls(units, **kwargs)
+    weights = [np.asarray(w) for w in keras_layer.get_weights()]
+    input_dim = weights[0].shape[0]
+    twin.build((1, 1, input_dim))
+    twin.set_weights(weights)
+    for mine, theirs in zip(twin.get_weights(), weights, strict=True):
+        if np.shape(mine) != theirs.shape:
+            raise ValueError(f"{kind} twin: weight shape {np.shape(mine)} vs Keras {theirs.shape}.")
+    return twin
