@@ -15,9 +15,9 @@ train the same model. The three alternate in rounds (10 steps each), so a
 machine busy with other work slows them alike; median and best round reported.
 
 Then the training budget: NumPy step times over a grid of (B, T, H), fitted
-by t = a + b x W with W = B T (H (H + D) + H C) multiply-adds per forward
-(the work of a step is a fixed multiple of it), which gives the app a
-budget in W x steps per second.
+by t = a T + b W, with a the Python/NumPy overhead per time step (a few
+small calls per step forward and back) and W = B T H (H + D + C) the
+multiply-adds of a forward pass (a step's work is a fixed multiple of it).
 """
 
 from __future__ import annotations
@@ -120,10 +120,10 @@ def budget(repeats: int, D: int = 13, C: int = 39) -> tuple[float, float, list]:
     for B, T, H in BUDGET_GRID:
         t, _ = numpy_step_time("simple_rnn", B, T, D, H, C, repeats)
         rows.append((B, T, H, work(B, T, D, H, C), t))
+    T = np.array([r[1] for r in rows], float)
     W = np.array([r[3] for r in rows], float)
     t = np.array([r[4] for r in rows])
-    A = np.stack([np.ones_like(W), W], axis=1)
-    (a, b), *_ = np.linalg.lstsq(A, t, rcond=None)
+    (a, b), *_ = np.linalg.lstsq(np.stack([T, W], axis=1), t, rcond=None)
     return a, b, rows
 
 
@@ -159,7 +159,7 @@ def main() -> None:
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for Bb, Tt, Hh, W, t in rows:
         print(f"| {Bb} | {Tt} | {Hh} | {W / 1e6:.1f} M | {t * 1e3:.1f} ms | {W / t / 1e9:.2f} G |")
-    print(f"\nfit: step time = {a * 1e3:.2f} ms + W / ({1 / b / 1e9:.2f} G per second)")
+    print(f"\nleast-squares fit: step time = T x {a * 1e6:.0f} us + W / ({1 / b / 1e9:.2f} G per second)")
 
 
 if __name__ == "__main__":

@@ -222,3 +222,16 @@ def test_frame_classification_is_learnable():
     history = fit(model, task.x, task.y, optimizer=Adam(0.01), epochs=12, batch_size=32)
     assert history.loss[0] > 0.9 * task.chance_loss
     assert history.accuracy[-1] > 10 / task.num_outputs        # chance is about 1/39
+
+
+def test_budget_estimates_and_refuses_with_a_reason():
+    from rnn_core import budget
+
+    tutorial = budget.estimate_step_seconds("simple_rnn", 32, 100, 13, 128, 39)
+    assert 0.005 < tutorial < 0.1
+    assert budget.estimate_step_seconds("lstm", 32, 100, 13, 128, 39) > 3 * tutorial
+    assert budget.check_budget(100, "simple_rnn", 32, 100, 13, 128, 39) == pytest.approx(100 * tutorial)
+    with pytest.raises(budget.BudgetError, match=r"limit is 60 s per run \(about 1,"):
+        budget.check_budget(4000, "simple_rnn", 32, 100, 13, 128, 39)
+    with pytest.raises(budget.BudgetError, match="limit is 5,000"):
+        budget.check_budget(6000, "simple_rnn", 1, 2, 1, 2, 2)
