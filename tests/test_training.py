@@ -225,7 +225,7 @@ def test_frame_classification_is_learnable():
 
 
 def test_budget_estimates_and_refuses_with_a_reason():
-    from rnn_core import budget
+    from rnn_core import training_budget as budget
 
     tutorial = budget.estimate_step_seconds("simple_rnn", 32, 100, 13, 128, 39)
     assert 0.005 < tutorial < 0.1

@@ -1,4 +1,4 @@
-"""How long NumPy training takes on this project's server, and the budget a training request gets.
+"""How long NumPy training takes on this project's server, and the budget a training run gets.
 
 Measured by ``python -m bench.bench_training`` (OPENBLAS_NUM_THREADS=1, on the
 2-core machine while other work ran, so the numbers are on the safe side):
