@@ -77,7 +77,7 @@ class Dense:
         if self.kernel is None:
             self.build(x.shape[-1])
         kernel = self.kernel.astype(np.result_type(x.dtype, self.kernel.dtype), copy=False)
-        z = x @ kernel
+        z = (x.reshape(-1, x.shape[-1]) @ kernel).reshape(x.shape[:-1] + (self.units,))  # one GEMM for all steps
         if self.bias is not None:
             z = z + self.bias.astype(z.dtype, copy=False)
         if self.activation_name == "softmax":
@@ -98,7 +98,8 @@ class Dense:
         dz2 = dz.reshape(-1, self.units)
         d_kernel = x.reshape(-1, x.shape[-1]).T @ dz2
         d_bias = dz2.sum(axis=0) if self.use_bias else None
-        return DenseGradients(d_kernel, d_bias, dz @ self.kernel.astype(dz.dtype).T)
+        d_x = (dz2 @ self.kernel.astype(dz.dtype).T).reshape(x.shape)                      # dL/dx = dz W^T
+        return DenseGradients(d_kernel, d_bias, d_x)
 
 
 def time_distributed(dense: Dense, x: Array) -> Array:

@@ -92,6 +92,7 @@ class RNNClassifier:
         self.many_to_many = many_to_many
         self.rnn = layer_class(num_hidden, return_sequences=many_to_many, seed=seed, **rnn_kwargs)
         self.fc = Dense(num_class, activation=head_activation, seed=None if seed is None else seed + 1)
+        self.last_rnn_output: Array | None = None
 
     @property
     def built(self) -> bool:
@@ -125,7 +126,8 @@ class RNNClassifier:
 
     def __call__(self, x: Array, mask: Array | None = None, training: bool = False) -> Array:
         """x (B, T, D) -> class probabilities (B, T, C) many-to-many, (B, C) many-to-one."""
-        return self.fc(self.rnn(x, mask=mask, training=training))
+        self.last_rnn_output = self.rnn(x, mask=mask, training=training)   # what the head reads
+        return self.fc(self.last_rnn_output)
 
     def loss(self, x: Array, y: Array, loss: str = "sparse_categorical_crossentropy",
              mask: Array | None = None, training: bool = False) -> tuple[float, Array]:

@@ -38,7 +38,7 @@ from .targets import TargetError, check_inputs, check_loss, check_targets
 Array = np.ndarray
 SCCE = "sparse_categorical_crossentropy"
 
-__all__ = ["History", "Progress", "StepResult", "StopTraining", "TargetError", "Trainer", "accuracy", "fit",
+__all__ = ["History", "Probe", "Progress", "StepResult", "StopTraining", "TargetError", "Trainer", "accuracy", "fit",
            "train_step"]
 
 
@@ -96,6 +96,16 @@ class History:
         return [{"step": i + 1, "epoch": e + 1, "loss": lo, "accuracy": a, "grad_norm": g, "clipped_grad_norm": c}
                 for i, (e, lo, a, g, c) in enumerate(zip(self.batch_epoch, self.batch_loss, self.batch_accuracy,
                                                          self.grad_norm, self.clipped_grad_norm, strict=True))]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A look at the model on a few training sequences, without changing it (for charts at chosen epochs)."""
+
+    loss: float
+    accuracy: float | None
+    hidden_grad_norm: Array      # (T,) ||dL/dh_t|| per step (processing order), mean over the sequences
+    outputs: Array               # the recurrent layer's output: (n, T, H) many-to-many, (n, H) many-to-one
 
 
 def accuracy(pred: Array, labels: Array) -> float:
@@ -245,6 +255,16 @@ class Trainer:
                     or (deadline is not None and time.perf_counter() >= deadline):
                 break
         return self.history
+
+    def probe(self, count: int = 8) -> Probe:
+        """Loss, accuracy and how far back the gradient reaches (||dL/dh_t||) on the first ``count``
+        training sequences, with the current weights (dL is the gradient of their mean loss)."""
+        x, y = self.x[:count], self.y[:count]
+        value, pred = self.model.loss(x, y, loss=self.loss)
+        outputs = self.model.last_rnn_output
+        grads = self.model.backward()
+        norms = np.sqrt(np.square(grads.rnn.hidden, dtype=np.float64).sum(axis=-1)).mean(axis=0)
+        return Probe(value, accuracy(pred, y) if self.loss == SCCE else None, norms, outputs)
 
     def evaluate(self, x=None, y=None) -> tuple[float, float | None]:
         """(loss, accuracy) on (x, y) (default: the training data) without changing anything."""

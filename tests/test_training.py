@@ -222,3 +222,33 @@ def test_frame_classification_is_learnable():
     history = fit(model, task.x, task.y, optimizer=Adam(0.01), epochs=12, batch_size=32)
     assert history.loss[0] > 0.9 * task.chance_loss
     assert history.accuracy[-1] > 10 / task.num_outputs        # chance is about 1/39
+
+
+def test_budget_estimates_and_refuses_with_a_reason():
+    from rnn_core import training_budget as budget
+
+    tutorial = budget.estimate_step_seconds("simple_rnn", 32, 100, 13, 128, 39)
+    assert 0.005 < tutorial < 0.1
+    assert budget.estimate_step_seconds("lstm", 32, 100, 13, 128, 39) > 3 * tutorial
+    assert budget.check_budget(100, "simple_rnn", 32, 100, 13, 128, 39) == pytest.approx(100 * tutorial)
+    with pytest.raises(budget.BudgetError, match=r"limit is 60 s per run \(about 1,"):
+        budget.check_budget(4000, "simple_rnn", 32, 100, 13, 128, 39)
+    with pytest.raises(budget.BudgetError, match="limit is 5,000"):
+        budget.check_budget(6000, "simple_rnn", 1, 2, 1, 2, 2)
+
+
+def test_probe_shows_the_gradient_reach_without_changing_the_model(rng):
+    x, y = _data(rng, 10)
+    model = _model()
+    trainer = Trainer(model, Adam(0.01), x, y, batch_size=4)
+    before = [w.copy() for w in model.get_weights()]
+    probe = trainer.probe(count=3)
+    for a, b in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert probe.outputs.shape == (3, T, H) and probe.hidden_grad_norm.shape == (T,)
+    model.loss(x[:3], y[:3])
+    hidden = model.backward().rnn.hidden
+    np.testing.assert_allclose(probe.hidden_grad_norm, np.linalg.norm(hidden, axis=-1).mean(axis=0), rtol=1e-6)
+    assert probe.loss == pytest.approx(model.loss(x[:3], y[:3])[0])
+    trainer.run(steps=2)
+    assert trainer.probe(count=3).loss != probe.loss

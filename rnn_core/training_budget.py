@@ -1,0 +1,57 @@
+"""How long NumPy training takes on this project's server, and the budget a training run gets.
+
+Measured by ``python -m bench.bench_training`` (OPENBLAS_NUM_THREADS=1, on the
+2-core machine while other work ran, so the numbers are on the safe side):
+one train_step takes about
+
+    t = T x STEP_OVERHEAD + W / WORK_RATE,    W = B T (g H (H + D) + H C)
+
+seconds: a fixed cost per time step (a few small NumPy calls forward and back)
+plus the multiply-adds of the forward pass, where g is the number of gate
+blocks of the cell (1 SimpleRNN, 3 GRU, 4 LSTM; both terms scale with it).
+At the tutorial's shape (B=32, T=100, D=13, H=128, C=39) that is ~40 ms.
+
+A request may train for at most MAX_SECONDS of estimated compute; past it,
+:func:`check_budget` raises a BudgetError that says what to shrink.
+"""
+
+from __future__ import annotations
+
+STEP_OVERHEAD = 60e-6          # seconds per time step per gate block (measured 56 us, SimpleRNN)
+WORK_RATE = 2.0e9              # multiply-adds per second (measured 2.2e9 under load, 1 BLAS thread)
+GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
+MAX_SECONDS = 60.0             # estimated compute per training request
+MAX_STEPS = 5000               # and never more steps than this in one request
+
+
+class BudgetError(ValueError):
+    """A training request is larger than the server's budget; the message says by how much."""
+
+
+def step_work(cell: str, batch: int, steps: int, features: int, units: int, outputs: int) -> int:
+    """W: multiply-adds of one forward pass, B T (g H (H + D) + H C)."""
+    g = GATES[cell]
+    return batch * steps * (g * units * (units + features) + units * outputs)
+
+
+def estimate_step_seconds(cell: str, batch: int, steps: int, features: int, units: int, outputs: int) -> float:
+    """Estimated seconds of one train_step here (forward, BPTT, update)."""
+    return steps * STEP_OVERHEAD * GATES[cell] + step_work(cell, batch, steps, features, units, outputs) / WORK_RATE
+
+
+def check_budget(train_steps: int, cell: str, batch: int, steps: int, features: int, units: int, outputs: int,
+                 max_seconds: float = MAX_SECONDS) -> float:
+    """The estimated seconds for ``train_steps`` steps; BudgetError if over ``max_seconds`` or MAX_STEPS."""
+    if cell not in GATES:
+        raise ValueError(f"cell must be one of {', '.join(GATES)}; got {cell!r}.")
+    per_step = estimate_step_seconds(cell, batch, steps, features, units, outputs)
+    total = train_steps * per_step
+    if train_steps > MAX_STEPS:
+        raise BudgetError(f"{train_steps:,} training steps requested; the limit is {MAX_STEPS:,} per run. "
+                          "Use fewer epochs or a larger batch.")
+    if total > max_seconds:
+        fits = max(1, int(max_seconds / per_step))
+        raise BudgetError(f"{train_steps:,} steps of batch {batch} x {steps} time steps with {units} units would "
+                          f"take about {total:.0f} s here; the limit is {max_seconds:.0f} s per run (about "
+                          f"{fits:,} such steps). Use fewer epochs, shorter sequences or fewer units.")
+    return total
