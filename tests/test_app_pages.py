@@ -84,7 +84,7 @@ def test_home_links_every_page():
     at = open_page("home")
     links = [link.proto.page for link in at.get("page_link")]
     assert len(links) == 4
-    assert "SimpleRNN(4, activation='tanh'" in texts(at)
+    assert "SimpleRNN(4, return_sequences=True)" in texts(at)
 
 
 def test_hidden_states_numpy_and_keras_agree():
