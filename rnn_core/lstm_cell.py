@@ -62,13 +62,12 @@ class LSTMCell(Cell):
         H, sig, act = self.units, self.recurrent_activation, self.activation
         a = np.add(tr.pre[t], block_matmul(h_in, U, 0, 4, H), out=tr.pre[t])  # a_t = x_t W + b + h_{t-1} U
         gates = tr.act[t]
-        sig.apply(a[:, :2 * H], out=gates[:, :2 * H])              # i_t, f_t = sigma(a_i), sigma(a_f)
-        act.apply(a[:, 2 * H:3 * H], out=gates[:, 2 * H:3 * H])    # g_t = act(a_g)
-        sig.apply(a[:, 3 * H:], out=gates[:, 3 * H:])              # o_t = sigma(a_o)
+        sig.apply(a, out=gates)                                    # i_t, f_t, o_t = sigma(a_i), sigma(a_f), sigma(a_o)
+        act.apply(a[:, 2 * H:3 * H], out=gates[:, 2 * H:3 * H])    # g_t = act(a_g) (one call each beats three)
         i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
         c = tr.c[t + 1]
         np.multiply(f, tr.c[t], out=c)
-        c += i * g                                                  # c_t = f_t * c_{t-1} + i_t * g_t
+        c += np.multiply(i, g, out=tr.extra["act_c"][t])            # c_t = f_t * c_{t-1} + i_t * g_t
         act_c = act.apply(c, out=tr.extra["act_c"][t])
         np.multiply(o, act_c, out=tr.h[t + 1])                      # h_t = o_t * act(c_t)
 
