@@ -138,8 +138,8 @@ def main() -> None:
           f"Python {platform.python_version()}, NumPy {np.__version__}")
     rows = run(cases, repeats, args.eager_max_steps)
     print()
-    print("| (B, T, D, H) | cell | NumPy fwd+BPTT | Keras tf.function | Keras eager | tf.function / NumPy | eager / NumPy "
-          "| NumPy peak memory |")
+    print("| (B, T, D, H) | cell | NumPy fwd+BPTT | Keras tf.function | Keras eager | tf.function / NumPy "
+          "| eager / NumPy | NumPy peak memory |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(f"| {r['size']} | {r['cell']} | {r['numpy'] * 1e3:.1f} ms | {r['keras_fn'] * 1e3:.1f} ms | "

@@ -184,9 +184,9 @@ class GRUCell(Cell):
         q = {"z": z, "u_z": (h_prev - hh) * sig.derivative(a[:, :H], z), "r": r, "ch": ch}
         dr = sig.derivative(a[:, H:2 * H], r)
         q["u_r"] = ch * tr.extra["m_h"][:, b] * dr if self.reset_after else h_prev * dr
+        products = (_gru_after_jv, _gru_after_jtw) if self.reset_after else (_gru_before_jv, _gru_before_jtw)
         return StepJacobian(H, {n: np.asarray(v, np.float64)[:, None, :] for n, v in q.items()},
-                            {"U": np.asarray(recurrent_kernel, np.float64)},
-                            *((_gru_after_jv, _gru_after_jtw) if self.reset_after else (_gru_before_jv, _gru_before_jtw)))
+                            {"U": np.asarray(recurrent_kernel, np.float64)}, *products)
 
     def explain_step(self, x_t: Array, states_prev: tuple[Array, ...], weights: list[Array]) -> dict[str, Array]:
         """Every intermediate of one step for one sequence, float64, in order: a_z, a_r, z, r, a_hh, hh, h."""

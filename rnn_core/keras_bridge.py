@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict
-import weakref
 from functools import lru_cache
 from typing import Any
 
@@ -170,20 +169,22 @@ def _n_states(layer) -> int:
     return len(size) if isinstance(size, (list, tuple)) else 1
 
 
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # Keras layer or model -> its tf.function
 #: Below this many steps the gradient function runs eagerly: tracing (about 1 s) would cost more than it saves.
 COMPILE_MIN_STEPS = 32
+_COMPILED_ATTR = "_rnn_explorer_gradient_fn"
 
 
 def _compiled(owner, make, steps: int):
-    """The gradient function of ``owner``: a tf.function made once per layer (TensorFlow retraces it
-    per input shape and flags), or the same function run eagerly for short sequences."""
+    """The gradient function of ``owner``: a tf.function made once per layer or model and kept on it
+    (TensorFlow retraces it per input shape and flags; it goes away with its owner), or the same
+    function run eagerly for short sequences."""
     if steps < COMPILE_MIN_STEPS:
         return make(owner)
-    fn = _COMPILED.get(owner)
+    fn = owner.__dict__.get(_COMPILED_ATTR)
     if fn is None:
         tf, _ = _tf()
-        fn = _COMPILED[owner] = tf.function(make(owner))
+        fn = tf.function(make(owner))
+        object.__setattr__(owner, _COMPILED_ATTR, fn)      # not a Keras-tracked attribute
     return fn
 
 
@@ -333,8 +334,8 @@ def tutorial_model_source(cell: str = "simple_rnn") -> str:
 
 
 def build_tutorial_model(num_hidden: int = 128, num_class: int = 39, many_to_many: bool = True,
-                         input_shape: tuple[int, int, int] | None = None, weights: list[Array] | None = None,
-                         cell: str = "simple_rnn", **rnn_kwargs):
+                         cell: str = "simple_rnn", input_shape: tuple[int, int, int] | None = None,
+                         weights: list[Array] | None = None, **rnn_kwargs):
     """The tutorial's RNNLayer (a keras.Model subclass) with a SimpleRNN, LSTM or GRU (``cell`` as in
     rnn_core.CELLS); many_to_one drops return_sequences and TimeDistributed."""
     if cell not in KERAS_LAYERS:

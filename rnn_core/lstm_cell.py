@@ -64,7 +64,7 @@ class LSTMCell(Cell):
         gates = tr.act[t]
         sig.apply(a, out=gates)                                    # i_t, f_t, o_t = sigma(a_i), sigma(a_f), sigma(a_o)
         act.apply(a[:, 2 * H:3 * H], out=gates[:, 2 * H:3 * H])    # g_t = act(a_g) (one call each beats three)
-        i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
+        i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
         c = tr.c[t + 1]
         np.multiply(f, tr.c[t], out=c)
         c += np.multiply(i, g, out=tr.extra["act_c"][t])            # c_t = f_t * c_{t-1} + i_t * g_t
