@@ -6,6 +6,8 @@ and uses what it returns (the Keras model, its ModelFileInfo and the chosen recu
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +16,11 @@ from rnn_core.model_files import MAX_FILE_BYTES, MAX_PARAMS, MAX_UNITS, ModelFil
 STATE = "user_model"          # {"name", "model", "info"}: the last model that loaded
 ERROR = "model_error"         # the message of the last refused file
 TOKEN = "model_token"         # the upload already handled (a rerun does not load it again)
+
+
+def plain(text: str) -> str:
+    """Text from the file (its name, member and layer names) shown literally, not as markdown or links."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~:])", r"\\\1", str(text))
 
 
 def limits_text() -> str:
@@ -34,7 +41,7 @@ def _load_new_upload(upload) -> None:
         with st.spinner("Checking the file, then loading it with Keras..."):
             model, info = load_model_file(upload.name, upload.getvalue())
     except ModelFileError as err:
-        st.session_state[ERROR] = f"**{upload.name}** was not loaded: {err}"
+        st.session_state[ERROR] = f"**{plain(upload.name)}** was not loaded: {plain(err)}"
         return
     st.session_state[STATE] = {"name": upload.name, "model": model, "info": info}
     st.session_state.pop(ERROR, None)
@@ -60,7 +67,7 @@ def model_upload_controls(container=None) -> dict | None:
         return None
     info = current["info"]
     version = f", saved by Keras {info.keras_version}" if info.keras_version else ""
-    where.markdown(f"**{current['name']}**: {info.model_class} model *{info.model_name}*, input "
+    where.markdown(f"**{plain(current['name'])}**: {info.model_class} model *{plain(info.model_name)}*, input "
                    f"{info.input_shape}, {info.total_params:,} parameters{version}.")
     where.dataframe(pd.DataFrame(info.layer_table()), hide_index=True)
     labels = [r.label for r in info.recurrent_layers]

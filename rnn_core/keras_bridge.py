@@ -476,16 +476,25 @@ def _twin_arguments(cls, keras_config: dict) -> dict:
 
 
 def twin_of(keras_layer):
-    """The rnn_core layer with the same configuration and weights as a Keras SimpleRNN (LSTM, GRU).
+    """The rnn_core layer with the same configuration and weights as a Keras SimpleRNN, LSTM or GRU.
 
-    For a Bidirectional layer call it on ``layer.forward_layer`` and ``layer.backward_layer``.
+    A Keras Bidirectional gives an rnn_core.Bidirectional of the two directions' twins when rnn_core
+    has one (else call twin_of on ``layer.forward_layer`` and ``layer.backward_layer``).
     Raises ValueError (NotImplementedError while rnn_core lacks the class) naming what is missing.
     """
     import importlib  # noqa: PLC0415
 
     kind = type(keras_layer).__name__
     if kind == "Bidirectional":
-        raise ValueError("twin_of takes one direction: twin_of(layer.forward_layer), twin_of(layer.backward_layer).")
+        wrapper = getattr(importlib.import_module(__package__), "Bidirectional", None)
+        if wrapper is None:
+            raise ValueError("rnn_core has no Bidirectional yet: use twin_of(layer.forward_layer) and "
+                             "twin_of(layer.backward_layer).")
+        forward, backward = twin_of(keras_layer.forward_layer), twin_of(keras_layer.backward_layer)
+        twin = wrapper(forward, merge_mode=keras_layer.merge_mode, backward_layer=backward)
+        twin.build((1, 1, forward.get_weights()[0].shape[0]))
+        twin.set_weights([np.asarray(w) for w in keras_layer.get_weights()])
+        return twin
     if kind not in TWIN_CLASSES:
         raise ValueError(f"There is no NumPy twin of a Keras {kind}; only {', '.join(TWIN_CLASSES)}.")
     cls = getattr(importlib.import_module(__package__), TWIN_CLASSES[kind], None)

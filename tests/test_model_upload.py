@@ -18,6 +18,11 @@ def _script():
         st.text(f"showing {chosen['layer'].label} of {chosen['name']}")
 
 
+def shown(element) -> str:
+    """What the reader sees: the markdown source without its backslash escapes."""
+    return element.value.replace("\\", "")
+
+
 def upload(at, name, data):
     at.file_uploader(key="model_file").upload(name, data)
     at.run()
@@ -42,12 +47,20 @@ def test_model_loads_shows_its_layers_and_survives_hostile_files(app):
     assert app.selectbox(key="model_layer").options == ["simple_rnn"]
     for case in ("lambda bytecode", "zip bomb", "pickle", "dotdot member"):
         upload(app, f"{case}.keras", HOSTILE_FILES[case]())
-        assert len(app.error) == 1 and f"**{case}.keras** was not loaded" in app.error[0].value
+        assert len(app.error) == 1 and f"**{case}.keras** was not loaded" in shown(app.error[0])
         assert [t.value for t in app.text] == ["showing simple_rnn of good.keras"]     # the previous model stays
         assert list(app.dataframe[0].value["layer"]) == ["simple_rnn"]
 
 
+def test_names_from_the_file_are_shown_literally(app):
+    """A file or member name cannot become a link or formatting in the message."""
+    upload(app, "[click](http://example.com).keras", keras_file(**{"[x](http://e.com)": b"x"}))
+    message = app.error[0].value
+    assert "[click](" not in message and "\\[click\\]\\(http" in message
+    assert "[x](" not in message
+
+
 def test_legacy_h5_gets_the_resave_advice(app):
     upload(app, "old.h5", b"\x89HDF\r\n\x1a\n" + bytes(100))
-    assert 'model.save("model.keras")' in app.error[0].value
+    assert 'model.save("model.keras")' in shown(app.error[0])
     assert "No model loaded yet" in app.info[0].value
