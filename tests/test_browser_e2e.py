@@ -1,7 +1,8 @@
 """End to end in headless Chromium: the real front end, real uploads, URLs, two users at once.
 
 Starts ``streamlit run app.py`` as a user would and drives Debian's Chromium
-through Playwright. Screenshots of every page go to test-artifacts/ (not committed).
+through Playwright. Screenshots of every page go to test-artifacts/ (not committed). The ``server`` and ``browser``
+fixtures (one of each for all browser test files) are in conftest.py.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ from pathlib import Path
 
 import pytest
 from browser_support import (
-    CHROMIUM_ARGS,
+    ARTIFACTS,
     EXPECTED_CONSOLE_NOISE,
     IDLE,
-    ROOT,
     AppServer,
-    ensure_chromium,
     plot_titled,
     settle,
     wait_for_plot,
@@ -24,28 +23,8 @@ from browser_support import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras column
-ARTIFACTS = ROOT / "test-artifacts"
 PAGES = {"Home": "RNN Explorer", "Unrolled hidden states": "Unrolled hidden states", "Output shapes": "Output shapes",
          "Gradient flow (BPTT)": "Gradient flow (BPTT)", "Keras vs NumPy": "Keras vs NumPy"}
-
-
-@pytest.fixture(scope="module")
-def server():
-    ARTIFACTS.mkdir(exist_ok=True)
-    app = AppServer(ARTIFACTS / "streamlit.log")
-    yield app
-    app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    executable = ensure_chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Console:
