@@ -18,7 +18,7 @@ from explorer.widgets import (
 )
 from rnn_core import activations
 
-cfg, seq = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
+cfg, seq = page_setup("hidden-states")   # under Streamlit's legacy pages/ router this runs app.py instead
 x = seq.inputs
 B, T, D = x.shape
 H = cfg.units

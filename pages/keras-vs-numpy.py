@@ -11,7 +11,7 @@ from explorer.widgets import keras_enabled, keras_spinner, max_difference, page_
 from rnn_core import cell
 from rnn_core.keras_bridge import TUTORIAL_MODEL_SOURCE, versions
 
-cfg, seq = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
+cfg, seq = page_setup("keras-vs-numpy")   # under Streamlit's legacy pages/ router this runs app.py instead
 x, labels = seq.inputs, seq.labels
 
 st.title("Keras vs NumPy")
