@@ -14,12 +14,12 @@ import pytest
 from browser_support import (
     ARTIFACTS,
     EXPECTED_CONSOLE_NOISE,
-    IDLE,
     AppServer,
     plot_titled,
     settle,
     wait_for_plot,
     wait_until,
+    watch_runs,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras column
@@ -46,9 +46,9 @@ def open_app(browser, server, path: str = "", width: int = 1400, height: int = 1
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     console = Console(page)
+    watch_runs(page)
     page.goto(server.url + path)
-    page.wait_for_selector(IDLE, timeout=180_000)
-    settle(page)
+    settle(page, timeout=180_000)
     return context, page, console
 
 
@@ -68,7 +68,6 @@ def test_every_page_from_the_navigation(browser, server):
         settle(page)
         page.wait_for_function("h => document.querySelector('h1') && document.querySelector('h1').innerText.includes(h)",
                                arg=heading, timeout=120_000)
-        settle(page)
         no_exception_box(page)
         slug = re.sub(r"\W+", "_", label.lower()).strip("_")
         page.screenshot(path=str(ARTIFACTS / f"page_{slug}.png"), full_page=True)
@@ -180,8 +179,8 @@ def test_two_users_see_only_their_own_state(browser, server):
     a.wait_for_function("() => document.body.innerText.includes('mine.csv')")
     # b reruns after a's upload (a toggle), and must still see only its own settings and input.
     b.get_by_test_id("stSidebarUserContent").get_by_text("go_backwards", exact=True).click()
-    b.wait_for_function("() => document.body.innerText.includes('go_backwards: processing step')")
     settle(b)
+    b.wait_for_function("() => document.body.innerText.includes('go_backwards: processing step')")
     heat_a = wait_for_plot(a, "h_t of sequence 0 (NumPy)", (3, 40))
     heat_b = wait_for_plot(b, "h_t of sequence 0 (NumPy)", (5, 12))
     assert (len(heat_a["z"]), len(heat_a["z"][0])) == (3, 40)
@@ -199,9 +198,9 @@ def test_downloads_are_built_when_clicked(browser, server):
 
     context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
+    watch_runs(page)
     page.goto(server.url + "/hidden-states?keras=false&units=3")
-    page.wait_for_selector(IDLE, timeout=180_000)
-    settle(page)
+    settle(page, timeout=180_000)
     with page.expect_download() as download:
         page.get_by_role("button", name="inputs, weights and outputs (NPZ)").click()
     data = np.load(io.BytesIO(Path(download.value.path()).read_bytes()), allow_pickle=False)
