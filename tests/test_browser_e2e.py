@@ -23,6 +23,9 @@ from browser_support import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras column
+# An upper bound, not a wait: Playwright's default (30 s) for finding an element is too short for a browser
+# starved of CPU (both cores busy, the whole suite re-rendering); every wait returns as soon as its signal comes.
+ACTION_TIMEOUT = 180_000
 PAGES = {"Home": "RNN Explorer", "Unrolled hidden states": "Unrolled hidden states", "Output shapes": "Output shapes",
          "Gradient flow (BPTT)": "Gradient flow (BPTT)", "Keras vs NumPy": "Keras vs NumPy"}
 
@@ -44,6 +47,7 @@ class Console:
 
 def open_app(browser, server, path: str = "", width: int = 1400, height: int = 1000):
     context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(ACTION_TIMEOUT)
     page = context.new_page()
     console = Console(page)
     watch_runs(page)
@@ -197,6 +201,7 @@ def test_downloads_are_built_when_clicked(browser, server):
     import numpy as np
 
     context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(ACTION_TIMEOUT)
     page = context.new_page()
     watch_runs(page)
     page.goto(server.url + "/hidden-states?keras=false&units=3")
