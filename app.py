@@ -6,7 +6,7 @@ reads the configuration, calls the core and renders.
 
 import streamlit as st
 
-from explorer import controls
+from explorer import controls, warmup
 from explorer.widgets import show_input_error
 
 # Emoji icons only: Streamlit draws them as local SVG favicons, while a :material/...: icon would be
@@ -23,7 +23,11 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+link = st.query_params.to_dict()        # as opened: drawing the widgets resets values out of their range
 config = controls.sidebar()
+controls.show_url_corrections(link)
+if st.session_state.get("keras", True):
+    warmup.start_tensorflow_import()    # once per process, in the background: Keras pages then find it imported
 st.session_state["app_config"] = config
 show_input_error(config)
 page.run()

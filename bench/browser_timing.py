@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser_support import CHROMIUM_ARGS, IDLE, ROOT, AppServer, ensure_chromium, settle  # noqa: E402
+from browser_support import CHROMIUM_ARGS, IDLE, ROOT, AppServer, ensure_chromium, settle, watch_runs  # noqa: E402
 
 SIGNATURE = """() => { const el = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[1];
     const t = el && el._fullData && el._fullData[0];
@@ -51,27 +51,27 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            watch_runs(page)
             start = time.perf_counter()
             page.goto(server.url)
-            page.wait_for_selector(IDLE, timeout=180_000)
+            settle(page, timeout=180_000)
             print(f"open app -> home page interactive: {time.perf_counter() - start:.2f} s")
             start = time.perf_counter()
             page.goto(server.url + "/hidden-states")
-            page.wait_for_selector(IDLE, timeout=180_000)
+            settle(page, timeout=180_000)
             print(f"open hidden states with Keras, first time (imports TensorFlow): {time.perf_counter() - start:.2f} s")
             for query, name in (("", "default (T=12, H=4), Keras on"), ("?units=128&steps=1000", "T=1000, H=128, Keras on")):
                 page.goto(server.url + "/hidden-states" + query)
-                page.wait_for_selector(IDLE, timeout=180_000)
-                settle(page)
+                settle(page, timeout=180_000)
                 times = toggle_times(page, "go_backwards")
                 print(f"toggle -> updated chart, {name}: median {statistics.median(times) * 1e3:.0f} ms "
                       f"(first {times[0] * 1e3:.0f} ms, all {[round(t * 1e3) for t in times]})")
             received: list[int] = []
             page = browser.new_page(viewport={"width": 1400, "height": 1000})   # a fresh page, so its socket is seen
+            watch_runs(page)
             page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(len(payload))))
             page.goto(server.url + "/hidden-states?units=128&steps=10000&keras=false")
-            page.wait_for_selector(IDLE, timeout=180_000)
-            settle(page)
+            settle(page, timeout=180_000)
             received.clear()
             toggle_times(page, "go_backwards", repeats=1)
             print(f"bytes sent to the browser for one rerun at T=10,000, H=128 (Keras off): "

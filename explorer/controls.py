@@ -20,6 +20,7 @@ from rnn_core.data import (
     load_sequence,
     parse_typed,
 )
+from rnn_core.budget import budget_text
 from rnn_core.examples import EXAMPLES
 from rnn_core.initializers import INITIALIZERS
 
@@ -116,6 +117,8 @@ def sidebar() -> AppConfig:
         _typed_controls(sb)
     normalization = sb.selectbox("normalise each feature", NORMALIZATIONS, key="normalization", bind=URL,
                                  help="Applied before the run; the statistics used are shown on the pages.")
+    sb.caption(budget_text(), help="Estimated before anything runs, from batch × steps × units (and features), "
+               "the page and Keras on or off; measured on this server (README: *Serving a class*).")
     cfg = AppConfig(
         cell=cell, units=int(units), activation=activation, use_bias=use_bias, return_sequences=return_sequences,
         return_state=return_state, go_backwards=go_backwards, stateful=stateful,
@@ -124,6 +127,30 @@ def sidebar() -> AppConfig:
         example=example, steps=int(steps), batch=int(batch), normalization=normalization,
         recurrent_activation=recurrent_activation, unit_forget_bias=unit_forget_bias, reset_after=reset_after)
     return cfg
+
+
+def show_url_corrections(link: dict[str, str]) -> None:
+    """Say which values of the opened link were not valid (Streamlit drew those widgets with their defaults)."""
+    now = st.query_params.to_dict()
+    fixed = [key for key, value in link.items() if key in st.session_state and now.get(key) != value
+             and not _same(value, st.session_state[key])]     # a default value simply leaves the URL
+    if fixed:
+        parts = [f"`{key}={link[key][:40]}` (now {st.session_state[key]!r})" for key in fixed]
+        st.warning("Some values in this link are out of range or not valid, so the default is used instead: "
+                   + ", ".join(parts) + ". Limits: units 1–256, steps 2–100,000, batch 1–16.",
+                   icon=":material/link_off:")
+
+
+def _same(text: str, value) -> bool:
+    """Whether the URL text ``text`` means ``value`` (true/True, 4/4.0)."""
+    if isinstance(value, bool):
+        return text.strip().lower() == str(value).lower()
+    if isinstance(value, (int, float)):
+        try:
+            return float(text) == float(value)
+        except ValueError:
+            return False
+    return text == str(value)
 
 
 def _upload_controls(sb) -> None:

@@ -10,6 +10,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from rnn_core.budget import FIGURE_CACHE_BYTES
+
+from .memo import ByteCache
+
 Array = np.ndarray
 
 NUMPY_COLOR = "#3b75af"
@@ -349,3 +353,27 @@ def parity_bars(rows: list[tuple[str, float, float]]) -> go.Figure:
                              name="tolerance"))
     fig.update_xaxes(type="log", title_text="max |NumPy - Keras| (log)", exponentformat="power")
     return _layout(fig, "Agreement of every tensor", height=120 + 26 * len(rows), legend=dict(orientation="h", y=-0.2))
+
+
+# -- each figure built once for every visitor ----------------------------------------------------------
+# The builders are pure functions of their arguments, and building a figure (plotly validates every
+# property) costs 30-100 ms on every rerun of every visitor. The server builds each once and shares it
+# (st.plotly_chart serialises its own copy per visitor), in a cache bounded by bytes (explorer/memo.py).
+FIGURES = ByteCache(FIGURE_CACHE_BYTES)
+
+
+def figure_bytes(fig: go.Figure) -> int:
+    """What a kept figure costs: its arrays twice (plotly's copy and the JSON a visitor gets), from its JSON."""
+    import plotly.io
+
+    return 2 * len(plotly.io.to_json(fig, validate=False))
+
+
+states_heatmap = FIGURES.memoize(states_heatmap, sizeof=figure_bytes)
+unit_lines = FIGURES.memoize(unit_lines, sizeof=figure_bytes)
+unrolled_diagram = FIGURES.memoize(unrolled_diagram, sizeof=figure_bytes)
+gradient_norms = FIGURES.memoize(gradient_norms, sizeof=figure_bytes)
+jacobian_map = FIGURES.memoize(jacobian_map, sizeof=figure_bytes)
+step_sigmas = FIGURES.memoize(step_sigmas, sizeof=figure_bytes)
+contributions = FIGURES.memoize(contributions, sizeof=figure_bytes)
+parity_bars = FIGURES.memoize(parity_bars, sizeof=figure_bytes)

@@ -7,14 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from rnn_core.budget import KERAS_MAX_STEPS  # where the Keras column stops (defined with the budget)
+
 from . import cache
 from .figures import ENGINE_COLORS
 from .settings import DEFAULT, AppConfig
 
 F32_TOL = 1e-5   # float32 parity: max |NumPy - Keras| <= F32_TOL * max(1, scale)
-# Keras steps through time in Python-driven TensorFlow ops: past these lengths it would take
-# many seconds per view, so the Keras column stops there (the NumPy core runs any length).
-KERAS_MAX_STEPS = {"forward": 20_000, "gradients": 2_000}
 
 
 @dataclass(frozen=True)
@@ -28,12 +27,18 @@ class Sequence:
     time_label: str | None = None           # the name of the time column
 
 
-def page_setup() -> tuple[AppConfig, "Sequence"]:
-    """First call of every page: route through app.py if needed, then this run's configuration and input."""
+def page_setup(page: str) -> tuple[AppConfig, "Sequence"]:
+    """First call of every page: route through app.py if needed, check the budget, then the configuration and input.
+
+    ``page`` is the page's name in rnn_core.budget.PAGES. Past the budget the page stops here, before
+    anything is computed, with what it would cost and a button to the nearest configuration that fits.
+    """
+    from .budget_ui import check_budget
     from .routing import run_through_app
 
     run_through_app()
     cfg = current_config()
+    check_budget(page, cfg)          # st.stop() past the budget
     return cfg, current_sequence(cfg)
 
 

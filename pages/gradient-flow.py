@@ -15,7 +15,7 @@ from explorer.widgets import (
     tolerance_for,
 )
 
-cfg, seq = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
+cfg, seq = page_setup("gradient-flow")   # under Streamlit's legacy pages/ router this runs app.py instead
 x, labels = seq.inputs, seq.labels
 B, T, D = x.shape
 

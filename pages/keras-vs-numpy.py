@@ -10,7 +10,7 @@ from explorer import cache, figures, runs
 from explorer.widgets import keras_enabled, keras_spinner, max_difference, page_setup, tolerance_for
 from rnn_core.keras_bridge import tutorial_model_source, versions
 
-cfg, seq = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
+cfg, seq = page_setup("keras-vs-numpy")   # under Streamlit's legacy pages/ router this runs app.py instead
 x, labels = seq.inputs, seq.labels
 
 st.title("Keras vs NumPy")

@@ -15,9 +15,8 @@ from explorer.widgets import (
     parity_badge,
     tolerance_for,
 )
-from rnn_core.dense import Dense, time_distributed
 
-cfg, seq = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
+cfg, seq = page_setup("output-shapes")   # under Streamlit's legacy pages/ router this runs app.py instead
 x = seq.inputs
 B, T, D = x.shape
 H = cfg.units
@@ -136,10 +135,8 @@ with c2.container(border=True):
 
 st.subheader("Many-to-one vs many-to-many with the Dense head")
 C = cfg.num_classes
-head = Dense(C, activation="softmax", seed=cfg.seed + 1)
 states = out_seq
-many_to_many = head(states)
-many_to_one = head(states[:, -1])
+(head_kernel, head_bias), many_to_many, many_to_one, td_np = cache.dense_heads(cfg, states)   # cached: shared
 c1, c2 = st.columns(2)
 with c1.container(border=True):
     st.markdown(f"**many-to-many** (the tutorial): `{cfg.cell}(return_sequences=True)` → "
@@ -152,7 +149,7 @@ with c2.container(border=True):
 st.subheader("TimeDistributed(Dense) is a Dense on the 3-D tensor")
 st.markdown("A Dense layer multiplies the **last axis** by its kernel, so on (B, T, H) it applies the same W at "
             "every step: exactly what `TimeDistributed(Dense)` does by looping over time.")
-td_np, dense_np = time_distributed(head, states), head(states)
+dense_np = many_to_many
 col_np, col_k = st.columns(2, gap="medium")
 with col_np:
     engine_header("NumPy")
@@ -164,7 +161,7 @@ with col_k:
     if keras_enabled(T):
         engine_header("Keras")
         with keras_spinner():
-            td_k, dense_k = cache.keras_timedistributed_vs_dense(states, head.kernel, head.bias)
+            td_k, dense_k = cache.keras_timedistributed_vs_dense(states, head_kernel, head_bias)
         st.code(f"TimeDistributed(Dense({C}))(h).shape   # {td_k.shape}\n"
                 f"Dense({C})(h).shape                    # {dense_k.shape}", language="python", wrap_lines=True)
         st.metric("max |TimeDistributed − Dense|", f"{max_difference(td_k, dense_k):.2g}")

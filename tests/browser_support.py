@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -13,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"           # logs and screenshots (not committed)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -76,41 +76,73 @@ class AppServer:
         self.log.close()
 
 
+# Counts the script runs of the page: every time Streamlit's app element enters the "running" script state.
+# Installed before any of the page's own scripts (add_init_script), so no run is missed, however fast.
+_RUN_COUNTER = """(() => {
+    if (window.__stRuns !== undefined) return;
+    window.__stRuns = 0;
+    window.__stSettled = 0;
+    new MutationObserver(records => {
+        for (const r of records) {
+            if (r.target.getAttribute('data-testid') === 'stApp'
+                    && r.target.getAttribute('data-test-script-state') === 'running') window.__stRuns++;
+        }
+    }).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
+})();"""
+
+_SETTLED = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (window.__stRuns > window.__stSettled && app && app.getAttribute('data-test-script-state') === 'notRunning') {
+        window.__stSettled = window.__stRuns;
+        return true;
+    }
+    return false;
+}"""
+
+
+def watch_runs(page) -> None:
+    """Count Streamlit's script runs in this page (call before page.goto); settle() waits on the count."""
+    page.add_init_script(_RUN_COUNTER)
+
+
 def settle(page, timeout: float = 120_000) -> None:
-    """Wait until Streamlit has finished the run that the last action started."""
-    page.wait_for_timeout(250)          # let the rerun request reach the server and the state flip to running
-    page.wait_for_selector(IDLE, timeout=timeout)
-    page.wait_for_timeout(150)
+    """Wait until Streamlit has finished the run that the last action started (or the first run after goto).
+
+    Waits on Streamlit's own signal, not on time: at least one new script run since the last settle()
+    (counted by watch_runs), and the app's script state back to notRunning. Call it once per action that
+    reruns the script.
+    """
+    page.wait_for_function(_SETTLED, timeout=timeout, polling=50)
 
 
-_PLOT_DATA = """el => { if (!el || !el.data) return null;
-    const t = (el._fullData || [])[0] || {};      // _fullData: typed arrays already decoded by plotly.js
-    const z = t.z ? Array.from(t.z, r => Array.from(r)) : null;
-    return {title: el.layout.title && el.layout.title.text, z: z, n: el.data.length, type: t.type}; }"""
+# The data of the first drawn chart whose title starts with `start`, read in one step inside the page (no element
+# handle is held across Streamlit's re-renders). Charts render when scrolled into view: the first chart not yet
+# rendered is scrolled into view and the poll goes on.
+_FIND_PLOT = """start => {
+    for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+        const el = chart.querySelector('.js-plotly-plot');
+        if (!el || !el.data) { chart.scrollIntoView({block: 'center'}); return null; }
+        const title = ((el.layout.title && el.layout.title.text) || '').replace(/<[^>]+>/g, '');  // the theme adds <b>
+        if (!title.startsWith(start)) continue;
+        const t = (el._fullData || [])[0] || {};      // _fullData: typed arrays already decoded by plotly.js
+        const z = t.z ? Array.from(t.z, r => Array.from(r)) : null;
+        if (t.type === 'heatmap' && z === null) { chart.scrollIntoView({block: 'center'}); return null; }
+        return {title: title, z: z, n: el.data.length, type: t.type};
+    }
+    return null;
+}"""
 
 
-def plot_titled(page, start: str, timeout: float = 30.0) -> dict:
+def plot_titled(page, start: str, timeout: float = 60.0) -> dict:
     """The data of the rendered chart whose title starts with ``start``, as the browser holds it.
 
     Charts render when scrolled into view, and plotly.js redraws asynchronously
-    after each rerun, so this polls until the chart is found with its data drawn.
+    after each rerun, so this polls (inside the page) until the chart is found with its data drawn.
     """
-    deadline = time.time() + timeout
-    while True:
-        charts = page.locator('[data-testid="stPlotlyChart"]')
-        for i in range(charts.count()):
-            chart = charts.nth(i)
-            chart.scroll_into_view_if_needed()
-            plot = chart.locator(".js-plotly-plot")
-            plot.wait_for(timeout=20_000)
-            data = plot.evaluate(_PLOT_DATA)
-            title = re.sub(r"<[^>]+>", "", (data or {}).get("title") or "")   # the theme wraps titles in <b>
-            drawn = data and (data["type"] != "heatmap" or data["z"] is not None)
-            if drawn and title.startswith(start):
-                return data
-        if time.time() > deadline:
-            raise AssertionError(f"no rendered chart titled {start!r}")
-        time.sleep(0.2)
+    try:
+        return page.wait_for_function(_FIND_PLOT, arg=start, timeout=timeout * 1000, polling=100).json_value()
+    except Exception as err:                       # playwright's TimeoutError
+        raise AssertionError(f"no rendered chart titled {start!r}") from err
 
 
 def wait_until(predicate, timeout: float = 30.0, message: str = "condition"):
@@ -134,7 +166,7 @@ def wait_for_plot(page, start: str, shape: tuple[int, int], timeout: float = 30.
     """
     deadline = time.time() + timeout
     while True:
-        data = plot_titled(page, start)
+        data = plot_titled(page, start, timeout)
         z = data["z"] or []
         if (len(z), len(z[0]) if z else 0) == shape or time.time() > deadline:
             return data

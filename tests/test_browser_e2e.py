@@ -1,7 +1,8 @@
 """End to end in headless Chromium: the real front end, real uploads, URLs, two users at once.
 
 Starts ``streamlit run app.py`` as a user would and drives Debian's Chromium
-through Playwright. Screenshots of every page go to test-artifacts/ (not committed).
+through Playwright. Screenshots of every page go to test-artifacts/ (not committed). The ``server`` and ``browser``
+fixtures (one of each for all browser test files) are in conftest.py.
 """
 
 from __future__ import annotations
@@ -11,41 +12,22 @@ from pathlib import Path
 
 import pytest
 from browser_support import (
-    CHROMIUM_ARGS,
+    ARTIFACTS,
     EXPECTED_CONSOLE_NOISE,
-    IDLE,
-    ROOT,
     AppServer,
-    ensure_chromium,
     plot_titled,
     settle,
     wait_for_plot,
     wait_until,
+    watch_runs,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras column
-ARTIFACTS = ROOT / "test-artifacts"
+# An upper bound, not a wait: Playwright's default (30 s) for finding an element is too short for a browser
+# starved of CPU (both cores busy, the whole suite re-rendering); every wait returns as soon as its signal comes.
+ACTION_TIMEOUT = 180_000
 PAGES = {"Home": "RNN Explorer", "Unrolled hidden states": "Unrolled hidden states", "Output shapes": "Output shapes",
          "Gradient flow (BPTT)": "Gradient flow (BPTT)", "Keras vs NumPy": "Keras vs NumPy"}
-
-
-@pytest.fixture(scope="module")
-def server():
-    ARTIFACTS.mkdir(exist_ok=True)
-    app = AppServer(ARTIFACTS / "streamlit.log")
-    yield app
-    app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    executable = ensure_chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Console:
@@ -65,11 +47,12 @@ class Console:
 
 def open_app(browser, server, path: str = "", width: int = 1400, height: int = 1000):
     context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(ACTION_TIMEOUT)
     page = context.new_page()
     console = Console(page)
+    watch_runs(page)
     page.goto(server.url + path)
-    page.wait_for_selector(IDLE, timeout=180_000)
-    settle(page)
+    settle(page, timeout=180_000)
     return context, page, console
 
 
@@ -89,7 +72,6 @@ def test_every_page_from_the_navigation(browser, server):
         settle(page)
         page.wait_for_function("h => document.querySelector('h1') && document.querySelector('h1').innerText.includes(h)",
                                arg=heading, timeout=120_000)
-        settle(page)
         no_exception_box(page)
         slug = re.sub(r"\W+", "_", label.lower()).strip("_")
         page.screenshot(path=str(ARTIFACTS / f"page_{slug}.png"), full_page=True)
@@ -201,8 +183,8 @@ def test_two_users_see_only_their_own_state(browser, server):
     a.wait_for_function("() => document.body.innerText.includes('mine.csv')")
     # b reruns after a's upload (a toggle), and must still see only its own settings and input.
     b.get_by_test_id("stSidebarUserContent").get_by_text("go_backwards", exact=True).click()
-    b.wait_for_function("() => document.body.innerText.includes('go_backwards: processing step')")
     settle(b)
+    b.wait_for_function("() => document.body.innerText.includes('go_backwards: processing step')")
     heat_a = wait_for_plot(a, "h_t of sequence 0 (NumPy)", (3, 40))
     heat_b = wait_for_plot(b, "h_t of sequence 0 (NumPy)", (5, 12))
     assert (len(heat_a["z"]), len(heat_a["z"][0])) == (3, 40)
@@ -219,10 +201,11 @@ def test_downloads_are_built_when_clicked(browser, server):
     import numpy as np
 
     context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(ACTION_TIMEOUT)
     page = context.new_page()
+    watch_runs(page)
     page.goto(server.url + "/hidden-states?keras=false&units=3")
-    page.wait_for_selector(IDLE, timeout=180_000)
-    settle(page)
+    settle(page, timeout=180_000)
     with page.expect_download() as download:
         page.get_by_role("button", name="inputs, weights and outputs (NPZ)").click()
     data = np.load(io.BytesIO(Path(download.value.path()).read_bytes()), allow_pickle=False)

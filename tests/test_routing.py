@@ -15,5 +15,6 @@ def test_every_page_is_declared_and_routes_through_app():
     for path in files:
         source = (ROOT / path).read_text()
         if path != "pages/home.py":      # the default page is app.py's own under either router
-            assert "= page_setup()" in source, f"{path} must call page_setup() (which routes through app.py) first"
-            assert source.index("page_setup()") < source.index("st.title("), path
+            name = Path(path).stem
+            assert f'= page_setup("{name}")' in source, f"{path} must call page_setup({name!r}) (routing, budget) first"
+            assert source.index("page_setup(") < source.index("st.title("), path

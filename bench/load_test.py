@@ -1,0 +1,145 @@
+"""A class opening the app at once: time until each page is complete, and the server's peak memory.
+
+    python -m bench.load_test                 # both scenarios (a few minutes)
+    python -m bench.load_test --quick         # 3 + 2 visitors, to check the script runs
+
+Loopback only, bounded in count and time (every wait has a timeout; the script stops by itself):
+starts ``streamlit run app.py`` on 127.0.0.1, opens the app once as a teacher would before class
+(the home page, then a small Keras page, so TensorFlow has been imported), then
+
+* **same link**: 20 browser sessions open one shared link at the same moment
+  (``/gradient-flow?units=32&steps=400&example=adding problem&seed=42``, Keras on);
+* **different links**: 8 sessions open the gradient-flow page at the same moment, each with its own
+  configuration (units 16-72, steps 200-900, Keras on).
+
+Each session is its own Playwright browser context (own cookies, own websocket: a separate Streamlit
+session) in one headless Chromium (/usr/bin/chromium). A page is complete when Streamlit's script state
+is notRunning and every chart on it holds drawn plotly data. Reported per scenario: each session's time
+from navigation to complete, the server's peak resident memory (VmHWM, reset before the scenario), and the
+CPU seconds the server and Chromium used (they share the machine's 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from browser_support import ARTIFACTS, CHROMIUM_ARGS, AppServer, ensure_chromium  # noqa: E402
+
+SHARED = "/gradient-flow?units=32&steps=400&example=" + quote("adding problem") + "&seed=42"
+CHARTS = 5                                   # the gradient-flow page draws 5 plotly charts
+TIMEOUT = 600                                # seconds, per scenario: the script always ends
+
+COMPLETE = """n => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+    if (charts.length < n) return false;
+    return Array.from(charts).every(c => { const p = c.querySelector('.js-plotly-plot');
+                                           return p && p._fullData && p._fullData.length > 0; });
+}"""
+
+
+def different_links(n: int) -> list[str]:
+    """n gradient-flow configurations, units 16-72 and steps 200-900, Keras on."""
+    out = []
+    for i in range(n):
+        units = 16 + round(i * 56 / max(n - 1, 1))
+        steps = 200 + round(i * 700 / max(n - 1, 1))
+        out.append(f"/gradient-flow?units={units}&steps={steps}&example=" + quote("adding problem") + f"&seed={i}")
+    return out
+
+
+async def visit(browser, url: str, start: float) -> float:
+    """Open url in a fresh context (a new Streamlit session) tall enough that every chart renders; seconds to complete."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 6000})
+    try:
+        page = await context.new_page()
+        await page.goto(url, timeout=TIMEOUT * 1000)
+        await page.wait_for_function(COMPLETE, arg=CHARTS, timeout=TIMEOUT * 1000, polling=100)
+        return time.perf_counter() - start
+    finally:
+        await context.close()
+
+
+def chromium_cpu() -> float:
+    total = 0.0
+    for p in psutil.process_iter(["name", "cmdline"]):
+        try:
+            if "chromium" in (p.info["name"] or "") or any("chromium" in c for c in (p.info["cmdline"] or [])[:1]):
+                t = p.cpu_times()
+                total += t.user + t.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total
+
+
+def reset_peak(pid: int) -> None:
+    Path(f"/proc/{pid}/clear_refs").write_text("5")     # resets VmHWM (Linux >= 4.0)
+
+
+def peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM")
+
+
+async def scenario(browser, server: AppServer, name: str, urls: list[str]) -> dict:
+    proc = psutil.Process(server.proc.pid)
+    reset_peak(proc.pid)
+    cpu0, chrome0 = sum(proc.cpu_times()[:2]), chromium_cpu()
+    start = time.perf_counter()
+    times = await asyncio.wait_for(asyncio.gather(*(visit(browser, server.url + u, start) for u in urls)), TIMEOUT)
+    wall = time.perf_counter() - start
+    result = {"name": name, "sessions": len(urls), "times": sorted(times), "wall": wall,
+              "peak_rss": peak_rss(proc.pid), "rss_after": proc.memory_info().rss,
+              "server_cpu": sum(proc.cpu_times()[:2]) - cpu0, "chromium_cpu": chromium_cpu() - chrome0}
+    t = result["times"]
+    print(f"{name}: {len(urls)} sessions, complete after median {statistics.median(t):.1f} s, last {t[-1]:.1f} s "
+          f"(first {t[0]:.1f} s); server peak RSS {result['peak_rss'] / 2**30:.2f} GiB; CPU in {wall:.1f} s: "
+          f"server {result['server_cpu']:.1f} s, Chromium {result['chromium_cpu']:.1f} s", flush=True)
+    return result
+
+
+async def main_async(quick: bool) -> None:
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    plans = [("same link", [SHARED] * (3 if quick else 20)), ("different links", different_links(2 if quick else 8))]
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS)
+        try:
+            for name, urls in plans:
+                server = AppServer(ARTIFACTS / f"load-{name.replace(' ', '-')}.log")   # a fresh server per scenario
+                try:
+                    proc = psutil.Process(server.proc.pid)
+                    start = time.perf_counter()
+                    # Before class: the teacher opens the app once (this also imports TensorFlow in the background).
+                    await visit(browser, server.url + "/gradient-flow?units=4&steps=12", start)
+                    print(f"[{name}] warm-up visit {time.perf_counter() - start:.1f} s, server RSS "
+                          f"{proc.memory_info().rss / 2**30:.2f} GiB", flush=True)
+                    await scenario(browser, server, name, urls)
+                finally:
+                    server.stop()
+        finally:
+            await browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="3 + 2 sessions")
+    asyncio.run(main_async(parser.parse_args().quick))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Import TensorFlow in the background once the server runs, so the first Keras visitor does not wait for it.
+
+``import tensorflow`` takes 5-15 s here. The first session whose Keras column is on (the toggle's
+default) starts one daemon thread per process that imports it through rnn_core.keras_bridge (the
+only module that imports TensorFlow); the pages' Keras calls then find it imported, or wait only
+for the rest of an import already under way (Python's import lock). With Keras off from the start
+(``?keras=false``), nothing imports TensorFlow at all.
+"""
+
+from __future__ import annotations
+
+import threading
+
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def _import() -> None:
+    from rnn_core import keras_bridge
+
+    keras_bridge.versions()          # the bridge's lazy import of TensorFlow and Keras
+
+
+def start_tensorflow_import() -> threading.Thread:
+    """Start the background import once per process (later calls return the same thread)."""
+    global _thread
+    with _lock:
+        if _thread is None:
+            _thread = threading.Thread(target=_import, name="tensorflow-import", daemon=True)
+            _thread.start()
+        return _thread
