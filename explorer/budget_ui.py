@@ -41,7 +41,7 @@ def input_shape(cfg: AppConfig) -> tuple[int, int, int, str | None]:
 
 def estimate_for(page: str, cfg: AppConfig, keras: bool) -> budget.Estimate:
     B, T, D, _ = input_shape(cfg)
-    return budget.estimate(page, B, T, cfg.units, D, keras, getattr(cfg, "cell", "simple_rnn"), cfg.num_classes)
+    return budget.estimate(page, B, T, cfg.units, D, keras, cfg.kind, cfg.num_classes)
 
 
 def check_budget(page: str, cfg: AppConfig) -> None:
@@ -51,7 +51,7 @@ def check_budget(page: str, cfg: AppConfig) -> None:
     if est.fits:
         return
     B, T, D, user_key = input_shape(cfg)
-    cell = getattr(cfg, "cell", "simple_rnn")
+    cell = cfg.kind
     suggestion = budget.nearest_fitting(page, B, T, cfg.units, D, keras, cell, cfg.num_classes)
     limits = []
     if "memory" in est.over:
