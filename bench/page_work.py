@@ -57,16 +57,20 @@ def run_page(page: str, cfg: AppConfig, x: np.ndarray, labels: np.ndarray, keras
         states = outs[(True, True)][0]
         head = Dense(cfg.num_classes, activation="softmax", seed=cfg.seed + 1)
         head(states), head(states[:, -1]), time_distributed(head, states)
+        runs.bidirectional_structures(cfg, x)          # 10 Bidirectional calls (two layers each)
+        runs.stacking(cfg, x)                          # three more layers
         if keras and T <= KERAS_MAX_STEPS["forward"]:
             from rnn_core import keras_bridge as kb
 
             twins = runs.build_keras(cfg, weights, (1, 2, D))
             runs.keras_forward(cfg, twins, x)
             kb.timedistributed_vs_dense(states, head.kernel, head.bias)
+            runs.keras_bidirectional_check(cfg, x, lambda a, b: 0.0, lambda b: 0.0)
+            runs.keras_stacking_error(cfg, x.shape)
     elif page == "gradient-flow":
         loss_on = "every" if cfg.head != "many-to-one" else "last"
         run = runs.numpy_gradients(cfg, weights, x, labels, loss_on)
-        flow = runs.analyse_flow(cfg, weights, run)
+        flow = runs.analyse_flow(cfg, run, runs.forward_layer(cfg, weights, x))
         norms = {"NumPy": flow.hidden_norms}
         if keras and T <= KERAS_MAX_STEPS["gradients"]:
             twins = runs.build_keras(cfg, weights, (1, 2, D))
@@ -74,8 +78,12 @@ def run_page(page: str, cfg: AppConfig, x: np.ndarray, labels: np.ndarray, keras
             norms["Keras"] = np.linalg.norm(k.hidden[0], axis=-1)
         figures.gradient_norms(norms, "norms")
         figures.states_heatmap(run.hidden[0], "dL/dh", quantity="dL/dh")
-        figures.step_sigmas(flow.step_sigma, flow.pascanu.bound, flow.sigma_method, flow.sigma_steps)
-        figures.jacobian_map(flow.jacobian_map.steps, flow.jacobian_map.log10_norm, flow.jacobian_map.method)
+        sf = flow.flow
+        figures.step_sigmas(sf.sigma, None if flow.pascanu is None else flow.pascanu.bound, flow.sigma_method,
+                            sf.sigma_steps)
+        figures.jacobian_map(sf.map.steps, sf.map.log10_norm, sf.map.method)
+        if sf.carry is not None:
+            figures.carry_products(sf.carry.distance, sf.carry.log10_mean, sf.carry.log10_max, sf.carry.gate)
         figures.contributions(run.contributions)
     elif page == "keras-vs-numpy":
         if not keras or T > KERAS_MAX_STEPS["gradients"]:

@@ -75,8 +75,8 @@ def keras_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: 
 @RESULTS.memoize
 def flow_analysis(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str, truncate: int | None,
                   clip: tuple[tuple[str, float], ...]) -> runs.FlowAnalysis:
-    grads = runs.numpy_gradients_and_layer(cfg, weights(cfg, x.shape[-1]), x, labels, loss_on, truncate, dict(clip))
-    return runs.analyse_flow(cfg, grads)
+    run = numpy_gradients(cfg, x, labels, loss_on, truncate, clip)        # cached: the page shows it too
+    return runs.analyse_flow(cfg, run, runs.forward_layer(cfg, weights(cfg, x.shape[-1]), x))
 
 
 @RESULTS.memoize
@@ -98,7 +98,7 @@ def keras_timedistributed_vs_dense(h: np.ndarray, kernel: np.ndarray, bias: np.n
 @RESULTS.memoize
 def bidirectional_structures(cfg: AppConfig, x: np.ndarray) -> dict:
     """(merge_mode, return_state) -> the structure the NumPy Bidirectional returned, as text."""
-    return {key: runs.structure_of(out) for key, out in runs.bidirectional_outputs(cfg, x).items()}
+    return runs.bidirectional_structures(cfg, x)
 
 
 @RESULTS.memoize
@@ -106,18 +106,7 @@ def keras_bidirectional_check(cfg: AppConfig, x: np.ndarray) -> dict:
     """keras.layers.Bidirectional on the same weights: how many structures agree, and the largest difference."""
     from .widgets import max_difference, tolerance_for
 
-    mine, theirs = runs.bidirectional_outputs(cfg, x), runs.keras_bidirectional_outputs(cfg, x)
-    equal, diff, tol = 0, 0.0, 0.0
-    for key, ours in mine.items():
-        a = ours if isinstance(ours, tuple) else (ours,)
-        b = theirs[key] if isinstance(theirs[key], tuple) else (theirs[key],)
-        if runs.structure_of(ours) == runs.structure_of(theirs[key]):
-            equal += 1
-            diff = max([diff] + [max_difference(u, v) for u, v in zip(a, b, strict=True)])
-            tol = max([tol] + [tolerance_for(v) for v in b])
-        else:
-            diff = float("inf")
-    return {"structures_equal": equal, "diff": diff, "tolerance": tol or 1e-5}
+    return runs.keras_bidirectional_check(cfg, x, max_difference, tolerance_for)
 
 
 @RESULTS.memoize

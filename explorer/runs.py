@@ -203,20 +203,36 @@ def _bidirectional(cfg: AppConfig, mode, return_state: bool, input_dim: int):
 
 
 @_overflow_is_data
-def bidirectional_outputs(cfg: AppConfig, x: Array) -> dict:
-    """(merge_mode, return_state) -> what the NumPy Bidirectional returned, for every merge mode."""
-    return {(str(mode), rst): _bidirectional(cfg, mode, rst, x.shape[-1])(x)
+def bidirectional_structures(cfg: AppConfig, x: Array) -> dict:
+    """(merge_mode, return_state) -> the structure the NumPy Bidirectional returned, for every merge mode (one
+    result held at a time)."""
+    return {(str(mode), rst): structure_of(_bidirectional(cfg, mode, rst, x.shape[-1])(x))
             for mode in BIDIRECTIONAL_MODES for rst in (False, True)}
 
 
-def keras_bidirectional_outputs(cfg: AppConfig, x: Array) -> dict:
-    """The same calls through keras.layers.Bidirectional with the same weights."""
+@_overflow_is_data
+def keras_bidirectional_check(cfg: AppConfig, x: Array, difference, tolerance) -> dict:
+    """keras.layers.Bidirectional with the same weights, merge_mode=None (both directions' outputs as they are,
+    which every merge mode combines) with and without return_state: how many structures agree, the largest
+    ``difference(ours, theirs)`` and its ``tolerance(theirs)``. Keras steps eagerly (~0.4 ms a step per
+    direction), so the page compares these two calls; tests/test_bidirectional.py compares every merge mode."""
     from rnn_core import keras_bridge as kb
 
     weights = _bidirectional_weights(cfg, x.shape[-1])
-    return {(str(mode), rst): kb.run_bidirectional(cfg.kind, replace(_no_state(cfg.rnn_config()), return_state=rst,
-                                                                     go_backwards=False), mode, x, weights)
-            for mode in BIDIRECTIONAL_MODES for rst in (False, True)}
+    equal, diff, tol = 0, 0.0, 0.0
+    for mode in (None,):
+        for rst in (False, True):
+            ours = _bidirectional(cfg, mode, rst, x.shape[-1])(x)
+            theirs = kb.run_bidirectional(cfg.kind, replace(_no_state(cfg.rnn_config()), return_state=rst,
+                                                            go_backwards=False), mode, x, weights)
+            if structure_of(ours) != structure_of(theirs):
+                diff = float("inf")
+                continue
+            equal += 1
+            pairs = list(zip(ours, theirs, strict=True)) if isinstance(ours, tuple) else [(ours, theirs)]
+            diff = max([diff] + [difference(a, b) for a, b in pairs])
+            tol = max([tol] + [tolerance(b) for _, b in pairs])
+    return {"structures_equal": equal, "diff": diff, "tolerance": tol or 1e-5}
 
 
 @_overflow_is_data
@@ -391,17 +407,24 @@ class FlowAnalysis:
         return "h" if self.flow.state_names == ("h",) else "s"
 
 
+def forward_layer(cfg: AppConfig, weights: list[Array], x: Array, mask: Array | None = None):
+    """The layer (returning every step) after one forward call on x: its trace is what the Jacobians need."""
+    layer = _layer(cfg.with_sequences(), weights)
+    layer(x, mask=mask)
+    return layer
+
+
 @_overflow_is_data
-def analyse_flow(cfg: AppConfig, grads: NumpyGradients, max_points: int = 32) -> FlowAnalysis:
+def analyse_flow(cfg: AppConfig, run: GradientRun, layer, max_points: int = 32) -> FlowAnalysis:
     """Norms, per-step Jacobian norms of the whole state, the ds_t/ds_k map, the carry gate's products and (for a
     cell without a carry gate) Pascanu's bounds, for sequence 0.
 
     Long sequences are bounded in work (rnn_core.analysis.state_flow): sigma_max on
     an even subsample of steps, and the map over the last window of steps that fits
-    its flop budget, both stated on the charts.
+    its flop budget, both stated on the charts. ``run`` is the gradient run; ``layer`` the same layer after a
+    forward call on the same input (forward_layer): the step Jacobians depend on the forward pass only.
     """
     start = time.perf_counter()
-    run, layer = grads.run, grads.layer
     hidden_norms = np.linalg.norm(run.hidden[0].astype(np.float64), axis=-1)
     cell_norms = None if run.cell is None else np.linalg.norm(run.cell[0].astype(np.float64), axis=-1)
     flow = state_flow(layer, b=0, max_points=max_points)

@@ -112,8 +112,10 @@ if keras_enabled(T):
     with keras_spinner():
         same = cache.keras_bidirectional_check(cfg, x)
     parity_badge(same["diff"], same["tolerance"],
-                 f"Keras' Bidirectional: same structures ({same['structures_equal']} of {len(structures)}); "
-                 "max |NumPy − Keras|")
+                 f"Keras' Bidirectional, merge_mode=None with and without return_state: same structures "
+                 f"({same['structures_equal']} of 2); max |NumPy − Keras|")
+    st.caption("merge_mode=None returns both directions as they are; every other mode combines exactly these "
+               "(the test suite compares each mode with Keras).")
 
 st.subheader("Stacking two recurrent layers")
 st.caption("A recurrent layer reads (batch, timesteps, features). The layer below must therefore return the whole "

@@ -21,7 +21,7 @@ from .activations import Activation
 from .jacobian import StepJacobian, diagonal_times_matrix
 
 Array = np.ndarray
-CHUNK_BYTES = 64 * 2**20       # dense Jacobians and Lanczos bases are built this many bytes at a time
+CHUNK_BYTES = 16 * 2**20       # dense Jacobians and Lanczos bases are built this many bytes at a time (bounds the peak)
 
 
 def top_singular_values(apply, apply_t, shape: tuple[int, int], k: int = 40, seed: int = 0) -> tuple[Array, int]:

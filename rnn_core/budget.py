@@ -49,6 +49,9 @@ FIGURE_CACHE_BYTES = 128 * MiB   # all cached figures together (explorer/figures
 # loop with the same structure, so the same factors apply to its column.
 CELL_MEMORY = {"simple_rnn": 1.0, "lstm": 3.5, "gru": 2.5}
 CELL_TIME = {"simple_rnn": 1.0, "lstm": 4.0, "gru": 3.0}
+# The gradient-flow analysis works on the whole carried state: S = H, or 2H for an LSTM's (h, c). Its sigma_max
+# iterations cost S^2 per step and its dh_t/dh_k map S^3 (within MAP_FLOPS), so it is sized with S, not H.
+STATE_FACTOR = {"simple_rnn": 1, "lstm": 2, "gru": 1}
 
 # -- coefficients, from bench/bench_budget.py (2026-11-28, this machine) ----------------------------------
 # Memory: fitted to the measured peaks (tracemalloc / resident set) of the NumPy path, within 0.8-1.2x of them
@@ -79,14 +82,19 @@ MEMORY = {
 TIME = {
     ("hidden-states", False): (0.05, 4e-6, 1.5e-10, 0.0, 0.0),
     ("hidden-states", True): (0.6, 8e-4, 3e-9, 0.0, 0.0),
-    ("output-shapes", False): (0.05, 1e-4, 3e-9, 0.0, 0.0),
-    ("output-shapes", True): (0.6, 9e-4, 3e-9, 0.0, 0.0),
+    # output-shapes also runs Bidirectional for 5 merge modes x 2 return_state (20 layer runs) and stacking (3):
+    # 23 runs more than the 4 measured, at hidden-states' cost per run (4e-6 s per step, 1.5e-10 s per
+    # multiply-add) added below; with Keras, 2 eager Bidirectional calls and the stacking check (6 more eager
+    # layer runs, ~0.4 ms per step each).
+    ("output-shapes", False): (0.05, 1e-4 + 23 * 4e-6, 3e-9 + 23 * 1.5e-10, 0.0, 0.0),
+    ("output-shapes", True): (0.6, 9e-4 + 23 * 4e-6 + 6 * 4e-4, 3e-9 + 23 * 1.5e-10, 0.0, 0.0),
     ("gradient-flow", False): (0.05, 8e-6, 3e-10, 2.2e-10, 6.5e-11),
     ("gradient-flow", True): (0.6, 1.6e-3, 3e-9, 2.2e-10, 6.5e-11),
     ("keras-vs-numpy", False): (0.0, 0.0, 0.0, 0.0, 0.0),
     ("keras-vs-numpy", True): (0.8, 2.4e-3, 3e-9, 0.0, 0.0),
 }
-MAX_SIGMA_STEPS = 2_000          # as explorer/runs.py: sigma_max(J_t) on at most this many steps
+MAX_SIGMA_STEPS = 2_000          # as rnn_core/analysis.py: sigma_max(J_t) on at most this many steps
+ANALYSIS_CHUNK = 16 * MiB        # as rnn_core/analysis.CHUNK_BYTES
 MAP_FLOPS = 5e9                  # as explorer/runs.py: the dh_t/dh_k map's work bound
 
 
@@ -148,32 +156,38 @@ def keras_runs(page: str, steps: int, keras: bool) -> bool:
 
 
 def analysis_bytes(steps: int, units: int) -> float:
-    """Peak bytes of the gradient-flow analysis (explorer/runs.analyse_flow), from the shapes it makes (float64):
-    the batched Lanczos for sigma_max(J_t) on up to MAX_SIGMA_STEPS steps keeps about (S, 24, H) at its peak; the dh_t/dh_k map
-    keeps every product on its grid of P points, P(P+1)/2 matrices H x H, twice (M and M^T M)."""
-    H = units
-    points = int(max(8, min(32, math.sqrt(MAP_FLOPS / H**3))))
-    window = int(min(steps, max(points, MAP_FLOPS // (2 * H**3))))
+    """Peak bytes of the gradient-flow analysis (rnn_core.analysis.state_flow) for a state of size ``units``
+    (S: H, or 2H for an LSTM), from the shapes it makes (float64): the batched Lanczos for sigma_max(J_t) on up
+    to MAX_SIGMA_STEPS steps keeps a basis (N, 40, S) and its temporaries, built CHUNK_BYTES at a time; the
+    ds_t/ds_k map forms dense J_t a chunk at a time and keeps every product on its grid of P points,
+    P(P+1)/2 matrices S x S, twice (M and M^T M)."""
+    S = units
+    points = int(max(8, min(32, math.sqrt(MAP_FLOPS / S**3))))
+    window = int(min(steps, max(points, MAP_FLOPS // (2 * S**3))))
     grid = min(window, points)
     pairs = grid * (grid + 1) / 2
     sigma_steps = min(steps, MAX_SIGMA_STEPS)
-    return 8.0 * (H * H * (2 * pairs + grid) + sigma_steps * H * 24 + pairs * H * 26)
+    lanczos = 3.0 * min(ANALYSIS_CHUNK, 8.0 * sigma_steps * S * 48)        # basis and two temporaries
+    dense = min(ANALYSIS_CHUNK, 8.0 * window * S * S)
+    return lanczos + dense + 8.0 * (S * S * (2 * pairs + grid) + pairs * S * 26)
 
 
 def memory_terms(page: str, batch: int, steps: int, units: int, features: int, keras: bool,
-                 classes: int = 5) -> list[float]:
+                 classes: int = 5, cell: str = "simple_rnn") -> list[float]:
     """The sizes the memory model multiplies: [1, B*T*H*4, B*T*D*4, B*T*C*4, analysis bytes, T] (bytes; steps)."""
     B, T = batch, steps
-    analysis = analysis_bytes(T, units) if page == "gradient-flow" else 0.0
+    analysis = analysis_bytes(T, units * STATE_FACTOR[cell]) if page == "gradient-flow" else 0.0
     return [1.0, 4.0 * B * T * units, 4.0 * B * T * features, 4.0 * B * T * classes, analysis, float(T)]
 
 
-def time_terms(page: str, batch: int, steps: int, units: int, features: int, keras: bool) -> list[float]:
+def time_terms(page: str, batch: int, steps: int, units: int, features: int, keras: bool,
+               cell: str = "simple_rnn") -> list[float]:
     """The work the time model multiplies: [1, T, B*T*H*(H+D), Lanczos flops for sigma_max(J_t), map flops]."""
     B, T, H = batch, steps, units
+    S = H * STATE_FACTOR[cell]
     analysis = page == "gradient-flow"
-    sigma = min(T, MAX_SIGMA_STEPS) * H * H * 40 * 2 if analysis else 0.0     # 40 Lanczos steps, J and J^T
-    jmap = min(MAP_FLOPS, 2.0 * T * H**3) if analysis else 0.0
+    sigma = min(T, MAX_SIGMA_STEPS) * S * S * 40 * 2 if analysis else 0.0     # 40 Lanczos steps, J and J^T
+    jmap = min(MAP_FLOPS, 2.0 * T * S**3) if analysis else 0.0
     return [1.0, float(T), float(B) * T * H * (H + features), float(sigma), float(jmap)]
 
 
@@ -194,12 +208,13 @@ def estimate(page: str, batch: int, steps: int, units: int, features: int = 1, k
     runs = keras_runs(page, steps, keras)
     mem = MEMORY[(page, runs)]
     tim = TIME[(page, runs)]
-    m_terms = memory_terms(page, batch, steps, units, features, runs, classes)
-    t_terms = time_terms(page, batch, steps, units, features, runs)
+    m_terms = memory_terms(page, batch, steps, units, features, runs, classes, cell)
+    t_terms = time_terms(page, batch, steps, units, features, runs, cell)
     cm, ct = CELL_MEMORY[cell], CELL_TIME[cell]
     nbytes = (mem[0] + cm * mem[1] * m_terms[1] + mem[2] * m_terms[2] + mem[3] * m_terms[3] + mem[4] * m_terms[4]
               + cm * mem[5] * m_terms[5])
-    seconds = tim[0] + ct * sum(c * t for c, t in zip(tim[1:], t_terms[1:], strict=True))
+    # The cell's factor scales the layer runs (per step, per multiply-add); the analysis terms are sized with S.
+    seconds = tim[0] + ct * (tim[1] * t_terms[1] + tim[2] * t_terms[2]) + tim[3] * t_terms[3] + tim[4] * t_terms[4]
     return Estimate(page, batch, steps, units, features, bool(keras), runs, cell, float(nbytes), float(seconds))
 
 
