@@ -78,7 +78,7 @@ def check_shape(rows: int, columns: int, what: str) -> None:
 def _sample_lines(text: str) -> tuple[list[str], bool]:
     """The first non-blank lines, comment lines ('#') left out; and whether there were comment lines."""
     lines, comments = [], False
-    for line in io.StringIO(text[:1 << 20]):
+    for line in text[:1 << 20].splitlines():
         stripped = line.strip()
         if not stripped:
             continue
@@ -94,7 +94,10 @@ def _sample_lines(text: str) -> tuple[list[str], bool]:
 def _split(lines: list[str], delimiter: str) -> list[list[str]]:
     if delimiter == " ":
         return [ln.split() for ln in lines]
-    return [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter)]
+    try:
+        return [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter)]
+    except csv.Error:               # e.g. a stray carriage return: only the sample's shape matters here
+        return [[c.strip() for c in ln.split(delimiter)] for ln in lines]
 
 
 def sniff(lines: list[str], forced_delimiter: str | None = None) -> tuple[str, str, bool]:
