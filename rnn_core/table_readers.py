@@ -162,8 +162,8 @@ def read_delimited(text: str, fmt: str, header: bool | None = None, raw: bytes |
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            source = io.StringIO(text) if raw is None else io.BytesIO(raw)
-            frame = pd.read_csv(source, sep=sep, decimal=decimal, header=0 if header else None, encoding="utf-8-sig",
+            source = io.StringIO(text) if raw is None else io.BytesIO(raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw)
+            frame = pd.read_csv(source, sep=sep, decimal=decimal, header=0 if header else None, encoding="utf-8",
                                 comment="#" if comments else None, skip_blank_lines=True, low_memory=False,
                                 on_bad_lines="error", engine="c")
     except pd.errors.EmptyDataError:
