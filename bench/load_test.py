@@ -99,8 +99,12 @@ async def scenario(browser, server: AppServer, name: str, urls: list[str]) -> di
     reset_peak(proc.pid)
     cpu0, chrome0 = sum(proc.cpu_times()[:2]), chromium_cpu()
     start = time.perf_counter()
-    times = await asyncio.wait_for(asyncio.gather(*(visit(browser, server.url + u, start) for u in urls)), TIMEOUT)
+    outcomes = await asyncio.gather(*(visit(browser, server.url + u, start) for u in urls), return_exceptions=True)
     wall = time.perf_counter() - start
+    times = [t for t in outcomes if isinstance(t, float)]
+    if len(times) < len(urls):
+        print(f"{name}: {len(urls) - len(times)} of {len(urls)} sessions not complete within {TIMEOUT} s", flush=True)
+    times = times or [float("nan")]
     result = {"name": name, "sessions": len(urls), "times": sorted(times), "wall": wall,
               "peak_rss": peak_rss(proc.pid), "rss_after": proc.memory_info().rss,
               "server_cpu": sum(proc.cpu_times()[:2]) - cpu0, "chromium_cpu": chromium_cpu() - chrome0}
@@ -111,7 +115,7 @@ async def scenario(browser, server: AppServer, name: str, urls: list[str]) -> di
     return result
 
 
-async def main_async(quick: bool) -> None:
+async def main_async(quick: bool, only: str | None = None) -> None:
     from playwright.async_api import async_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -120,6 +124,8 @@ async def main_async(quick: bool) -> None:
         browser = await p.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS)
         try:
             for name, urls in plans:
+                if only and name != only:
+                    continue
                 server = AppServer(ARTIFACTS / f"load-{name.replace(' ', '-')}.log")   # a fresh server per scenario
                 try:
                     proc = psutil.Process(server.proc.pid)
@@ -138,7 +144,9 @@ async def main_async(quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="3 + 2 sessions")
-    asyncio.run(main_async(parser.parse_args().quick))
+    parser.add_argument("--only", choices=["same link", "different links"], help="run one scenario")
+    args = parser.parse_args()
+    asyncio.run(main_async(args.quick, args.only))
 
 
 if __name__ == "__main__":

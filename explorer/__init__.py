@@ -1,5 +1,5 @@
 """UI helpers of the RNN Explorer app: configuration, runs, figures and Streamlit controls.
 
-``settings``, ``runs`` and ``figures`` are plain Python (tested without Streamlit);
-``controls`` and ``cache`` are the only modules that import Streamlit.
+``settings``, ``runs``, ``figures``, ``memo`` (the byte-bounded cache), ``cache`` and ``warmup`` are plain
+Python (tested without Streamlit); ``controls``, ``widgets``, ``budget_ui`` and ``routing`` draw with Streamlit.
 """

@@ -104,13 +104,24 @@ class Cell:
         return {}
 
     def step_forward(self, t: int, tr, h_in, U: Array, bias: Array | None) -> None:
+        """Step t: tr.pre[t] holds x_t W + b on entry; write the gates and the states after step t
+        (tr.states[name][t + 1]). h_in is h_{t-1}, times the recurrent dropout mask(s) in training."""
         raise NotImplementedError
 
     def backward_cache(self, tr) -> dict[str, Array]:
-        """Derivatives that do not depend on the incoming gradient, for all steps at once."""
+        """Derivatives that do not depend on the incoming gradient, for all steps at once.
+
+        A cell may lend the loop a (T, B, G*H) array it reads only at step t as ``"d_pre_buffer"``.
+        """
         raise NotImplementedError
 
-    def step_backward(self, t, tr, cache, d, U_t, rec_mask):
+    def step_backward(self, t: int, tr, cache: dict, d: list[Array], U_t: Array, rec_mask,
+                      out: tuple[Array, Array] | None = None):
+        """d: the total dL/ds_t per state, (..., B, H) (a leading axis of streams under truncation).
+
+        Returns (dL/d(x_t W + b), dL/d(recurrent term), [dL/ds_{t-1} through this step per state]),
+        writing the first two into ``out`` when given.
+        """
         raise NotImplementedError
 
     def gate_sequences(self, tr) -> dict[str, Array]:

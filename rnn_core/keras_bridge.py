@@ -127,8 +127,7 @@ def run_layer(layer, x: Array, mask: Array | None = None, initial_state: Array |
     if mask is not None:
         kwargs["mask"] = tf.constant(np.asarray(mask, bool))
     if initial_state is not None:
-        states = _state_list(initial_state, len(layer.cell.state_size) if isinstance(layer.cell.state_size, list)
-                             else 1)
+        states = _state_list(initial_state, _n_states(layer))
         kwargs["initial_state"] = [tf.constant(s, dtype=layer.compute_dtype) for s in states]
     try:
         return _to_numpy(layer(tf.constant(x, dtype=layer.compute_dtype), **kwargs))

@@ -27,6 +27,7 @@ MAX_TABLE_ROWS = 1_000_000          # rows of a table (long format: all sequence
 MAX_TABLE_COLUMNS = 2_048           # columns of a table (features are limited separately)
 MAX_TABLE_CELLS = 10_000_000        # rows x columns: 80 MB as float64 (a 20 MB CSV holds at most this)
 MAX_UNZIPPED = 100 * 2**20          # .xlsx: all members together, uncompressed
+MAX_XLSX_CELLS = 1_000_000          # openpyxl reads cell by cell (~50,000 cells/s here): about 20 s at most
 SAMPLE_LINES = 50                   # lines read to sniff the delimiter, the decimal mark and the header
 
 # A number as people write it: thousands grouped by the other mark, an optional exponent.
@@ -78,7 +79,7 @@ def check_shape(rows: int, columns: int, what: str) -> None:
 def _sample_lines(text: str) -> tuple[list[str], bool]:
     """The first non-blank lines, comment lines ('#') left out; and whether there were comment lines."""
     lines, comments = [], False
-    for line in io.StringIO(text[:1 << 20]):
+    for line in text[:1 << 20].splitlines():
         stripped = line.strip()
         if not stripped:
             continue
@@ -94,7 +95,10 @@ def _sample_lines(text: str) -> tuple[list[str], bool]:
 def _split(lines: list[str], delimiter: str) -> list[list[str]]:
     if delimiter == " ":
         return [ln.split() for ln in lines]
-    return [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter)]
+    try:
+        return [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter)]
+    except csv.Error:               # e.g. a stray carriage return: only the sample's shape matters here
+        return [[c.strip() for c in ln.split(delimiter)] for ln in lines]
 
 
 def sniff(lines: list[str], forced_delimiter: str | None = None) -> tuple[str, str, bool]:
@@ -158,8 +162,8 @@ def read_delimited(text: str, fmt: str, header: bool | None = None, raw: bytes |
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            source = io.StringIO(text) if raw is None else io.BytesIO(raw)
-            frame = pd.read_csv(source, sep=sep, decimal=decimal, header=0 if header else None, encoding="utf-8-sig",
+            source = io.StringIO(text) if raw is None else io.BytesIO(raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw)
+            frame = pd.read_csv(source, sep=sep, decimal=decimal, header=0 if header else None, encoding="utf-8",
                                 comment="#" if comments else None, skip_blank_lines=True, low_memory=False,
                                 on_bad_lines="error", engine="c")
     except pd.errors.EmptyDataError:
@@ -334,20 +338,33 @@ def read_xlsx(data: bytes, sheet: str | None = None, header: bool | None = None,
 
 
 def _sheet_rows(ws) -> list[tuple]:
-    """All rows of a read-only worksheet as tuples of values, stopped at the table limits."""
-    rows, cells = [], 0
+    """All rows of a read-only worksheet as tuples of values, stopped at the limits.
+
+    The sheet's declared size is checked first; then the declared size is dropped
+    (reset_dimensions), so a sheet that claims column XFD or row 1,048,576 is not
+    padded out to them, and the cells actually read are counted.
+    """
+    declared = (ws.max_row or 0) * (ws.max_column or 0)
+    if declared > MAX_XLSX_CELLS:
+        raise SequenceError(f"This sheet declares {ws.max_row:,} rows x {ws.max_column:,} columns; Excel sheets are "
+                            f"read up to {MAX_XLSX_CELLS:,} cells here. Save the table as .csv or .parquet, or keep "
+                            "the rows and columns you need.")
+    ws.reset_dimensions()
+    rows, cells, seen = [], 0, 0
     for row in ws.iter_rows(values_only=True):
-        if len(row) > MAX_TABLE_COLUMNS:
-            check_shape(len(rows) + 1, len(row), "This sheet")
-        while row and row[-1] is None:
-            row = row[:-1]
-        if not row:
+        seen += 1
+        if len(row) > MAX_TABLE_COLUMNS or seen > MAX_TABLE_ROWS:
+            check_shape(seen, len(row), "This sheet")
+        end = len(row)
+        while end and row[end - 1] is None:
+            end -= 1
+        if not end:
             continue                       # blank rows are skipped, as in CSV
-        rows.append(tuple(_cell(v) for v in row))
-        cells += len(row)
-        if len(rows) > MAX_TABLE_ROWS or cells > MAX_TABLE_CELLS:
-            check_shape(len(rows), max(1, cells // len(rows)), "This sheet")
-            raise SequenceError(f"This sheet has more than {MAX_TABLE_CELLS:,} cells; keep the rows and columns "
+        rows.append(tuple(_cell(v) for v in row[:end]))
+        cells += end
+        if cells > MAX_XLSX_CELLS:
+            raise SequenceError(f"This sheet has more than {MAX_XLSX_CELLS:,} cells; Excel sheets are read up to "
+                                "that many here. Save the table as .csv or .parquet, or keep the rows and columns "
                                 "you need.")
     return rows
 

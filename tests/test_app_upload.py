@@ -173,3 +173,19 @@ def test_iris_label_column_feeds_the_head_labels():
     upload(at, "iris.csv", _plotly_dataset("iris"))
     at.selectbox(key="upload_label").set_value("species").run()
     assert "labels from 'species' (3 classes)" in texts(at)
+
+
+def test_xlsx_sheet_picker_reads_the_other_sheet_with_its_own_columns():
+    from test_table_loading import xlsx_bytes
+
+    book = xlsx_bytes({"first": [["t", "v"]] + [[i, i * 0.5] for i in range(6)],
+                       "second": [["a", "b", "name"], [1, 2, "x"], [3, 4, "y"], [5, 6, "z"]]})
+    at = open_page("hidden", keras=False, source="upload")
+    upload(at, "book.xlsx", book)
+    assert "book.xlsx (xlsx, 6 steps x 2 features): t, v" in texts(at)
+    at.multiselect(key="upload_columns").set_value(["v"]).run()
+    assert "6 steps x 1 features): v" in texts(at)
+    at.selectbox(key="upload_sheet").set_value("second").run()        # the first sheet's choices do not carry over
+    assert "book.xlsx (xlsx, 3 steps x 2 features): a, b" in texts(at) and not at.error
+    assert at.multiselect(key="upload_columns").value == ["a", "b"]
+    assert heat(at).shape == (4, 3)

@@ -10,6 +10,7 @@ they claim is allocated: the tests bound the peak of Python allocations
 import datetime
 import gzip
 import io
+import re
 import struct
 import tracemalloc
 import zipfile
@@ -485,3 +486,27 @@ def _xlsx_value(v):
     if isinstance(v, float) and not np.isfinite(v):
         return None
     return v
+
+
+def _edit_sheet(data: bytes, edit) -> bytes:
+    """The workbook with xl/worksheets/sheet1.xml replaced by edit(its text)."""
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            content = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = edit(content.decode()).encode()
+            dst.writestr(item, content)
+    return out.getvalue()
+
+
+def test_xlsx_whose_sheet_claims_a_huge_size_is_not_padded_out_to_it():
+    data = xlsx_bytes({"s": [["a"], [1], [2], [3]]})
+    claims = _edit_sheet(data, lambda t: re.sub(r'<dimension ref="[^"]*"\s*/>', '<dimension ref="A1:XFD1048576"/>', t))
+    with pytest.raises(SequenceError, match="declares 1,048,576 rows x 16,384 columns"):
+        load_sequence("claims.xlsx", claims)
+    # No declared size, one far cell (XFD1048576) after the real rows: refused at that row, never padded out.
+    far = _edit_sheet(data, lambda t: re.sub(r'<dimension ref="[^"]*"\s*/>', "", t).replace(
+        "</sheetData>", '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'))
+    with pytest.raises(SequenceError, match="1,000,001 rows|16,384 columns"):
+        load_sequence("far.xlsx", far)
