@@ -40,8 +40,10 @@ def weights(cfg: AppConfig, input_dim: int) -> list[np.ndarray]:
 
 
 @RESULTS.memoize
-def numpy_forward(cfg: AppConfig, x: np.ndarray, initial_states: tuple | None) -> runs.ForwardRun:
-    return runs.numpy_forward(cfg, weights(cfg, x.shape[-1]), x, initial_states)
+def numpy_forward(cfg: AppConfig, x: np.ndarray, initial_states: tuple | None,
+                  mask: np.ndarray | None = None) -> runs.ForwardRun:
+    """``mask`` (B, T): the real steps of a padded batch (long-format uploads), or None."""
+    return runs.numpy_forward(cfg, weights(cfg, x.shape[-1]), x, initial_states, mask=mask)
 
 
 def _twins_bytes(twins: runs.KerasTwins) -> int:
@@ -57,26 +59,28 @@ def keras_twins(cfg: AppConfig, input_dim: int) -> runs.KerasTwins:
 
 
 @RESULTS.memoize
-def keras_forward(cfg: AppConfig, x: np.ndarray, initial_states: tuple | None) -> runs.ForwardRun:
-    return runs.keras_forward(cfg, keras_twins(cfg, x.shape[-1]), x, initial_states)
+def keras_forward(cfg: AppConfig, x: np.ndarray, initial_states: tuple | None,
+                  mask: np.ndarray | None = None) -> runs.ForwardRun:
+    return runs.keras_forward(cfg, keras_twins(cfg, x.shape[-1]), x, initial_states, mask=mask)
 
 
 @RESULTS.memoize
 def numpy_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str, truncate: int | None,
-                    clip: tuple[tuple[str, float], ...]) -> runs.GradientRun:
-    return runs.numpy_gradients(cfg, weights(cfg, x.shape[-1]), x, labels, loss_on, truncate, dict(clip))
+                    clip: tuple[tuple[str, float], ...], mask: np.ndarray | None = None) -> runs.GradientRun:
+    return runs.numpy_gradients(cfg, weights(cfg, x.shape[-1]), x, labels, loss_on, truncate, dict(clip), mask=mask)
 
 
 @RESULTS.memoize
-def keras_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str) -> runs.GradientRun:
-    return runs.keras_gradients(cfg, keras_twins(cfg, x.shape[-1]), x, labels, loss_on)
+def keras_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str,
+                    mask: np.ndarray | None = None) -> runs.GradientRun:
+    return runs.keras_gradients(cfg, keras_twins(cfg, x.shape[-1]), x, labels, loss_on, mask=mask)
 
 
 @RESULTS.memoize
 def flow_analysis(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str, truncate: int | None,
-                  clip: tuple[tuple[str, float], ...]) -> runs.FlowAnalysis:
-    run = numpy_gradients(cfg, x, labels, loss_on, truncate, clip)        # cached: the page shows it too
-    return runs.analyse_flow(cfg, run, runs.forward_layer(cfg, weights(cfg, x.shape[-1]), x))
+                  clip: tuple[tuple[str, float], ...], mask: np.ndarray | None = None) -> runs.FlowAnalysis:
+    run = numpy_gradients(cfg, x, labels, loss_on, truncate, clip, mask)   # cached: the page shows it too
+    return runs.analyse_flow(cfg, run, runs.forward_layer(cfg, weights(cfg, x.shape[-1]), x, mask))
 
 
 @RESULTS.memoize

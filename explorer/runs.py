@@ -363,16 +363,13 @@ def keras_gradients(cfg: AppConfig, twins: KerasTwins, x: Array, labels: Array,
     from rnn_core import keras_bridge as kb
 
     start = time.perf_counter()
-    if mask is not None and twins.model is not None:
-        raise NotImplementedError("keras_bridge.model_gradients takes no mask yet: with a Dense head and a padded "
-                                  "batch, run the NumPy side only.")
     if twins.model is None:
         d_out = _probe_output_gradient(cfg, x.shape, loss_on)
         res = kb.layer_gradients(twins.full, x, d_out, mask=mask)
         loss = float(np.sum(res["output"][0] * d_out))
         named = {n: res[n] for n in WEIGHT_NAMES if res.get(n) is not None}
     else:
-        res = kb.model_gradients(twins.model, x, labels if cfg.head == "many-to-many" else labels[:, -1])
+        res = kb.model_gradients(twins.model, x, labels if cfg.head == "many-to-many" else labels[:, -1], mask=mask)
         loss = res["loss"]
         n_rnn = 3 if cfg.use_bias else 2
         named = dict(zip(WEIGHT_NAMES[:n_rnn], res["weights"][:n_rnn], strict=True))

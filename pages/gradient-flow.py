@@ -71,9 +71,9 @@ clip_value = c4.number_input("clip at", 1e-6, 1e6, 1.0, key="clip_at", bind="que
 clip = () if clip_kind == "none" else ((clip_kind, float(clip_value)),)
 trunc = int(truncate) or None
 
-run = cache.numpy_gradients(cfg, x, labels, loss_on, trunc, clip)
+run = cache.numpy_gradients(cfg, x, labels, loss_on, trunc, clip, seq.mask)
 state = "h" if cfg.state_names == ("h",) else "s"
-flow = cache.flow_analysis(cfg, x, labels, loss_on, trunc, clip)
+flow = cache.flow_analysis(cfg, x, labels, loss_on, trunc, clip, seq.mask)
 st.caption(f"Loss: {run.loss_text}. L = {run.loss:.6g}. "
            + (f"Truncated BPTT: each gradient travels at most {trunc} steps back." if trunc else "Full BPTT."))
 if not np.all(np.isfinite(run.hidden)):
@@ -83,7 +83,7 @@ if not np.all(np.isfinite(run.hidden)):
 keras_run = None
 if trunc is None and keras_enabled(T, "gradients"):
     with keras_spinner():
-        keras_run = cache.keras_gradients(cfg, x, labels, loss_on)
+        keras_run = cache.keras_gradients(cfg, x, labels, loss_on, seq.mask)
 
 norms = {"NumPy": flow.hidden_norms}
 if keras_run is not None:
@@ -139,7 +139,7 @@ else:
         "gradient travels back almost untouched: no product of matrices with norm below 1.")
     mean_at = {d: float(10 ** carry.log10_mean[d]) for d in (1, 10, 50) if d < len(carry.log10_mean)}
     cols = st.columns(len(mean_at) + 1)
-    gate_values = cache.numpy_forward(cfg, x, None).sequences[carry.gate][0]
+    gate_values = cache.numpy_forward(cfg, x, None, seq.mask).sequences[carry.gate][0]
     cols[0].metric(f"mean {carry.gate}_t (sequence 0)", f"{float(np.mean(gate_values)):.3f}",
                    help=f"The {gate_label} averaged over every step and unit.")
     for col, (d, value) in zip(cols[1:], mean_at.items(), strict=True):

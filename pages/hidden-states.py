@@ -25,8 +25,8 @@ st.title("Unrolled hidden states")
 st.caption(f"What does the network compute at each step? x has shape {x.shape} (batch, time, features). "
            f"Input: {seq.description}")
 show_normalization(seq, cfg)
-init = stateful_controls(cfg, lambda states: cache.numpy_forward(cfg, x, states).final_states)
-run = cache.numpy_forward(cfg, x, init)
+init = stateful_controls(cfg, lambda states: cache.numpy_forward(cfg, x, states, seq.mask).final_states)
+run = cache.numpy_forward(cfg, x, init, seq.mask)
 cell = runs.cell_of(cfg)
 LABELS = {"h": "hidden state h_t", "c": "cell state c_t", **cell.gate_labels}
 
@@ -71,7 +71,7 @@ with col_k:
     if keras_enabled(T):
         engine_header("Keras", f"keras.layers.{cfg.cell}, same weights")
         with keras_spinner():
-            keras_run = cache.keras_forward(cfg, x, init)
+            keras_run = cache.keras_forward(cfg, x, init, seq.mask)
         # h_t at every step and every final state (c_T too for an LSTM), against the same NumPy numbers.
         pairs = [(run.states, keras_run.states)] + list(zip(run.final_states, keras_run.final_states, strict=True))
         diff = max(max_difference(a, b) for a, b in pairs)

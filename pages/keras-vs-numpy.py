@@ -31,10 +31,10 @@ if not keras_enabled(x.shape[1], "gradients"):
     st.stop()
 
 with keras_spinner():
-    k_fwd = cache.keras_forward(cfg, x, None)
-    k_grad = cache.keras_gradients(cfg, x, labels, "every" if cfg.head != "many-to-one" else "last")
-np_fwd = cache.numpy_forward(cfg, x, None)
-np_grad = cache.numpy_gradients(cfg, x, labels, "every" if cfg.head != "many-to-one" else "last", None, ())
+    k_fwd = cache.keras_forward(cfg, x, None, seq.mask)
+    k_grad = cache.keras_gradients(cfg, x, labels, "every" if cfg.head != "many-to-one" else "last", seq.mask)
+np_fwd = cache.numpy_forward(cfg, x, None, seq.mask)
+np_grad = cache.numpy_gradients(cfg, x, labels, "every" if cfg.head != "many-to-one" else "last", None, (), seq.mask)
 
 rows: list[tuple[str, str, object, object]] = []
 weights = cache.weights(cfg, x.shape[-1])

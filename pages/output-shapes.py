@@ -46,7 +46,7 @@ def describe(result, return_sequences: bool, return_state: bool) -> str:
     return "\n".join(lines)
 
 
-runs_np = {(rs, rst): cache.numpy_forward(replace(cfg, return_sequences=rs, return_state=rst), x, None).output
+runs_np = {(rs, rst): cache.numpy_forward(replace(cfg, return_sequences=rs, return_state=rst), x, None, seq.mask).output
            for rs in (False, True) for rst in (False, True)}
 current = (cfg.return_sequences, cfg.return_state)
 
@@ -59,7 +59,7 @@ with col_k:
     if keras_enabled(T):
         engine_header("Keras", f"keras.layers.{cfg.cell} (Keras 3)")
         with keras_spinner():
-            keras_out = cache.keras_forward(cfg, x, None).output
+            keras_out = cache.keras_forward(cfg, x, None, seq.mask).output
         st.code(describe(keras_out, *current), language="python", wrap_lines=True)
         same_structure = structure_of(keras_out) == structure_of(runs_np[current])
         mine = runs_np[current] if isinstance(runs_np[current], tuple) else (runs_np[current],)

@@ -364,14 +364,16 @@ def build_tutorial_model(num_hidden: int = 128, num_class: int = 39, many_to_man
     return model
 
 
-def model_gradients(model, x: Array, labels: Array) -> dict[str, Any]:
+def model_gradients(model, x: Array, labels: Array, mask: Array | None = None) -> dict[str, Any]:
     """Loss (sparse categorical cross-entropy), predictions, gradients of every weight and the input,
     and the total dL/dh_t of the RNN inside (``hidden``; ``cell`` = dL/dc_t for an LSTM, else None),
-    in one compiled function (see layer_gradients)."""
+    in one compiled function (see layer_gradients). ``mask`` (B, T) goes to the recurrent layer only
+    (padded steps carry its state); the loss is over every step, as rnn_core.model.RNNClassifier.loss."""
     tf, _ = _tf()
     n = _n_states(model.rnn)
     fn = _compiled(model, _model_gradient_graph, int(np.shape(x)[1]))
-    loss, probs, grads, totals = fn(tf.constant(x, dtype="float32"), tf.constant(labels))
+    loss, probs, grads, totals = fn(tf.constant(x, dtype="float32"), tf.constant(labels),
+                                    None if mask is None else tf.constant(np.asarray(mask, bool)))
     return {"loss": float(loss), "probs": probs.numpy(), "weights": [np.asarray(g) for g in grads[:-1]],
             "inputs": np.asarray(grads[-1]), "hidden": np.asarray(totals[0]),
             "cell": np.asarray(totals[1]) if n > 1 else None}
@@ -381,10 +383,11 @@ def _model_gradient_graph(model):
     tf, keras = _tf()
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
 
-    def graph(x, labels):
+    def graph(x, labels, mask=None):
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(x)
-            rnn_out = model.rnn(x)
+            # identity: the head and the loss see the outputs without Keras' mask attached (no loss masking).
+            rnn_out = tf.identity(model.rnn(x, mask=mask))
             probs = model.fc(rnn_out)
             loss = loss_fn(labels, probs)
         grads = tape.gradient(loss, model.trainable_variables + [x])
@@ -392,7 +395,7 @@ def _model_gradient_graph(model):
         del tape
         n = _n_states(model.rnn)
         states0 = tuple(tf.zeros((x.shape[0], model.rnn.cell.units), x.dtype) for _ in range(n))
-        totals = _state_totals(model.rnn, x, states0, d_rnn_out, (None,) * n, None, False, None, None)
+        totals = _state_totals(model.rnn, x, states0, d_rnn_out, (None,) * n, mask, False, None, None)
         return loss, probs, grads, totals
 
     return graph

@@ -125,3 +125,30 @@ def test_keras_vs_numpy_table_for_each_cell(cell):
     assert ("dL/dc_t (total, BPTT)" in tensors) == (cell == "LSTM")
     assert ("final state c_T" in tensors) == (cell == "LSTM")
     assert f"rnn_core/{cell.lower()}_cell.py" in texts(at)
+
+
+@pytest.mark.parametrize("cell", ["SimpleRNN", "LSTM"])
+def test_ragged_long_format_upload_is_masked_on_every_page(cell):
+    """Groups of 5, 3 and 2 steps: padded steps carry the state (Keras masking) in both engines, on every page."""
+    rows = ["id,t,value"] + [f"{g},{t},{(g + 1) * 0.3 + t * 0.1:.2f}" for g, n in enumerate((5, 3, 2)) for t in range(n)]
+    at = open_cell_page("hidden", cell, units=3, head="many-to-one")
+    at.button_group(key="source").set_value("upload").run()
+    at.file_uploader(key="upload_file").upload("groups.csv", "\n".join(rows).encode())
+    at.run()
+    at.selectbox(key="upload_id").set_value("id")
+    at.selectbox(key="upload_time").set_value("t").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "3 sequences x 5 steps" in texts(at), ([t.value for t in at.title], texts(at)[:500])
+    assert_parity_green(at)
+    at.number_input(key="b").set_value(2).run()                 # the 2-step sequence: steps 2..4 are padding
+    h = arr(figure_titled(at, "h_t of sequence 2 (NumPy)")["data"][0]["z"])
+    np.testing.assert_array_equal(h[:, 2:], np.repeat(h[:, 1:2], 3, axis=1))    # the state is carried
+    for page in ("gradients", "parity", "shapes"):
+        at.switch_page(PAGES[page]).run()
+        assert not at.exception and not at.error, (page, [e.value for e in at.error])
+        if page == "gradients":
+            assert_parity_green(at)
+        if page == "parity":
+            table = at.dataframe[0].value
+            assert (table["agree"] == "✓").all(), table      # outputs, loss and every gradient, masked
+            assert "dL/drecurrent_kernel" in set(table["tensor"])
