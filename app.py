@@ -22,6 +22,7 @@ PAGES = [
     st.Page("pages/keras-vs-numpy.py", title="Keras vs NumPy", icon="⚖️"),
 ]
 
+warmup.limit_blas_threads()             # once per process: one BLAS thread, visitors run side by side
 page = st.navigation(PAGES)
 link = st.query_params.to_dict()        # as opened: drawing the widgets resets values out of their range
 config = controls.sidebar()

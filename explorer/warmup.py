@@ -29,3 +29,22 @@ def start_tensorflow_import() -> threading.Thread:
             _thread = threading.Thread(target=_import, name="tensorflow-import", daemon=True)
             _thread.start()
         return _thread
+
+
+_blas_limited = False
+
+
+def limit_blas_threads() -> None:
+    """One BLAS thread for the whole server process, set once.
+
+    The NumPy core's per-step matmuls are small: with OpenBLAS' default of one thread per core, on a
+    machine busy with other visitors each of them hands work to threads that are not free, and a run
+    becomes 6-50x slower (README: *Training* and *Performance*). Visitors run in parallel instead.
+    """
+    global _blas_limited
+    with _lock:
+        if not _blas_limited:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=1, user_api="blas")
+            _blas_limited = True
