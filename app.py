@@ -6,7 +6,7 @@ reads the configuration, calls the core and renders.
 
 import streamlit as st
 
-from explorer import controls, warmup
+from explorer import controls, custom_layer, warmup
 from explorer.widgets import show_input_error
 
 # Emoji icons only: Streamlit draws them as local SVG favicons, while a :material/...: icon would be
@@ -26,6 +26,8 @@ warmup.limit_blas_threads()             # once per process: one BLAS thread, vis
 page = st.navigation(PAGES)
 link = st.query_params.to_dict()        # as opened: drawing the widgets resets values out of their range
 config = controls.sidebar()
+# A layer the visitor trained or uploaded replaces the sidebar's (for this session only, never the URL).
+config = custom_layer.apply(config, st.session_state.get(custom_layer.KEY))
 controls.show_url_corrections(link)
 if st.session_state.get("keras", True):
     warmup.start_tensorflow_import()    # once per process, in the background: Keras pages then find it imported

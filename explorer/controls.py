@@ -36,7 +36,8 @@ def _apply_preset() -> None:
         return
     preset = PRESETS[name]
     for f in fields(AppConfig):
-        st.session_state[f.name] = getattr(preset, f.name)
+        if f.name != "layer_id":
+            st.session_state[f.name] = getattr(preset, f.name)
     st.session_state.update(PRESET_EXTRAS.get(name, {}))      # page-level choices a preset opens
     st.session_state.pop("carried_state", None)
     st.session_state["preset"] = None      # a preset is an action: the box goes back to its prompt
@@ -117,6 +118,7 @@ def sidebar() -> AppConfig:
         _typed_controls(sb)
     normalization = sb.selectbox("normalise each feature", NORMALIZATIONS, key="normalization", bind=URL,
                                  help="Applied before the run; the statistics used are shown on the pages.")
+    _model_controls(sb)
     sb.caption(budget_text(), help="Estimated before anything runs, from batch × steps × units (and features), "
                "the page and Keras on or off; measured on this server (README: *Serving a class*).")
     cfg = AppConfig(
@@ -127,6 +129,29 @@ def sidebar() -> AppConfig:
         example=example, steps=int(steps), batch=int(batch), normalization=normalization,
         recurrent_activation=recurrent_activation, unit_forget_bias=unit_forget_bias, reset_after=reset_after)
     return cfg
+
+
+def _model_controls(sb) -> None:
+    """Your own .keras model: checked before Keras reads it; a chosen recurrent layer can replace the sidebar's."""
+    from . import custom_layer
+    from .model_upload import STATE, model_upload_controls, plain
+
+    custom_layer.sidebar_notice(sb)
+    with sb.expander("Your own Keras model (.keras)", expanded=st.session_state.get(STATE) is not None):
+        chosen = model_upload_controls(st)
+        if chosen is None or chosen["layer"] is None:
+            return
+        layer = chosen["layer"]
+        if st.button("Show this layer on every page", key="use_model_layer", icon=":material/visibility:"):
+            from rnn_core.keras_bridge import app_layer
+
+            try:
+                st.session_state[custom_layer.KEY] = app_layer(chosen["model"], layer.name, layer.direction,
+                                                               plain(chosen["name"]))
+            except ValueError as err:      # a layer without a NumPy twin: say so, keep what is shown
+                st.error(plain(err))
+                return
+            st.rerun()
 
 
 def show_url_corrections(link: dict[str, str]) -> None:

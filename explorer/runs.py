@@ -20,6 +20,7 @@ from rnn_core.clipping import clip_gradients, global_norm, l2_norm
 from rnn_core.dense import Dense
 from rnn_core.model import RNNClassifier
 
+from . import custom_layer
 from .settings import CELL_TYPES, AppConfig
 
 Array = np.ndarray
@@ -39,8 +40,10 @@ def make_weights(cfg: AppConfig, input_dim: int) -> list[Array]:
     """Seeded weights of the chosen cell in Keras' layout, the recurrent kernel U scaled by cfg.recurrent_scale.
 
     The layer draws them itself (its initializers, seed cfg.seed; LSTM's unit_forget_bias), so they are what
-    rnn_core.LSTM(..., seed=cfg.seed) would build.
+    rnn_core.LSTM(..., seed=cfg.seed) would build. A layer the visitor brought (cfg.layer_id) brings its own.
     """
+    if cfg.layer_id:
+        return custom_layer.weights(cfg.layer_id)
     layer = cfg.layer_class(**asdict(cfg.rnn_config()))
     layer.build((1, 1, input_dim))
     weights = [np.asarray(w, np.float32) for w in layer.get_weights()]
@@ -49,6 +52,8 @@ def make_weights(cfg: AppConfig, input_dim: int) -> list[Array]:
 
 
 def make_head_weights(cfg: AppConfig) -> list[Array]:
+    if cfg.layer_id and (custom := custom_layer.head_weights(cfg.layer_id)) is not None:
+        return custom
     rng = np.random.default_rng(cfg.seed + 1)
     return [initializers.initialize("glorot_uniform", (cfg.units, cfg.num_classes), rng),
             np.zeros(cfg.num_classes, np.float32)]

@@ -41,6 +41,9 @@ class AppConfig:
     recurrent_activation: str = "sigmoid"       # LSTM and GRU gates
     unit_forget_bias: bool = True               # LSTM: forget-gate bias starts at 1
     reset_after: bool = True                    # GRU: reset gate after the recurrent matmul (Keras 3 default)
+    # A layer the visitor brought (trained or uploaded; explorer/custom_layer.py): the digest of its weights.
+    # Never in the URL; "" for the sidebar's seeded layer.
+    layer_id: str = ""
 
     @property
     def layer_class(self) -> type[RNN]:

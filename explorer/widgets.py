@@ -36,10 +36,18 @@ def page_setup(page: str) -> tuple[AppConfig, "Sequence"]:
     from .budget_ui import check_budget
     from .routing import run_through_app
 
+    from . import custom_layer
+
     run_through_app()
     cfg = current_config()
     check_budget(page, cfg)          # st.stop() past the budget
-    return cfg, current_sequence(cfg)
+    seq = current_sequence(cfg)
+    custom = st.session_state.get(custom_layer.KEY)
+    if problem := custom_layer.input_mismatch(custom, seq.inputs.shape[-1]):
+        st.error(problem, icon=":material/error:")
+        st.stop()
+    custom_layer.badge()
+    return cfg, seq
 
 
 def current_config() -> AppConfig:

@@ -514,3 +514,32 @@ def twin_of(keras_layer):
         if np.shape(mine) != theirs.shape:
             raise ValueError(f"{kind} twin: weight shape {np.shape(mine)} vs Keras {theirs.shape}.")
     return twin
+
+
+def app_layer(model, name: str, direction: str | None = None, filename: str = "model") -> dict:
+    """What the app shows for a recurrent layer of a loaded model: its twin's cell, configuration and weights,
+    and the Dense softmax right after it (directly or in TimeDistributed, in a Sequential-like chain) as the head.
+
+    Returns the dict explorer.custom_layer keeps in the session: label, cell, config (rnn_core config fields),
+    weights, head ("many-to-many", "many-to-one" or "none"), head_weights, input_dim.
+    """
+    from dataclasses import asdict  # noqa: PLC0415
+
+    layer = model.get_layer(name)
+    keras_rnn = layer if direction is None else getattr(layer, f"{direction}_layer")
+    twin = twin_of(keras_rnn)
+    weights = [np.asarray(w, np.float32) for w in twin.get_weights()]
+    head, head_weights = "none", None
+    layers = list(model.layers)
+    after = layers[layers.index(layer) + 1:] if layer in layers else []
+    after = [a for a in after if type(a).__name__ not in ("Dropout",)]
+    if direction is None and after:
+        nxt = after[0]
+        dense = nxt.layer if type(nxt).__name__ == "TimeDistributed" else nxt
+        if type(dense).__name__ == "Dense" and dense.get_config().get("activation") == "softmax" and dense.use_bias:
+            head = "many-to-many" if keras_rnn.return_sequences else "many-to-one"
+            head_weights = [np.asarray(w, np.float32) for w in dense.get_weights()]
+    where = f"{name} ({direction})" if direction else name
+    return {"label": f"{type(keras_rnn).__name__} layer '{where}' of {filename}", "cell": type(twin).__name__,
+            "config": asdict(twin.config), "weights": weights, "head": head, "head_weights": head_weights,
+            "input_dim": int(weights[0].shape[0])}
