@@ -143,10 +143,10 @@ else:
     cols[0].metric(f"mean {carry.gate}_t (sequence 0)", f"{float(np.mean(gate_values)):.3f}",
                    help=f"The {gate_label} averaged over every step and unit.")
     for col, (d, value) in zip(cols[1:], mean_at.items(), strict=True):
-        col.metric(f"mean product over {d} steps", f"{value:.3g}")
+        col.metric(f"mean product over {d} step{'s' if d > 1 else ''}", f"{value:.3g}")
     st.plotly_chart(figures.carry_products(carry.distance, carry.log10_mean, carry.log10_max, gate_label),
                     key="carry")
-    sigma_title = f"Per-step stretch: largest singular value of J_t = ∂s_t/∂s_(t−1), s = ({', '.join(sf.state_names)})"
+    sigma_title = f"Per-step stretch: σ_max of J_t = ∂s_t/∂s_(t−1), s = ({', '.join(sf.state_names)})"
 col_l, col_r = st.columns(2, gap="medium")
 with col_l:
     st.plotly_chart(figures.step_sigmas(sf.sigma, None if rep is None else rep.bound, flow.sigma_method,
