@@ -6,7 +6,7 @@ softmax or linear head) and a sentence on what it shows.
 
 frame_classification  the tutorial's setting: 39 classes per frame from 13 noisy features
 adding_problem        Hochreiter & Schmidhuber: sum the two marked values (many-to-one regression)
-delayed_recall        output the symbol seen k steps ago: SimpleRNN fails as k grows, LSTM/GRU go on
+delayed_recall        name the first symbol after k distractors: SimpleRNN fails as k grows, LSTM/GRU go on
 next_character        predict the next character of a text
 sine_forecasting      predict the next value of noisy sines
 user_task / load_npz_task / label_column_task   the user's own x and y, validated (TargetError)
@@ -123,26 +123,29 @@ def adding_problem(n: int = 512, steps: int = 50, seed: int | None = 0) -> Task:
                 ("value", "marker"))
 
 
-def delayed_recall(n: int = 512, steps: int = 30, lag: int = 5, num_symbols: int = 8,
-                   seed: int | None = 0) -> Task:
-    """At every step output the symbol seen ``lag`` steps ago (class 0 'blank' for the first ``lag`` steps).
+def delayed_recall(n: int = 512, lag: int = 10, num_symbols: int = 8, seed: int | None = 0) -> Task:
+    """Remember the first symbol through ``lag`` distractor symbols, and name it when cued (many-to-one).
 
-    Inputs are one-hot symbols 1..num_symbols. A network must hold the last
-    ``lag`` symbols in its state: SimpleRNN learns this for a small lag and stops
-    learning past it (vanishing gradients), LSTM and GRU go on. Chance
-    accuracy is 1/num_symbols.
+    Step 0 shows one of ``num_symbols`` symbols (one-hot); steps 1..lag show
+    random symbols on the same channels (distractors to ignore); the last step
+    raises the cue channel. The target is the first symbol. The network must
+    write the first symbol into its state and then stop writing, and the
+    gradient that teaches it must travel back ``lag + 1`` steps: SimpleRNN
+    learns this for a small lag and stops learning as the lag grows, LSTM and
+    GRU, whose gates can close, go on. Chance accuracy is 1/num_symbols.
     """
-    n, steps = _count("n", n, 1, MAX_EXAMPLES), _count("steps", steps, 2, 2000)
-    lag, num_symbols = _count("lag", lag, 0, steps - 1), _count("num_symbols", num_symbols, 2, 64)
+    n, lag = _count("n", n, 1, MAX_EXAMPLES), _count("lag", lag, 0, 2000)
+    num_symbols = _count("num_symbols", num_symbols, 2, 64)
     rng = np.random.default_rng(seed)
-    symbols = rng.integers(1, num_symbols + 1, (n, steps))
-    x = np.eye(num_symbols + 1, dtype=np.float32)[symbols][..., 1:]        # one-hot of 1..S, (n, T, S)
-    y = np.zeros((n, steps), np.int64)
-    y[:, lag:] = symbols[:, :steps - lag]
-    return Task("delayed_recall", x, y, SCCE_LOSS, True, num_symbols + 1,
-                f"output the symbol seen {lag} steps ago ({num_symbols} symbols, class 0 = blank for the "
-                f"first {lag} steps); needs a memory of {lag} steps",
-                tuple(f"symbol {i}" for i in range(1, num_symbols + 1)))
+    steps = lag + 2
+    shown = rng.integers(0, num_symbols, (n, steps - 1))       # the first is the one to remember
+    x = np.zeros((n, steps, num_symbols + 1), np.float32)      # symbol channels, cue
+    x[:, :-1, :num_symbols] = np.eye(num_symbols, dtype=np.float32)[shown]
+    x[:, -1, num_symbols] = 1.0
+    return Task("delayed_recall", x, shown[:, 0].astype(np.int64), SCCE_LOSS, False, num_symbols,
+                f"name the symbol shown at step 0 (one of {num_symbols}) after {lag} distractor symbols; "
+                f"the gradient must reach back {lag + 1} steps (chance accuracy 1/{num_symbols})",
+                tuple(f"symbol {i}" for i in range(num_symbols)) + ("cue",))
 
 
 def next_character(text: str, steps: int = 25, n: int | None = None, seed: int | None = 0) -> Task:

@@ -18,7 +18,7 @@ def _npz(**arrays) -> bytes:
 @pytest.mark.parametrize("make", [
     lambda s: tasks.frame_classification(n=8, steps=20, seed=s),
     lambda s: tasks.adding_problem(n=8, steps=20, seed=s),
-    lambda s: tasks.delayed_recall(n=8, steps=20, lag=3, seed=s),
+    lambda s: tasks.delayed_recall(n=8, lag=3, seed=s),
     lambda s: tasks.next_character("abcab cabba " * 5, steps=10, n=8, seed=s),
     lambda s: tasks.sine_forecasting(n=8, steps=20, seed=s),
 ])
@@ -58,12 +58,12 @@ def test_adding_problem_target_is_the_sum_of_the_marked_values():
     assert task.loss == "mse" and not task.many_to_many and task.num_outputs == 1
 
 
-def test_delayed_recall_target_is_the_input_lag_steps_ago():
-    task = tasks.delayed_recall(n=4, steps=12, lag=4, num_symbols=5, seed=0)
-    symbols = task.x.argmax(-1) + 1
-    assert (task.y[:, :4] == 0).all()
-    np.testing.assert_array_equal(task.y[:, 4:], symbols[:, :-4])
-    assert task.num_outputs == 6
+def test_delayed_recall_target_is_the_first_symbol():
+    task = tasks.delayed_recall(n=16, lag=6, num_symbols=5, seed=0)
+    assert task.x.shape == (16, 8, 6) and not task.many_to_many and task.num_outputs == 5
+    np.testing.assert_array_equal(task.x[:, 0, :5].argmax(-1), task.y)
+    assert (task.x[:, :7, :5].sum(-1) == 1).all() and (task.x[:, 7, :5] == 0).all()   # a symbol per step, then
+    assert (task.x[:, :, 5] == [0] * 7 + [1]).all()                                    # the cue at the end
 
 
 def test_next_character_targets_are_the_following_characters():
@@ -78,7 +78,7 @@ def test_next_character_targets_are_the_following_characters():
 @pytest.mark.parametrize("call, message", [
     (lambda: tasks.next_character("short", steps=10), "at least 11"),
     (lambda: tasks.next_character("".join(map(chr, range(200, 400))), steps=5), "different characters"),
-    (lambda: tasks.delayed_recall(steps=10, lag=10), "lag must be"),
+    (lambda: tasks.delayed_recall(lag=-1), "lag must be"),
     (lambda: tasks.adding_problem(n=10**7), "n must be"),
 ])
 def test_bad_task_arguments(call, message):
