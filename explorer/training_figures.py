@@ -114,7 +114,7 @@ def compare_curves(curves: dict[str, Sequence[float]], what: str = "accuracy", l
     if chance is not None:
         fig.add_hline(y=chance, line=dict(color="gray", dash="dot"), annotation_text="chance")
     where = f" (delayed recall, lag k={lag})" if lag is not None else ""
-    _layout(fig, f"{what.capitalize()} per epoch{where}", height=340, xaxis_title="epoch", yaxis_title=what)
-    if what == "accuracy":
+    _layout(fig, f"{what[0].upper() + what[1:]} per epoch{where}", height=340, xaxis_title="epoch", yaxis_title=what)
+    if "accuracy" in what:
         fig.update_yaxes(range=[0, 1.02])
     return fig
