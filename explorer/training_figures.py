@@ -17,6 +17,8 @@ from .figures import CELL_COLORS, ENGINE_COLORS, _layout
 Array = np.ndarray
 MAX_POINTS = 1000
 BEFORE_CLIP, AFTER_CLIP = "#7f7f7f", "#1f77b4"
+LEGEND_BELOW = dict(legend=dict(orientation="h", x=0, y=-0.3, xanchor="left", yanchor="top"),
+                    margin=dict(l=60, r=20, t=50, b=90))   # half-width charts: a legend on the right hides data
 
 
 def thin(values: Sequence[float], max_points: int = MAX_POINTS) -> tuple[Array, Array]:
@@ -42,7 +44,8 @@ def loss_curve(numpy_loss: Sequence[float], keras_loss: Sequence[float] | None =
     if chance is not None:
         fig.add_hline(y=chance, line=dict(color="gray", dash="dot"), annotation_text="constant best guess",
                       annotation_position="top right")
-    _layout(fig, f"Loss per step ({loss_name})", height=300, xaxis_title="training step", yaxis_title="batch loss")
+    _layout(fig, f"Loss per step ({loss_name})", height=330, xaxis_title="training step", yaxis_title="batch loss")
+    fig.update_layout(**LEGEND_BELOW)
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])
     return fig
@@ -70,9 +73,10 @@ def grad_norm_curve(before: Sequence[float], after: Sequence[float], clip: float
                              line=dict(color=AFTER_CLIP, width=1.5, dash="dash")))
     if clip is not None:
         fig.add_hline(y=clip, line=dict(color="red", dash="dot"), annotation_text=f"clipnorm {clip:g} (per weight)")
-    _layout(fig, "Gradient global norm per step", height=300, xaxis_title="training step",
+    _layout(fig, "Gradient global norm per step", height=330, xaxis_title="training step",
             yaxis_title="||dL/dw|| (all weights)")
-    fig.update_yaxes(type="log")
+    fig.update_layout(**LEGEND_BELOW)
+    fig.update_yaxes(type="log", dtick="D2")          # 1, 2, 5 per decade: a short range stays readable
     return fig
 
 
@@ -83,9 +87,11 @@ def reach_heatmap(epochs: Sequence[int], norms: Sequence[Array]) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=z, x=np.arange(1, T + 1), y=[str(e) for e in epochs], colorscale="Viridis",
                                colorbar=dict(title="log10"),
                                hovertemplate="epoch %{y}, t=%{x}: log10 ||dL/dh_t|| = %{z:.2f}<extra></extra>"))
-    _layout(fig, "||dL/dh_t|| by epoch (log10): how far back the gradient reaches", height=320,
+    _layout(fig, "||dL/dh_t|| by epoch (log10): how far back the gradient reaches", height=330,
             xaxis_title="time step t", yaxis_title="after epoch")
     fig.update_yaxes(type="category")
+    if T <= 30:
+        fig.update_xaxes(dtick=1)
     return fig
 
 
@@ -114,7 +120,8 @@ def compare_curves(curves: dict[str, Sequence[float]], what: str = "accuracy", l
     if chance is not None:
         fig.add_hline(y=chance, line=dict(color="gray", dash="dot"), annotation_text="chance")
     where = f" (delayed recall, lag k={lag})" if lag is not None else ""
-    _layout(fig, f"{what[0].upper() + what[1:]} per epoch{where}", height=340, xaxis_title="epoch", yaxis_title=what)
+    _layout(fig, f"{what[0].upper() + what[1:]} per epoch{where}", height=360, xaxis_title="epoch", yaxis_title=what)
+    fig.update_layout(**LEGEND_BELOW)
     if "accuracy" in what:
         fig.update_yaxes(range=[0, 1.02])
     return fig

@@ -203,10 +203,10 @@ def live_training() -> None:
         st.caption("Keras' curve starts once its twin is compiled.")
     c1, c2 = st.columns(2)
     c1.plotly_chart(training_figures.loss_curve(h.batch_loss, run.keras_loss if run.settings.keras else None,
-                                                run.task.loss, run.task.chance_loss, run.total_steps),
+                                                run.task.loss, run.task.chance_loss),
                     key="train_loss")
     if run.task.loss == "sparse_categorical_crossentropy":
-        c2.plotly_chart(training_figures.accuracy_curve(h.batch_accuracy, run.total_steps), key="train_accuracy")
+        c2.plotly_chart(training_figures.accuracy_curve(h.batch_accuracy), key="train_accuracy")
     else:
         c2.plotly_chart(training_figures.grad_norm_curve(h.grad_norm, h.clipped_grad_norm, run.settings.clipnorm),
                         key="train_grad")
@@ -222,9 +222,9 @@ def live_training() -> None:
         epoch = st.select_slider("hidden states after epoch", epochs_probed, value=epochs_probed[-1],
                                  key=f"train_probe_epoch_{len(epochs_probed)}")
         chosen = run.probes[epochs_probed.index(epoch)]
-    st.plotly_chart(figures.states_heatmap(chosen.hidden, f"h_t of the first training sequence after epoch "
-                                                          f"{chosen.epoch} (loss on 8 sequences {chosen.loss:.4g})"),
-                    key="train_hidden")
+    hidden = figures.states_heatmap(chosen.hidden, f"h_t of the first training sequence after epoch {chosen.epoch} "
+                                                   f"(loss on 8 sequences {chosen.loss:.4g})", step_offset=1)
+    st.plotly_chart(hidden.update_xaxes(dtick=1) if len(chosen.hidden) <= 30 else hidden, key="train_hidden")
     if run.status != "running" and run.steps_done:
         finished(run)
 
