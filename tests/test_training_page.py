@@ -179,3 +179,37 @@ def test_compare_cells_runs_the_three_in_the_fragment():
     spec = chart(at, "Held-out accuracy per epoch")
     assert [t["name"] for t in spec["data"]] == ["SimpleRNN", "LSTM", "GRU"]
     assert all(len(_array(t["y"])) == 2 for t in spec["data"])
+
+
+NO_TF_SCRIPT = r"""
+import sys
+from streamlit.testing.v1 import AppTest
+
+at = AppTest.from_file("app.py", default_timeout=60)
+at.run()
+at.toggle(key="keras").set_value(False).run()
+at.switch_page("pages/training.py").run()
+for key, value in {"train_lag": 2, "train_epochs": 4, "train_n": 32}.items():
+    at.number_input(key=key).set_value(value).run()
+at.button(key="training_run_train").click().run()
+for _ in range(40):
+    if at.session_state["training_run"].status == "done":
+        break
+    at.run()
+assert not at.exception, [e.message for e in at.exception]
+assert at.session_state["training_run"].status == "done"
+at.button(key="use_weights").click().run()
+assert "custom_layer" in at.session_state
+print("tensorflow imported:", "tensorflow" in sys.modules, "keras imported:", "keras" in sys.modules)
+"""
+
+
+def test_with_keras_off_training_never_imports_tensorflow():
+    """In a fresh interpreter (other tests here import TensorFlow): train, finish, use the weights."""
+    import subprocess
+    import sys
+
+    root = Path(APP).parent
+    out = subprocess.run([sys.executable, "-c", NO_TF_SCRIPT], cwd=root, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "tensorflow imported: False keras imported: False" in out.stdout, out.stdout + out.stderr[-2000:]
