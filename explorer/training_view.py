@@ -43,6 +43,7 @@ KERAS_NAMES = {v: k for k, v in CELL_KINDS.items()}
 MAX_UNITS = 128               # the Training page's bound on H (memory of the probes, time per step)
 MAX_PROBES = 30               # ||dL/dh_t|| and h_t are recorded at no more than this many epochs
 PROBE_SEQUENCES = 8
+MAX_DATA_BYTES = 64 * 2**20   # a run's task inputs (memory per visitor)
 VALIDATION_SEQUENCES = 256   # held-out sequences of the cell comparison
 MIN_TICKS = 30                # a run is drawn in at least this many ticks (a quick run still visibly learns)
 DEFAULT_TEXT = ("the quick brown fox jumps over the lazy dog. a recurrent network reads one character at a time "
@@ -68,8 +69,18 @@ class TrainingSettings:
     text: str = DEFAULT_TEXT          # next character
     keras: bool = True
 
+    def data_bytes(self) -> int:
+        """The size of the task's inputs x (float32), known before they are generated."""
+        features = {"delayed_recall": 9, "frame_classification": 13, "adding_problem": 2, "sine_forecasting": 1,
+                    "next_character": len(set(self.text))}.get(self.task, 1)
+        steps = self.lag + 2 if self.task == "delayed_recall" else self.steps
+        return 4 * self.n * steps * features
+
     def make_task(self) -> task_lib.Task:
         """The task's data, generated from the seed (a TargetError/ValueError says what is wrong)."""
+        if self.data_bytes() > MAX_DATA_BYTES:
+            raise ValueError(f"The task's inputs would take {self.data_bytes() / 2**20:.0f} MB; the limit per run is "
+                             f"{MAX_DATA_BYTES // 2**20} MB. Use fewer sequences or shorter ones.")
         if self.task == "delayed_recall":
             return task_lib.delayed_recall(n=self.n, lag=self.lag, seed=self.seed)
         if self.task == "next_character":

@@ -62,7 +62,10 @@ def controls(run_key: str, make_run, can_start: bool) -> None:
 
 
 def tick(run) -> None:
-    """One bounded chunk of training; when the run ends, rerun the page so the ticks stop."""
+    """One bounded chunk of training; when the run ends, rerun the page so the ticks stop.
+
+    Called at the end of a fragment run, after everything is drawn: while it trains, no element of the
+    page waits for its update (Streamlit would fade it as stale), and the next tick draws the result."""
     if run.status != "running":
         return
     if getattr(run, "needs_keras", False):
@@ -105,7 +108,6 @@ if view == "compare":
         if run is None:
             st.info("Press **Train** to train the three cells side by side.", icon=":material/info:")
             return
-        tick(run)
         s = run.settings
         st.progress(min(1.0, run.epochs_done / s.epochs), text=f"epoch {run.epochs_done} of {s.epochs} ({run.status})")
         chance = 1 / run.task.num_outputs
@@ -114,6 +116,7 @@ if view == "compare":
                                                         chance), key="cmp_heldout")
         c2.plotly_chart(training_figures.compare_curves(run.curves("accuracy"), "training accuracy", s.lag, chance),
                         key="cmp_accuracy")
+        tick(run)
 
     live_compare()
     st.markdown("The network must keep the first symbol through k distractors, and the gradient that teaches it "
@@ -187,7 +190,6 @@ def live_training() -> None:
     if run is None:
         st.info("Press **Train**: the curves below fill in as it learns.", icon=":material/info:")
         return
-    tick(run)
     h = run.trainer.history
     loss_text = f", loss {h.batch_loss[-1]:.4g}" if h.batch_loss else ""
     st.progress(min(1.0, run.steps_done / run.total_steps),
@@ -227,6 +229,7 @@ def live_training() -> None:
     st.plotly_chart(hidden.update_xaxes(dtick=1) if len(chosen.hidden) <= 30 else hidden, key="train_hidden")
     if run.status != "running" and run.steps_done:
         finished(run)
+    tick(run)
 
 
 def finished(run: TrainingRun) -> None:

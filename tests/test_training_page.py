@@ -1,8 +1,9 @@
 """The Training page through AppTest: set widgets by key, press Train, run the fragment's ticks.
 
 AppTest has no clock, so ``run_every`` never fires by itself; every ``at.run()``
-reruns the whole script, and with it the fragment once: one tick, one bounded
-chunk of training. That is how these tests advance a run.
+reruns the whole script, and with it the fragment once: one tick, which draws
+the run as it is and then trains one bounded chunk (drawn by the next tick).
+That is how these tests advance a run.
 """
 
 import base64
@@ -76,6 +77,8 @@ def test_before_training_the_page_says_what_to_do():
 def test_train_pause_continue_reset():
     at = open_training(**EASY)
     at.button(key="training_run_train").click()
+    tick(at)
+    assert len(loss_points(at)) == 0                             # drawn before its first chunk
     tick(at)
     first = len(loss_points(at))
     assert 0 < first < 30 * 4                                   # one tick: one bounded chunk, not the whole run

@@ -170,3 +170,12 @@ def test_exported_keras_file_opens_and_predicts_what_numpy_predicts(task, tmp_pa
     theirs = model.predict(x, verbose=0)
     assert theirs.shape == mine.shape
     assert np.abs(mine - theirs).max() <= F32_TOL * max(1.0, float(np.abs(theirs).max()))
+
+
+def test_a_task_too_large_for_memory_is_refused_before_it_is_made():
+    text = "".join(chr(33 + i) for i in range(90)) * 10
+    settings = TrainingSettings(task="next_character", text=text, steps=500, n=2048)
+    assert settings.data_bytes() == 4 * 2048 * 500 * 90
+    with pytest.raises(ValueError, match="MB; the limit"):
+        settings.make_task()
+    assert replace(settings, n=64).make_task().x.nbytes == replace(settings, n=64).data_bytes()
