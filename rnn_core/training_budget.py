@@ -2,14 +2,15 @@
 
 Measured by ``python -m bench.bench_training`` (OPENBLAS_NUM_THREADS=1, on the
 2-core machine while other work ran, so the numbers are on the safe side):
-one train_step takes about
+one SimpleRNN train_step takes about
 
-    t = T x STEP_OVERHEAD + W / WORK_RATE,    W = B T (g H (H + D) + H C)
+    t = T x STEP_OVERHEAD + W / WORK_RATE,    W = B T H (H + D + C)
 
 seconds: a fixed cost per time step (a few small NumPy calls forward and back)
-plus the multiply-adds of the forward pass, where g is the number of gate
-blocks of the cell (1 SimpleRNN, 3 GRU, 4 LSTM; both terms scale with it).
-At the tutorial's shape (B=32, T=100, D=13, H=128, C=39) that is ~40 ms.
+plus the multiply-adds of the forward pass. LSTM and GRU steps cost a
+measured COST_FACTOR times as much (their gates: more products and more calls
+per step; 4-5x at the tutorial's shape). At the tutorial's shape (B=32,
+T=100, D=13, H=128, C=39) that is ~40 ms for SimpleRNN.
 
 A request may train for at most MAX_SECONDS of estimated compute; past it,
 :func:`check_budget` raises a BudgetError that says what to shrink.
@@ -17,9 +18,9 @@ A request may train for at most MAX_SECONDS of estimated compute; past it,
 
 from __future__ import annotations
 
-STEP_OVERHEAD = 60e-6          # seconds per time step per gate block (measured 56 us, SimpleRNN)
+STEP_OVERHEAD = 60e-6          # seconds per time step (measured 56 us, SimpleRNN)
 WORK_RATE = 2.0e9              # multiply-adds per second (measured 2.2e9 under load, 1 BLAS thread)
-GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
+COST_FACTOR = {"simple_rnn": 1.0, "gru": 5.0, "lstm": 5.0}   # measured 4-5x, interleaved, same machine
 MAX_SECONDS = 60.0             # estimated compute per training request
 MAX_STEPS = 5000               # and never more steps than this in one request
 
@@ -28,22 +29,22 @@ class BudgetError(ValueError):
     """A training request is larger than the server's budget; the message says by how much."""
 
 
-def step_work(cell: str, batch: int, steps: int, features: int, units: int, outputs: int) -> int:
-    """W: multiply-adds of one forward pass, B T (g H (H + D) + H C)."""
-    g = GATES[cell]
-    return batch * steps * (g * units * (units + features) + units * outputs)
+def step_work(batch: int, steps: int, features: int, units: int, outputs: int) -> int:
+    """W: multiply-adds of one SimpleRNN + Dense forward pass, B T H (H + D + C)."""
+    return batch * steps * units * (units + features + outputs)
 
 
 def estimate_step_seconds(cell: str, batch: int, steps: int, features: int, units: int, outputs: int) -> float:
     """Estimated seconds of one train_step here (forward, BPTT, update)."""
-    return steps * STEP_OVERHEAD * GATES[cell] + step_work(cell, batch, steps, features, units, outputs) / WORK_RATE
+    simple = steps * STEP_OVERHEAD + step_work(batch, steps, features, units, outputs) / WORK_RATE
+    return COST_FACTOR[cell] * simple
 
 
 def check_budget(train_steps: int, cell: str, batch: int, steps: int, features: int, units: int, outputs: int,
                  max_seconds: float = MAX_SECONDS) -> float:
     """The estimated seconds for ``train_steps`` steps; BudgetError if over ``max_seconds`` or MAX_STEPS."""
-    if cell not in GATES:
-        raise ValueError(f"cell must be one of {', '.join(GATES)}; got {cell!r}.")
+    if cell not in COST_FACTOR:
+        raise ValueError(f"cell must be one of {', '.join(COST_FACTOR)}; got {cell!r}.")
     per_step = estimate_step_seconds(cell, batch, steps, features, units, outputs)
     total = train_steps * per_step
     if train_steps > MAX_STEPS:
