@@ -162,7 +162,11 @@ class TrainingRun:
                                         batch_size=settings.batch_size, shuffle=True, seed=settings.seed)
         self.total_steps = settings.total_steps(task)
         self.steps_per_tick = max(1, math.ceil(self.total_steps / MIN_TICKS))
-        self.probe_every = max(1, math.ceil(settings.epochs / (MAX_PROBES - 1)))
+        # Probed epochs: every epoch up to MAX_PROBES, else spaced geometrically (dense early, where most
+        # of the learning happens) and always the last.
+        spaced = np.round(np.geomspace(1, settings.epochs, MAX_PROBES - 1)).astype(int).tolist()
+        self.probe_epochs = set(range(1, settings.epochs + 1) if settings.epochs < MAX_PROBES else spaced)
+        self.probe_epochs.add(settings.epochs)
         self.probes: list[EpochProbe] = [self._probe()]
         self.keras_model = None           # built on the first tick when Keras is on
         self.keras_loss: list[float] = []
@@ -220,8 +224,7 @@ class TrainingRun:
             self.keras_seconds += time.perf_counter() - start
             self.numpy_seconds -= time.perf_counter() - start        # NumPy's clock runs around this call
         if progress.epoch_loss is not None:
-            completed = progress.epoch + 1
-            if completed % self.probe_every == 0 or completed == self.settings.epochs:
+            if progress.epoch + 1 in self.probe_epochs:
                 self.probes.append(self._probe())
 
     def _probe(self) -> EpochProbe:
