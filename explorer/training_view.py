@@ -68,6 +68,7 @@ class TrainingSettings:
     seed: int = 0
     text: str = DEFAULT_TEXT          # next character
     keras: bool = True
+    layer_flags: tuple = ()           # the sidebar layer's own arguments, (name, value) pairs (see layer_flags())
 
     def data_bytes(self) -> int:
         """The size of the task's inputs x (float32), known before they are generated."""
@@ -131,6 +132,18 @@ class TrainingSettings:
         return get_optimizer(self.optimizer, **kwargs)
 
 
+# The sidebar's layer arguments a training run takes over (return_sequences follows the task; stateful is
+# left out: state carried across shuffled batches would mix sequences).
+LAYER_FLAGS = ("activation", "use_bias", "kernel_initializer", "recurrent_initializer", "go_backwards",
+               "recurrent_activation", "unit_forget_bias", "reset_after")
+
+
+def layer_flags(rnn_config) -> tuple:
+    """(name, value) pairs of LAYER_FLAGS from a layer config dataclass (the fields this cell has)."""
+    values = asdict(rnn_config)
+    return tuple((k, values[k]) for k in LAYER_FLAGS if k in values)
+
+
 class RecordingTrainer(Trainer):
     """A Trainer that remembers the indices of the batch it just trained on (for the Keras twin)."""
 
@@ -154,7 +167,8 @@ class TrainingRun:
 
     def __init__(self, settings: TrainingSettings, task: task_lib.Task) -> None:
         self.settings, self.task = settings, task
-        self.model = RNNClassifier(settings.units, cell=settings.cell, seed=settings.seed, **task.model_kwargs())
+        self.model = RNNClassifier(settings.units, cell=settings.cell, seed=settings.seed, **task.model_kwargs(),
+                                   **dict(settings.layer_flags))
         self.model.build(task.x.shape)
         self.initial_weights = [w.copy() for w in self.model.get_weights()]
         self.optimizer = settings.make_optimizer()

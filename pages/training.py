@@ -16,6 +16,7 @@ from explorer.training_view import (
     TrainingRun,
     TrainingSettings,
     VALIDATION_SEQUENCES,
+    layer_flags,
 )
 from explorer.widgets import keras_spinner, page_setup
 from rnn_core.targets import TargetError
@@ -156,13 +157,14 @@ if task_name == "next_character":
 settings = TrainingSettings(task=task_name, cell=CELL_KINDS[cfg.cell], units=int(units), optimizer=optimizer,
                             learning_rate=float(lr), clipnorm=float(clip) or None, epochs=int(epochs),
                             batch_size=int(batch), n=int(n), steps=int(steps), lag=int(lag), seed=cfg.seed,
-                            text=text, keras=keras_on)
+                            text=text, keras=keras_on, layer_flags=layer_flags(cfg.rnn_config()))
 try:
     task = settings.make_task()
 except (TargetError, ValueError) as err:
     st.error(str(err), icon=":material/error:")
     st.stop()
-st.caption(f"**{cfg.cell}({settings.units})** (the sidebar's layer) + Dense head, "
+st.caption(f"**{cfg.cell}({settings.units})** with the sidebar's flags (activation, initializers, seed, "
+           f"go_backwards, the cell's own) + a Dense head: "
            f"{'one prediction per step (many-to-many)' if task.many_to_many else 'one prediction per sequence'}. "
            f"Task: {task.description}. Data: {task.x.shape[0]} x {task.x.shape[1]} steps x {task.x.shape[2]} "
            f"features, loss {task.loss}, seed {cfg.seed}.")

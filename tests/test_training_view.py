@@ -179,3 +179,32 @@ def test_a_task_too_large_for_memory_is_refused_before_it_is_made():
     with pytest.raises(ValueError, match="MB; the limit"):
         settings.make_task()
     assert replace(settings, n=64).make_task().x.nbytes == replace(settings, n=64).data_bytes()
+
+
+def test_the_sidebar_layer_flags_reach_the_model():
+    from rnn_core import LSTMConfig
+
+    from explorer.training_view import layer_flags
+
+    flags = layer_flags(LSTMConfig(4, activation="relu", unit_forget_bias=False, go_backwards=True, stateful=True))
+    assert dict(flags)["activation"] == "relu" and "stateful" not in dict(flags) and "units" not in dict(flags)
+    settings = replace(QUICK, cell="lstm", layer_flags=flags, epochs=1)
+    run = TrainingRun(settings, settings.make_task())
+    config = run.model.rnn.config
+    assert (config.activation, config.unit_forget_bias, config.go_backwards) == ("relu", False, True)
+    assert not config.return_sequences and not config.stateful          # the task decides; never stateful
+
+
+@pytest.mark.keras
+def test_keras_twin_with_the_sidebar_flags_follows_too():
+    from rnn_core import GRUConfig
+
+    from explorer.training_view import layer_flags
+
+    flags = layer_flags(GRUConfig(4, reset_after=False, go_backwards=True, kernel_initializer="he_normal"))
+    settings = replace(QUICK, cell="gru", layer_flags=flags, keras=True, epochs=6)
+    run = TrainingRun(settings, settings.make_task())
+    run_to_end(run, seconds=5.0)
+    diff, compared = run.parity()
+    assert compared == 24 and diff <= 1e-4, diff
+    assert run.keras_model.get_layer("rnn").go_backwards and not run.keras_model.get_layer("rnn").reset_after
