@@ -17,6 +17,7 @@ from explorer.training_view import (
     TrainingSettings,
     VALIDATION_SEQUENCES,
     layer_flags,
+    load_upload,
 )
 from explorer.widgets import keras_spinner, page_setup
 from rnn_core.targets import TargetError
@@ -134,8 +135,11 @@ if view == "compare":
 # -- Train one model --------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns(4)
 task_name = c1.selectbox("task", TASKS, key="train_task", bind=URL, format_func=TASK_LABELS.get)
-n = c2.number_input("sequences", 8, 2048, 256, key="train_n", bind=URL)
-if task_name == "delayed_recall":
+n = c2.number_input("sequences", 8, 2048, 256, key="train_n", bind=URL, disabled=task_name == "upload")
+if task_name == "upload":
+    steps, lag = 50, 5
+    c3.caption("The file brings its own sequences and their length.")
+elif task_name == "delayed_recall":
     lag = c3.number_input("lag k", 0, 200, 5, key="train_lag", bind=URL,
                           help="Distractor steps between the symbol to remember and the cue.")
     steps = 50
@@ -159,7 +163,16 @@ settings = TrainingSettings(task=task_name, cell=CELL_KINDS[cfg.cell], units=int
                             batch_size=int(batch), n=int(n), steps=int(steps), lag=int(lag), seed=cfg.seed,
                             text=text, keras=keras_on, layer_flags=layer_flags(cfg.rnn_config()))
 try:
-    task = settings.make_task()
+    if task_name == "upload":
+        upload = st.file_uploader("an .npz holding x (N, T, D) and y: integer labels (N, T) or (N,) for classes, "
+                                  "floats for regression", type=["npz"], key="train_upload")
+        if upload is None:
+            st.info("Upload an .npz file (numpy.savez(file, x=..., y=...)); it is read without unpickling.",
+                    icon=":material/upload:")
+            st.stop()
+        task = load_upload(upload.getvalue())
+    else:
+        task = settings.make_task()
 except (TargetError, ValueError) as err:
     st.error(str(err), icon=":material/error:")
     st.stop()

@@ -216,3 +216,20 @@ def test_with_keras_off_training_never_imports_tensorflow():
     out = subprocess.run([sys.executable, "-c", NO_TF_SCRIPT], cwd=root, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "tensorflow imported: False keras imported: False" in out.stdout, out.stdout + out.stderr[-2000:]
+
+
+def test_an_uploaded_npz_is_trained_on():
+    import io
+
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(0)
+    np.savez(buffer, x=rng.normal(size=(20, 6, 3)).astype(np.float32), y=rng.integers(0, 3, size=(20, 6)))
+    at = open_training(train_task="upload")
+    assert any("Upload an .npz" in i.value for i in at.info)
+    at.file_uploader(key="train_upload").upload("mine.npz", buffer.getvalue(), "application/octet-stream")
+    at.run()
+    assert not at.exception and not at.error
+    at.button(key="training_run_train").click()
+    tick(at, 2)
+    run = at.session_state["training_run"]
+    assert run.task.x.shape == (20, 6, 3) and run.task.many_to_many and run.steps_done > 0

@@ -208,3 +208,18 @@ def test_keras_twin_with_the_sidebar_flags_follows_too():
     diff, compared = run.parity()
     assert compared == 24 and diff <= 1e-4, diff
     assert run.keras_model.get_layer("rnn").go_backwards and not run.keras_model.get_layer("rnn").reset_after
+
+
+def test_an_upload_that_inflates_past_the_limit_is_refused_before_numpy_unpacks_it():
+    from explorer.training_view import MAX_DATA_BYTES, load_upload
+    from rnn_core.targets import TargetError
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x=np.zeros((MAX_DATA_BYTES // 4 + 1024,), np.float32), y=np.zeros(1, np.int64))
+    assert len(buffer.getvalue()) < 2**20                      # a small file ...
+    with pytest.raises(TargetError, match="once unpacked"):    # ... of more than the limit unpacked
+        load_upload(buffer.getvalue())
+    good = io.BytesIO()
+    np.savez(good, x=np.zeros((4, 6, 2), np.float32), y=np.array([0, 1, 1, 0]))
+    task = load_upload(good.getvalue())
+    assert task.x.shape == (4, 6, 2) and not task.many_to_many and task.num_outputs == 2
