@@ -395,16 +395,20 @@ class CompareRun:
         return self.epochs_done >= self.settings.epochs
 
     def advance(self, seconds: float) -> None:
-        """One epoch per cell per turn, until ``seconds`` have passed or ``epochs_per_tick`` turns (the cells
-        stay level)."""
+        """Train the cells that are behind one epoch each, in turns, until ``seconds`` have passed (checked
+        after every cell's epoch, so a tick is about one epoch of one cell past ``seconds``) or
+        ``epochs_per_tick`` turns; the cells stay within one epoch of each other."""
         deadline = time.perf_counter() + seconds
         for _ in range(self.epochs_per_tick):
             if self.done or self.status != "running":
                 break
+            level = self.epochs_done
             for name, trainer in self.trainers.items():
-                if trainer.epoch < self.settings.epochs:
+                if trainer.epoch == level:
                     trainer.run(epochs=1)
                     self.val_accuracy[name].append(trainer.evaluate(self.held_out.x, self.held_out.y)[1])
+                    if time.perf_counter() >= deadline:
+                        break
             if time.perf_counter() >= deadline:
                 break
         if self.done:

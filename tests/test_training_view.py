@@ -132,6 +132,10 @@ def test_compare_run_trains_the_three_cells_level():
     run = CompareRun(settings, settings.make_task())
     run.advance(1e9)
     assert run.epochs_done == run.epochs_per_tick == 1              # one epoch per cell per tick
+    run.advance(1e-9)                                               # out of time after the first cell's epoch
+    assert [t.epoch for t in run.trainers.values()] == [2, 1, 1]
+    run.advance(1e-9)
+    assert [t.epoch for t in run.trainers.values()] == [2, 2, 1]    # the cells behind go first
     run_to_end(run)
     for what in ("loss", "accuracy", "held-out accuracy"):
         curves = run.curves(what)
