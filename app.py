@@ -20,6 +20,7 @@ PAGES = [
     st.Page("pages/output-shapes.py", title="Output shapes", icon="📐"),
     st.Page("pages/gradient-flow.py", title="Gradient flow (BPTT)", icon="📉"),
     st.Page("pages/keras-vs-numpy.py", title="Keras vs NumPy", icon="⚖️"),
+    st.Page("pages/training.py", title="Training", icon="🏋️"),
 ]
 
 warmup.limit_blas_threads()             # once per process: one BLAS thread, visitors run side by side

@@ -10,6 +10,7 @@ a small machine).
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
@@ -413,6 +414,67 @@ def timedistributed_vs_dense(h: Array, kernel: Array, bias: Array, activation: s
     dense.set_weights([kernel, bias])
     td.set_weights([kernel, bias])
     return np.asarray(td(h_t)), np.asarray(dense(h_t))
+
+
+# =====================================================================================
+# -- training the model's Keras twin, step for step (issue 10) --------------------------
+# The Training page trains rnn_core.model.RNNClassifier in NumPy and, on the same batches
+# from the same initial weights, this Keras model with train_on_batch (the parity curve);
+# the trained model is exported from here as a .keras file.
+
+
+def build_training_model(cell: str, config: _RecurrentConfig, num_outputs: int, many_to_many: bool,
+                         head_activation: str, input_dim: int, weights: list[Array] | None = None):
+    """The Keras twin of ``RNNClassifier``: ``Sequential([Input((None, D)), Layer(**config), head])``.
+
+    head: ``TimeDistributed(Dense(C, head_activation))`` many-to-many, ``Dense`` on the
+    last output many-to-one. A Sequential of built-in layers (not the tutorial's
+    subclassed RNNLayer) so that it saves as a .keras file that
+    ``keras.saving.load_model`` opens without custom objects. The time axis is
+    None: the model takes sequences of any length. ``weights`` in
+    ``model.get_weights()`` order (the NumPy model's order), shapes asserted.
+    """
+    if cell not in KERAS_LAYERS:
+        raise ValueError(f"cell must be one of {', '.join(KERAS_LAYERS)}; got {cell!r}.")
+    _, keras = _tf()
+    kwargs = asdict(config)
+    units = kwargs.pop("units")
+    kwargs.update(return_sequences=many_to_many, return_state=False)
+    dense = keras.layers.Dense(num_outputs, activation=head_activation, name="fc")
+    model = keras.Sequential([
+        keras.Input((None, input_dim)),
+        getattr(keras.layers, KERAS_LAYERS[cell])(units, name="rnn", **kwargs),
+        keras.layers.TimeDistributed(dense, name="fc_every_step") if many_to_many else dense,
+    ])
+    if weights is not None:
+        set_weights(model, weights)
+    return model
+
+
+def keras_optimizer(config: dict):
+    """The keras.optimizers object for an rnn_core optimizer's ``get_config()`` (same name and arguments)."""
+    _, keras = _tf()
+    kwargs = {k: v for k, v in config.items() if k != "name" and v is not None}
+    return getattr(keras.optimizers, config["name"])(**kwargs)
+
+
+def compile_for_training(model, optimizer_config: dict, loss: str) -> None:
+    """Compile ``model`` with the Keras twin of an rnn_core optimizer and the loss, for train_on_batch."""
+    model.compile(optimizer=keras_optimizer(optimizer_config), loss=loss)
+
+
+def train_on_batch(model, x: Array, y: Array) -> float:
+    """One Keras training step (a compiled tf.function after the first call); the loss before the update."""
+    return float(model.train_on_batch(x, y))
+
+
+def save_model_bytes(model) -> bytes:
+    """``model.save`` into a private temporary folder (removed afterwards) and the .keras file's bytes."""
+    with tempfile.TemporaryDirectory(prefix="rnn-explorer-export-") as folder:
+        path = os.path.join(folder, "model.keras")
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
 
 
 # =====================================================================================
