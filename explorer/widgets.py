@@ -27,10 +27,11 @@ class Sequence:
     time_label: str | None = None           # the name of the time column
 
 
-def page_setup(page: str) -> tuple[AppConfig, "Sequence"]:
+def page_setup(page: str, sidebar_input: bool = True) -> tuple[AppConfig, "Sequence"]:
     """First call of every page: route through app.py if needed, check the budget, then the configuration and input.
 
-    ``page`` is the page's name in rnn_core.budget.PAGES. Past the budget the page stops here, before
+    ``page`` is the page's name in rnn_core.budget.PAGES; a page that brings its own data and budget
+    (Training) passes ``sidebar_input=False``. Past the budget the page stops here, before
     anything is computed, with what it would cost and a button to the nearest configuration that fits.
     """
     from .budget_ui import check_budget
@@ -40,10 +41,11 @@ def page_setup(page: str) -> tuple[AppConfig, "Sequence"]:
 
     run_through_app()
     cfg = current_config()
-    check_budget(page, cfg)          # st.stop() past the budget
+    if sidebar_input:                # the page runs the layer on the sidebar's input (not Training: its own data)
+        check_budget(page, cfg)      # st.stop() past the budget
     seq = current_sequence(cfg)
     custom = st.session_state.get(custom_layer.KEY)
-    if problem := custom_layer.input_mismatch(custom, seq.inputs.shape[-1]):
+    if sidebar_input and (problem := custom_layer.input_mismatch(custom, seq.inputs.shape[-1])):
         st.error(problem, icon=":material/error:")
         st.stop()
     custom_layer.badge()

@@ -30,6 +30,9 @@ st.caption("How far back does the gradient reach, and why? Vanishing and explodi
            "gates keep the gradient alive.")
 st.page_link("pages/keras-vs-numpy.py", label="Keras vs NumPy", icon="⚖️")
 st.caption("Is the NumPy core really the same as Keras? Every weight, output and gradient, compared.")
+st.page_link("pages/training.py", label="Training", icon="🏋️")
+st.caption("What does training do? Train the tutorial model in NumPy and in Keras step for step, watch the loss, "
+           "the gradient's reach and the hidden states change, and see why gates learn long delays.")
 
 st.subheader("Things to try")
 st.markdown(

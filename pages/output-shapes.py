@@ -123,10 +123,10 @@ st.caption("A recurrent layer reads (batch, timesteps, features). The layer belo
 stack = cache.stacking(cfg, x)
 c1, c2 = st.columns(2, gap="medium")
 with c1.container(border=True):
-    st.markdown(f"**first layer `return_sequences=True`**: the shapes flow")
+    st.markdown("**first layer `return_sequences=True`**: the shapes flow")
     st.code(stack["flow"], language="python", wrap_lines=True)
 with c2.container(border=True):
-    st.markdown(f"**first layer `return_sequences=False`**: the second layer gets (B, H)")
+    st.markdown("**first layer `return_sequences=False`**: the second layer gets (B, H)")
     st.markdown("NumPy core (`rnn_core`):")
     st.code(stack["numpy_error"], language="text", wrap_lines=True)
     if keras_enabled(T):

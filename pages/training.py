@@ -28,7 +28,7 @@ RUN, COMPARE = "training_run", "compare_run"       # session-state keys of the r
 TICK_SECONDS = 0.3     # the fragment reruns this often while a run is going
 CHUNK_SECONDS = 0.35   # and trains for at most this long per tick, then draws and yields
 
-cfg, _ = page_setup()   # under Streamlit's legacy pages/ router this runs app.py instead
+cfg, _ = page_setup("training", sidebar_input=False)   # training checks its own budget (training_view)
 keras_on = bool(st.session_state.get("keras", True))
 
 st.title("Training")

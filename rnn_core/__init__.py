@@ -5,9 +5,9 @@ and only when that module's functions are called.
 """
 
 from .activations import ACTIVATIONS, Activation
-from .bidirectional import Bidirectional as Bidirectional, BidirectionalGradients as BidirectionalGradients
+from .bidirectional import Bidirectional, BidirectionalGradients
 from .configs import GRUConfig, LSTMConfig, SimpleRNNConfig
 from .layer import CELLS, GRU, LSTM, RNN, RNNGradients, SimpleRNN
 
-__all__ = ["ACTIVATIONS", "Activation", "CELLS", "GRU", "GRUConfig", "LSTM", "LSTMConfig", "RNN", "RNNGradients",
-           "SimpleRNN", "SimpleRNNConfig"]
+__all__ = ["ACTIVATIONS", "Activation", "Bidirectional", "BidirectionalGradients", "CELLS", "GRU", "GRUConfig", "LSTM",
+           "LSTMConfig", "RNN", "RNNGradients", "SimpleRNN", "SimpleRNNConfig"]

@@ -83,7 +83,7 @@ def figure_titled(at: AppTest, start: str) -> dict:
 def test_home_links_every_page():
     at = open_page("home")
     links = [link.proto.page for link in at.get("page_link")]
-    assert len(links) == 4
+    assert len(links) == 5
     assert "SimpleRNN(4, return_sequences=True)" in texts(at)
 
 

@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras
 # starved of CPU (both cores busy, the whole suite re-rendering); every wait returns as soon as its signal comes.
 ACTION_TIMEOUT = 180_000
 PAGES = {"Home": "RNN Explorer", "Unrolled hidden states": "Unrolled hidden states", "Output shapes": "Output shapes",
-         "Gradient flow (BPTT)": "Gradient flow (BPTT)", "Keras vs NumPy": "Keras vs NumPy"}
+         "Gradient flow (BPTT)": "Gradient flow (BPTT)", "Keras vs NumPy": "Keras vs NumPy", "Training": "Training"}
 
 
 class Console:

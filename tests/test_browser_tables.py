@@ -7,31 +7,14 @@ package) and reads what plotly.js drew. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from browser_support import CHROMIUM_ARGS, IDLE, ROOT, AppServer, ensure_chromium, settle, wait_until
+from browser_support import IDLE, ROOT, settle, wait_until
 from test_table_loading import plotly_dataset
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras column
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-# The same fixtures as tests/test_browser_e2e.py (until they move to conftest.py as session fixtures).
-@pytest.fixture(scope="module")
-def server():
-    ARTIFACTS.mkdir(exist_ok=True)
-    app = AppServer(ARTIFACTS / "streamlit-tables.log")
-    yield app
-    app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    executable = ensure_chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+# The `server` and `browser` fixtures (one of each for every browser test file) are in conftest.py.
 
 
 # The x axis as plotly.js holds it: the first trace's x values and the axis type plotly inferred.

@@ -10,11 +10,8 @@ import re
 
 import pytest
 from browser_support import (
-    CHROMIUM_ARGS,
     IDLE,
     ROOT,
-    AppServer,
-    ensure_chromium,
     settle,
     wait_until,
 )
@@ -25,25 +22,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 SETTINGS = {"lag k": 2, "sequences": 64, "units": 16, "epochs": 300, "batch size": 16}
 
 
-# Module-level fallbacks, as in tests/test_browser_e2e.py (the shared session fixtures live in conftest.py
-# once that branch is merged; these then can go).
-@pytest.fixture(scope="module")
-def server():
-    ARTIFACTS.mkdir(exist_ok=True)
-    app = AppServer(ARTIFACTS / "streamlit-training.log")
-    yield app
-    app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    executable = ensure_chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+# The `server` and `browser` fixtures (one of each for every browser test file) are in conftest.py.
 
 
 _LOSS_POINTS = """() => {
