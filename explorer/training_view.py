@@ -328,6 +328,12 @@ class TrainingRun:
             "head": ("many-to-many" if self.task.many_to_many else "many-to-one") if softmax else "none",
             "head_weights": [w.copy() for w in self.model.fc.get_weights()] if softmax else None,
             "input_dim": int(self.task.x.shape[-1]),
+            # The first sequences it learned from: the other pages run the layer on them when the sidebar's
+            # input has another number of features (explorer/custom_layer.py).
+            "example": {"x": np.array(self.task.x[:4], np.float32),
+                        "labels": np.asarray(self.task.y[:4]) if softmax else None,
+                        "description": f"the first {min(4, len(self.task.x))} training sequences of "
+                                       f"{self.task.description}"},
         }
 
 

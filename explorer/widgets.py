@@ -45,6 +45,8 @@ def page_setup(page: str, sidebar_input: bool = True) -> tuple[AppConfig, "Seque
         check_budget(page, cfg)      # st.stop() past the budget
     seq = current_sequence(cfg)
     custom = st.session_state.get(custom_layer.KEY)
+    if sidebar_input and custom_layer.input_mismatch(custom, seq.inputs.shape[-1]) and custom.get("example"):
+        seq = _layer_example(custom, cfg)          # a trained layer brings the data it learned from
     if sidebar_input and (problem := custom_layer.input_mismatch(custom, seq.inputs.shape[-1])):
         st.error(problem, icon=":material/error:")
         st.stop()
@@ -67,6 +69,20 @@ def keras_enabled(steps: int | None = None, kind: str = "forward") -> bool:
                 icon=":material/hourglass:")
         return False
     return True
+
+
+def _layer_example(custom: dict, cfg: AppConfig) -> Sequence:
+    """The sequences a trained layer learned from, for the pages when the sidebar's input does not fit it."""
+    ex = custom["example"]
+    x = ex["x"]
+    labels = ex["labels"]
+    if labels is not None and np.ndim(labels) == 1:            # one class per sequence: the last step's target
+        labels = np.repeat(np.asarray(labels)[:, None], x.shape[1], axis=1)
+    if labels is None or np.shape(labels) != x.shape[:2]:
+        labels = np.random.default_rng(cfg.seed).integers(0, cfg.num_classes, size=x.shape[:2])
+    note = (f"{ex['description']} (the sidebar's sequence has another number of features than this layer's "
+            f"{x.shape[-1]})")
+    return Sequence(x, np.asarray(labels) % cfg.num_classes, note, {})
 
 
 def current_sequence(cfg: AppConfig) -> Sequence:

@@ -233,3 +233,40 @@ def test_an_uploaded_npz_is_trained_on():
     tick(at, 2)
     run = at.session_state["training_run"]
     assert run.task.x.shape == (20, 6, 3) and run.task.many_to_many and run.steps_done > 0
+
+
+def test_trained_weights_are_shown_on_every_other_page():
+    """'Use these weights': the trained layer (and its head) on the other pages, run on the data it learned from."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["keras"] = "false"
+    at.run()
+    at.switch_page("pages/training.py").run()
+    for key, value in {"train_lag": 2, "train_epochs": 2, "train_n": 32}.items():
+        at.number_input(key=key).set_value(value).run()
+    at.button(key="training_run_train").click().run()
+    for _ in range(40):
+        if at.session_state["training_run"].status == "done":
+            break
+        at.run()
+    at.button(key="use_weights").click().run()
+    custom = at.session_state["custom_layer"]
+    for page in ("pages/hidden-states.py", "pages/gradient-flow.py", "pages/output-shapes.py"):
+        at.switch_page(page).run()
+        assert not at.exception and not at.error, (page, [e.value for e in at.error])
+        assert any(m.value.startswith(":violet-badge[") and custom["label"] in m.value for m in at.markdown), page
+    at.switch_page("pages/hidden-states.py").run()
+    assert any("training sequences" in c.value for c in at.caption)
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("h_t of sequence 0 (NumPy)"))
+    z = spec["data"][0]["z"]
+    shown = (np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(
+        [int(n) for n in str(z["shape"]).split(",")]) if isinstance(z, dict) else np.asarray(z, float))
+    # The same layer, rebuilt from the dict the Training page handed over, on the same first sequence.
+    import rnn_core
+
+    layer = getattr(rnn_core, custom["cell"])(**{**custom["config"], "return_sequences": True,
+                                                 "return_state": False, "stateful": False})
+    layer.build(custom["example"]["x"].shape)
+    layer.set_weights(custom["weights"])
+    expected = layer(custom["example"]["x"][:1])[0]
+    np.testing.assert_allclose(shown.T, expected, rtol=1e-5, atol=1e-6)
