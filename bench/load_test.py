@@ -40,6 +40,7 @@ CHARTS = 5                                   # the gradient-flow page draws 5 pl
 TIMEOUT = 600                                # seconds, per scenario: the script always ends
 
 COMPLETE = """n => {
+    if (document.querySelector('[data-testid="stException"]')) return 'exception';
     const app = document.querySelector('[data-testid="stApp"]');
     if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
     const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
@@ -65,7 +66,10 @@ async def visit(browser, url: str, start: float) -> float:
     try:
         page = await context.new_page()
         await page.goto(url, timeout=TIMEOUT * 1000)
-        await page.wait_for_function(COMPLETE, arg=CHARTS, timeout=TIMEOUT * 1000, polling=100)
+        done = await page.wait_for_function(COMPLETE, arg=CHARTS, timeout=TIMEOUT * 1000, polling=100)
+        if await done.json_value() == "exception":
+            raise RuntimeError(f"{url}: the page shows an exception: "
+                               + await page.locator('[data-testid="stException"]').first.inner_text())
         return time.perf_counter() - start
     finally:
         await context.close()
@@ -102,8 +106,8 @@ async def scenario(browser, server: AppServer, name: str, urls: list[str]) -> di
     outcomes = await asyncio.gather(*(visit(browser, server.url + u, start) for u in urls), return_exceptions=True)
     wall = time.perf_counter() - start
     times = [t for t in outcomes if isinstance(t, float)]
-    if len(times) < len(urls):
-        print(f"{name}: {len(urls) - len(times)} of {len(urls)} sessions not complete within {TIMEOUT} s", flush=True)
+    for failed in (o for o in outcomes if not isinstance(o, float)):
+        print(f"{name}: a session did not complete: {str(failed)[:300]}", flush=True)
     times = times or [float("nan")]
     result = {"name": name, "sessions": len(urls), "times": sorted(times), "wall": wall,
               "peak_rss": peak_rss(proc.pid), "rss_after": proc.memory_info().rss,

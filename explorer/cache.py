@@ -8,6 +8,8 @@ visitors ask for it at the same time. At most RUN_SLOTS computations run at once
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from rnn_core.budget import CACHE_BYTES, RUN_SLOTS
@@ -51,11 +53,19 @@ def _twins_bytes(twins: runs.KerasTwins) -> int:
     return sum(KERAS_MODEL_BYTES + sum(nbytes(np.asarray(w)) for w in m.get_weights()) for m in models)
 
 
+# Building Keras models is not thread-safe: two visitors building different configurations at the same time
+# made one build fail inside Keras' set_weights ('NoneType' object has no attribute 'assign'; seen by
+# bench/load_test.py with 8 configurations at once). Builds take turns; running built models does not.
+_KERAS_BUILD = threading.Lock()
+
+
 @RESULTS.memoize(sizeof=_twins_bytes)
 def keras_twins(cfg: AppConfig, input_dim: int) -> runs.KerasTwins:
     """The Keras layers and model of a configuration, built once and shared (they hold no per-user state:
     stateful runs pass the carried state explicitly). Weights follow from (cfg, input_dim)."""
-    return runs.build_keras(cfg, weights(cfg, input_dim), (1, 2, input_dim))
+    w = weights(cfg, input_dim)
+    with _KERAS_BUILD:
+        return runs.build_keras(cfg, w, (1, 2, input_dim))
 
 
 @RESULTS.memoize

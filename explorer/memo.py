@@ -135,10 +135,22 @@ class ByteCache:
             return True, entry[0]
 
     def get_or_compute(self, key: Any, compute: Callable[[], Any], sizeof: Callable[[Any], int] = nbytes) -> Any:
-        """The cached value of ``key``, or ``compute()`` once (other callers of the same key wait for it)."""
+        """The cached value of ``key``, or ``compute()`` once (other callers of the same key wait for it).
+
+        Locks are always taken in one order, so no two visitors can wait for each other: a run slot first
+        (only by a thread's outermost cached call, and only on a miss), then the key's lock, then the keys of
+        the cached functions it calls (which take no slot of their own).
+        """
         hit, value = self._get(key)
         if hit:
             return value
+        depth = getattr(self._local, "depth", 0)
+        outer = self._slots is not None and depth == 0
+        if outer and not self._slots.acquire(blocking=False):
+            with self._lock:
+                self.stats["waited_for_slot"] += 1
+            self._slots.acquire()
+        self._local.depth = depth + 1
         with self._lock:
             entry = self._key_locks.setdefault(key, [threading.Lock(), 0])
             entry[1] += 1
@@ -149,7 +161,7 @@ class ByteCache:
                     return value
                 with self._lock:
                     self.stats["misses"] += 1
-                value = freeze(self._run(compute))
+                value = freeze(compute())
                 size = int(sizeof(value))
                 with self._lock:
                     self.stats["computed"] += 1
@@ -163,26 +175,9 @@ class ByteCache:
                 entry[1] -= 1
                 if entry[1] == 0:
                     self._key_locks.pop(key, None)
-
-    def _run(self, compute: Callable[[], Any]) -> Any:
-        """Run a computation in a slot; nested cached calls of the same thread reuse the slot they are in."""
-        depth = getattr(self._local, "depth", 0)
-        if self._slots is None or depth > 0:
-            self._local.depth = depth + 1
-            try:
-                return compute()
-            finally:
-                self._local.depth = depth
-        if not self._slots.acquire(blocking=False):
-            with self._lock:
-                self.stats["waited_for_slot"] += 1
-            self._slots.acquire()
-        self._local.depth = 1
-        try:
-            return compute()
-        finally:
-            self._local.depth = 0
-            self._slots.release()
+            self._local.depth = depth
+            if outer:
+                self._slots.release()
 
     def memoize(self, fn: Callable | None = None, *, sizeof: Callable[[Any], int] = nbytes):
         """Decorator: cache ``fn``'s results in this cache, keyed by its name and arguments."""

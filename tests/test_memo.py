@@ -122,3 +122,33 @@ def test_keys_follow_array_contents():
     assert key_of(a) == key_of(a.copy())
     assert key_of(a) != key_of(a.reshape(2, 3)) and key_of(a) != key_of(a + 1)
     assert key_of((a, None, "x")) == key_of((a.copy(), None, "x"))
+
+
+def test_no_deadlock_when_a_visitor_asks_directly_for_what_another_computes_inside():
+    cache = ByteCache(max_bytes=MiB, slots=1)
+    go_on, computing = threading.Event(), threading.Event()
+
+    @cache.memoize
+    def inner(i):
+        return i
+
+    @cache.memoize
+    def outer(i):
+        computing.set()
+        go_on.wait(30)                                   # until the other visitor is waiting for the slot
+        return inner(i) + 1                              # then needs the key that visitor asked for
+
+    t1 = threading.Thread(target=outer, args=(1,), daemon=True)
+    t1.start()
+    assert computing.wait(30)
+    t2 = threading.Thread(target=inner, args=(1,), daemon=True)
+    t2.start()
+    for _ in range(3000):
+        if cache.stats["waited_for_slot"] == 1:
+            break
+        go_on.wait(0.01)
+    go_on.set()
+    t1.join(10)
+    t2.join(10)
+    assert not t1.is_alive() and not t2.is_alive(), "the two visitors wait for each other"
+    assert outer(1) == 2 and inner(1) == 1
