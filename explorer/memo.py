@@ -80,6 +80,10 @@ def key_of(value: Any) -> Any:
     """A hashable key for an argument: arrays by shape, dtype and a digest of their bytes."""
     if isinstance(value, np.ndarray):
         data = np.ascontiguousarray(value)
+        if data.dtype.kind in "mM":            # dates and durations: their int64 ticks (buffers refuse datetime64)
+            data = data.view(np.int64)
+        elif data.dtype.hasobject:             # strings in an object array: their text
+            data = np.frombuffer("\x00".join(map(str, data.ravel())).encode(), np.uint8)
         return ("ndarray", value.shape, value.dtype.str, hashlib.blake2b(data.data, digest_size=16).digest())
     if isinstance(value, (list, tuple)):
         return (type(value).__name__, tuple(key_of(v) for v in value))

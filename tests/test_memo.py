@@ -152,3 +152,13 @@ def test_no_deadlock_when_a_visitor_asks_directly_for_what_another_computes_insi
     t2.join(10)
     assert not t1.is_alive() and not t2.is_alive(), "the two visitors wait for each other"
     assert outer(1) == 2 and inner(1) == 1
+
+
+
+def test_keys_of_date_and_text_arrays():
+    from explorer.memo import key_of
+
+    dates = np.array(["2024-01-01", "2024-01-08"], "datetime64[D]")
+    assert key_of(dates) == key_of(dates.copy()) != key_of(dates + np.timedelta64(1, "D"))
+    words = np.array(["a", "b"], object)
+    assert key_of(words) == key_of(words.copy()) != key_of(np.array(["a", "c"], object))
