@@ -177,7 +177,7 @@ def keras_forward(cfg: AppConfig, twins: KerasTwins, x: Array, initial_states: t
     probs = None
     if twins.model is not None:
         # With a carried state or a mask, the head reads the masked RNN's outputs (the model's call takes neither).
-        probs = np.asarray(twins.model(x)) if init is None and mask is None else \
+        probs = kb.run_model(twins.model, x) if init is None and mask is None else \
             np.asarray(twins.model.fc(_sequence_or_last(cfg, seq)))
     return ForwardRun(output, {"h": seq}, tuple(finals), probs, time.perf_counter() - start, "Keras")
 
