@@ -12,7 +12,6 @@ compare_cells on a 200-step impulse. Median of 3 runs.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
@@ -20,16 +19,9 @@ from rnn_core import GRU, LSTM, Bidirectional, SimpleRNN
 from rnn_core.analysis import compare_cells, layer_step_jacobian, state_flow, state_jacobian_norms
 from rnn_core.examples import make_example
 
+from bench.timing import median_time
+
 CELLS = {"SimpleRNN": SimpleRNN, "LSTM": LSTM, "GRU": GRU}
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def flow_rows(T: int, H: int, repeats: int) -> list[str]:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
 import subprocess
 import sys
-import time
 import types
 from pathlib import Path
 
 import numpy as np
+
+from bench.timing import median_time
 
 from rnn_core.data import load_sequence
 
@@ -32,15 +32,6 @@ def make_csv(rows: int, cols: int) -> bytes:
     buf.write(",".join(f"f{j}" for j in range(cols)) + "\n")
     np.savetxt(buf, values, delimiter=",", fmt="%.6f")
     return buf.getvalue().encode()
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def previous_loader():

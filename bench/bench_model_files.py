@@ -14,25 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 import tracemalloc
 import zlib
 
 import numpy as np
 
+from bench.timing import median_time
+
 from rnn_core import keras_bridge
 from rnn_core.model_files import ModelFileError, inspect_model_file
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def peak_bytes(fn) -> int:

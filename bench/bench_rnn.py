@@ -19,11 +19,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import time
 import tracemalloc
 
 import numpy as np
+
+from bench.timing import median_time
 
 from rnn_core import CELLS, SimpleRNN
 from rnn_core.analysis import jacobian_norm_map, step_jacobian_norms
@@ -32,15 +33,6 @@ SIZES = [(1, 100, 8, 32), (1, 1000, 8, 128), (32, 200, 16, 128), (1, 10000, 8, 2
 GATED_SIZES = [(1, 1000, 8, 128), (32, 200, 16, 128)]
 QUICK_SIZES = [(2, 6, 3, 4)]
 CELL_NAMES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def problem(B: int, T: int, D: int, H: int, kind: str = "simple_rnn"):

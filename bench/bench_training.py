@@ -30,6 +30,8 @@ import time
 
 import numpy as np
 
+from bench.timing import median_time
+
 from rnn_core.model import RNNClassifier, available_cells
 from rnn_core.optimizers import Adam
 from rnn_core.training import train_step
@@ -38,15 +40,6 @@ TUTORIAL = (32, 100, 13, 128, 39)
 QUICK = (4, 6, 3, 8, 5)
 BUDGET_GRID = [(B, T, H) for B in (8, 32) for T in (50, 100, 200) for H in (32, 128)]
 KERAS_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def work(B: int, T: int, D: int, H: int, C: int) -> int:
