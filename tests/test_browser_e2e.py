@@ -125,7 +125,7 @@ def choose_upload(page) -> None:
 
 
 def upload(page, name: str, data: bytes) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(   # the sequence uploader
         {"name": name, "mimeType": "application/octet-stream", "buffer": data})
     settle(page)
 
@@ -143,7 +143,7 @@ def test_real_uploads_redraw_and_a_broken_file_keeps_the_plots(browser, server):
     assert len(before["z"][0]) == len("hello 안녕 😀")
     upload(page, "broken.json", b"[[1, 2], [3]")
     page.wait_for_function("() => document.body.innerText.includes('broken.json was not loaded')")
-    assert "not valid JSON" in page.locator('[data-testid="stAlert"]').first.inner_text()
+    assert "not valid JSON" in page.locator('[data-testid="stAlert"]', has_text="broken.json").first.inner_text()
     wait_until(lambda: plot_titled(page, "h_t of sequence 0 (NumPy)")["z"] == before["z"],
                message="the previous heatmap to stay")                         # the old plots stay
     page.get_by_test_id("stMain").evaluate("el => el.scrollTo(0, 0)")

@@ -7,7 +7,7 @@ package) and reads what plotly.js drew. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from browser_support import IDLE, ROOT, settle, wait_until
+from browser_support import IDLE, ROOT, settle, wait_until, watch_runs
 from test_table_loading import plotly_dataset
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras column
@@ -48,6 +48,7 @@ def chart_axis(page, title: str, ready, message: str) -> dict:
 def open_upload(browser, server, query: str = ""):
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
     page = context.new_page()
+    watch_runs(page)                               # settle() counts Streamlit's script runs
     page.goto(server.url + "/hidden-states" + query)
     page.wait_for_selector(IDLE, timeout=180_000)
     settle(page)
@@ -57,7 +58,7 @@ def open_upload(browser, server, query: str = ""):
 
 
 def upload(page, name: str, data: bytes) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(   # the sequence uploader
         {"name": name, "mimeType": "text/csv", "buffer": data})
     settle(page)
 

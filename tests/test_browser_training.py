@@ -14,6 +14,7 @@ from browser_support import (
     ROOT,
     settle,
     wait_until,
+    watch_runs,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the Keras curve trains alongside
@@ -51,6 +52,7 @@ def steps_in_progress(page) -> int | None:
 def test_train_watch_pause_and_use_the_weights(server, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 2300})
     page = context.new_page()
+    watch_runs(page)                               # settle() counts Streamlit's script runs
     try:
         page.goto(server.url + "/training")
         page.wait_for_selector(IDLE, timeout=180_000)
@@ -78,7 +80,6 @@ def test_train_watch_pause_and_use_the_weights(server, browser):
         paused = loss_points(page)["numpy"]
         assert paused == steps_in_progress(page) < 1200
         page.get_by_role("button", name="Continue").wait_for()
-        settle(page)
         assert loss_points(page)["numpy"] == paused            # it stopped growing
         page.get_by_text("NumPy vs Keras train_on_batch").first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "training-paused.png"), full_page=True)
@@ -88,6 +89,13 @@ def test_train_watch_pause_and_use_the_weights(server, browser):
         settle(page)
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(ARTIFACTS / "training-used.png"), full_page=True)
+        # Every other page now shows the trained layer, on the sequences it learned from.
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Unrolled hidden states").first.click()
+        settle(page)
+        page.wait_for_function("() => document.body.innerText.includes('Showing trained')", timeout=120_000)
+        page.get_by_text("training sequences", exact=False).first.wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(ARTIFACTS / "training-weights-on-hidden-states.png"), full_page=True)
     finally:
         context.close()
 
@@ -95,6 +103,7 @@ def test_train_watch_pause_and_use_the_weights(server, browser):
 def test_compare_cells_view(server, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1400})
     page = context.new_page()
+    watch_runs(page)                               # settle() counts Streamlit's script runs
     try:
         page.goto(server.url + "/training")
         page.wait_for_selector(IDLE, timeout=180_000)
