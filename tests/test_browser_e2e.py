@@ -82,6 +82,9 @@ def test_every_page_from_the_navigation(browser, server):
 def test_toggles_change_shapes_and_plots(browser, server):
     context, page, console = open_app(browser, server, "/output-shapes")
     code = page.locator('[data-testid="stCode"]').first
+    # The front end may still be drawing the finished run's elements: poll the text, never read it once.
+    page.wait_for_function("() => (document.querySelector('[data-testid=\"stCode\"]') || {innerText: ''})"
+                           ".innerText.includes('(1, 12, 4)')")
     assert "out.shape       # (1, 12, 4)" in code.inner_text()
     page.get_by_test_id("stSidebarUserContent").get_by_text("return_sequences", exact=True).click()
     settle(page)
@@ -167,9 +170,12 @@ def _check_deep_link(browser, server) -> None:
     context, page, console = open_app(browser, server, "/output-shapes" + query)
     assert page.locator('[role="dialog"]').count() == 0, page.locator('[role="dialog"]').first.inner_text()
     assert title(page) == "Output shapes"
+    units = page.locator('[data-testid="stSidebar"] input[aria-label="units (H)"]')
+    page.wait_for_function("() => (document.querySelector('[data-testid=\"stCode\"]') || {innerText: ''})"
+                           ".innerText.includes('SimpleRNN(6,')")       # drawn from the link's values
     code = page.locator('[data-testid="stCode"]').first.inner_text()
     assert "SimpleRNN(6, return_sequences=False, return_state=True)" in code and "(1, 6)" in code
-    assert page.locator('[data-testid="stSidebar"] input[aria-label="units (H)"]').input_value() == "6"
+    assert units.input_value() == "6"
     no_exception_box(page)
     assert not console.errors, console.errors
     context.close()
