@@ -32,7 +32,7 @@ import numpy as np
 
 from bench.timing import median_time
 
-from rnn_core.model import RNNClassifier, available_cells
+from rnn_core.model import CELL_NAMES, RNNClassifier
 from rnn_core.optimizers import Adam
 from rnn_core.training import train_step
 
@@ -136,7 +136,7 @@ def main() -> None:
           f"{rounds} interleaved rounds of {fit_batches} steps, median (best):\n")
     print("| cell | NumPy train_step | Keras train_on_batch | Keras fit (compiled), per step | fit / NumPy |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for cell in available_cells():
+    for cell in CELL_NAMES:
         functions, (first_np, first_keras) = contenders(cell, B, T, D, H, C, fit_batches)
         rel = abs(first_np - first_keras) / abs(first_keras)
         assert rel < 1e-4, f"{cell}: first loss NumPy {first_np} vs Keras {first_keras}"

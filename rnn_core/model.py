@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dense import Dense, DenseGradients
-from .layer import RNNGradients, SimpleRNN
+from .layer import CELLS, RNNGradients
 from .losses import LOSSES
 
 Array = np.ndarray
@@ -40,30 +40,14 @@ class ModelGradients:
         return self.rnn.weights() + head
 
 
-def available_cells() -> dict[str, type]:
-    """Cell name -> layer class, for the recurrent layers this version of rnn_core has."""
-    import rnn_core  # noqa: PLC0415 - the package, for the classes merged into it
-
-    cells = {"simple_rnn": SimpleRNN}
-    for name, attr in (("lstm", "LSTM"), ("gru", "GRU")):
-        cls = getattr(rnn_core, attr, None)
-        if cls is not None:
-            cells[name] = cls
-    return cells
-
-
-CELL_NAMES = ("simple_rnn", "lstm", "gru")
+CELL_NAMES = tuple(CELLS)           # ("simple_rnn", "lstm", "gru")
 
 
 def cell_class(cell: str) -> type:
-    """The layer class for ``cell`` ("simple_rnn", "lstm" or "gru"), or a ValueError saying why not."""
-    if cell not in CELL_NAMES:
+    """The layer class for ``cell`` ("simple_rnn", "lstm" or "gru"), or a ValueError saying what is expected."""
+    if cell not in CELLS:
         raise ValueError(f"cell must be one of {', '.join(CELL_NAMES)}; got {cell!r}.")
-    cells = available_cells()
-    if cell not in cells:
-        raise ValueError(f"cell {cell!r} needs rnn_core.{cell.upper()}, which this version of rnn_core "
-                         f"does not have; available: {', '.join(cells)}.")
-    return cells[cell]
+    return CELLS[cell]
 
 
 class RNNClassifier:

@@ -16,5 +16,5 @@ def test_every_page_is_declared_and_routes_through_app():
         source = (ROOT / path).read_text()
         if path != "pages/home.py":      # the default page is app.py's own under either router
             name = Path(path).stem
-            assert f'= page_setup("{name}")' in source, f"{path} must call page_setup({name!r}) (routing, budget) first"
+            assert f'= page_setup("{name}"' in source, f"{path} must call page_setup({name!r}) (routing, budget) first"
             assert source.index("page_setup(") < source.index("st.title("), path

@@ -139,5 +139,5 @@ def test_label_column_upload():
     bad = ["a,label"] + [f"{i},{i * 0.5}" for i in range(6)]
     with pytest.raises(TargetError, match="holds fractions"):
         tasks.label_column_task("t.csv", "\n".join(bad).encode(), "label")
-    with pytest.raises(TargetError, match="Row 3"):
+    with pytest.raises(TargetError, match="(?i)row 3, column 'label'"):
         tasks.label_column_task("t.csv", b"a,label\n1,0\n2\n", "label")

@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-import rnn_core
 from rnn_core import tasks
-from rnn_core.model import RNNClassifier, available_cells
+from rnn_core.model import RNNClassifier
 from rnn_core.optimizers import SGD, Adam
 from rnn_core.targets import TargetError
 from rnn_core.training import StopTraining, Trainer, fit, train_step
@@ -186,17 +185,7 @@ def test_unknown_cell_is_named():
         RNNClassifier(4, 3, cell="transformer")
 
 
-@pytest.mark.parametrize("cell, cls", [("lstm", "LSTM"), ("gru", "GRU")])
-def test_missing_cell_says_which_class_is_missing(cell, cls):
-    if hasattr(rnn_core, cls):
-        pytest.skip(f"rnn_core.{cls} exists")
-    with pytest.raises(ValueError, match=f"needs rnn_core.{cls}"):
-        RNNClassifier(4, 3, cell=cell)
-
-
-CELLS = [pytest.param(cell, marks=pytest.mark.skipif(
-    cell not in available_cells(), reason=f"rnn_core.{cell.upper()} is not merged yet")) for cell in
-    ("simple_rnn", "lstm", "gru")]
+CELLS = ["simple_rnn", "lstm", "gru"]
 
 
 @pytest.mark.parametrize("cell", CELLS)
