@@ -68,8 +68,9 @@ def title(page) -> str:
 def test_every_page_from_the_navigation(browser, server):
     context, page, console = open_app(browser, server, height=2400)
     for label, heading in PAGES.items():
-        page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
-        settle(page)
+        if heading not in title(page):          # the page already shown reruns nothing when its link is clicked
+            page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
+            settle(page)
         page.wait_for_function("h => document.querySelector('h1') && document.querySelector('h1').innerText.includes(h)",
                                arg=heading, timeout=120_000)
         no_exception_box(page)
