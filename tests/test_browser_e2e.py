@@ -67,6 +67,8 @@ def title(page) -> str:
 
 def test_every_page_from_the_navigation(browser, server):
     context, page, console = open_app(browser, server, height=2400)
+    page.wait_for_function("() => document.querySelector('h1') && document.querySelector('h1').innerText"
+                           ".includes('RNN Explorer')", timeout=120_000)          # Home is drawn
     for label, heading in PAGES.items():
         if heading not in title(page):          # the page already shown reruns nothing when its link is clicked
             page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
