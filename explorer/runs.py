@@ -409,6 +409,7 @@ class FlowAnalysis:
         return "h" if self.flow.state_names == ("h",) else "s"
 
 
+@_overflow_is_data
 def forward_layer(cfg: AppConfig, weights: list[Array], x: Array, mask: Array | None = None):
     """The layer (returning every step) after one forward call on x: its trace is what the Jacobians need."""
     layer = _layer(cfg.with_sequences(), weights)
