@@ -186,21 +186,10 @@ def test_compare_cells_runs_the_three_in_the_fragment():
 
 NO_TF_SCRIPT = r"""
 import sys
-from streamlit.testing.v1 import AppTest
+sys.path.insert(0, "tests")
+from test_training_page import train_a_small_model
 
-at = AppTest.from_file("app.py", default_timeout=60)
-at.query_params["keras"] = "false"     # off from the first run: the background import starts only with Keras on
-at.run()
-at.switch_page("pages/training.py").run()
-for key, value in {"train_lag": 2, "train_epochs": 4, "train_n": 32}.items():
-    at.number_input(key=key).set_value(value).run()
-at.button(key="training_run_train").click().run()
-for _ in range(40):
-    if at.session_state["training_run"].status == "done":
-        break
-    at.run()
-assert not at.exception, [e.message for e in at.exception]
-assert at.session_state["training_run"].status == "done"
+at = train_a_small_model(epochs=4)
 at.button(key="use_weights").click().run()
 assert "custom_layer" in at.session_state
 print("tensorflow imported:", "tensorflow" in sys.modules, "keras imported:", "keras" in sys.modules)
@@ -235,19 +224,27 @@ def test_an_uploaded_npz_is_trained_on():
     assert run.task.x.shape == (20, 6, 3) and run.task.many_to_many and run.steps_done > 0
 
 
-def test_trained_weights_are_shown_on_every_other_page():
-    """'Use these weights': the trained layer (and its head) on the other pages, run on the data it learned from."""
+def train_a_small_model(epochs: int) -> AppTest:
+    """The Training page with Keras off from the first run (no TensorFlow), a small delayed-recall run finished."""
     at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["keras"] = "false"
+    at.query_params["keras"] = "false"     # off from the first run: the background import starts only with Keras on
     at.run()
     at.switch_page("pages/training.py").run()
-    for key, value in {"train_lag": 2, "train_epochs": 2, "train_n": 32}.items():
+    for key, value in {"train_lag": 2, "train_epochs": epochs, "train_n": 32}.items():
         at.number_input(key=key).set_value(value).run()
     at.button(key="training_run_train").click().run()
     for _ in range(40):
         if at.session_state["training_run"].status == "done":
             break
         at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["training_run"].status == "done"
+    return at
+
+
+def test_trained_weights_are_shown_on_every_other_page():
+    """'Use these weights': the trained layer (and its head) on the other pages, run on the data it learned from."""
+    at = train_a_small_model(epochs=2)
     at.button(key="use_weights").click().run()
     custom = at.session_state["custom_layer"]
     for page in ("pages/hidden-states.py", "pages/gradient-flow.py", "pages/output-shapes.py"):
