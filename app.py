@@ -7,20 +7,23 @@ reads the configuration, calls the core and renders.
 import streamlit as st
 
 from explorer import controls, custom_layer, warmup
+from explorer.i18n import _
 from explorer.widgets import show_input_error
 
 # Emoji icons only: Streamlit draws them as local SVG favicons, while a :material/...: icon would be
 # fetched from a font CDN, and the app must work offline.
 st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide")
 
-# Each page's URL is its file name (/hidden-states, ...): see explorer/routing.py for why.
+controls.init_language()                # before the first _(): the link's ?lang=, else the browser's language
+# Each page's URL is its file name (/hidden-states, ...): see explorer/routing.py for why. Titles are
+# translated; the URLs are not.
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),   # served at /
-    st.Page("pages/hidden-states.py", title="Unrolled hidden states", icon="🧮"),
-    st.Page("pages/output-shapes.py", title="Output shapes", icon="📐"),
-    st.Page("pages/gradient-flow.py", title="Gradient flow (BPTT)", icon="📉"),
-    st.Page("pages/keras-vs-numpy.py", title="Keras vs NumPy", icon="⚖️"),
-    st.Page("pages/training.py", title="Training", icon="🏋️"),
+    st.Page("pages/home.py", title=_("Home"), icon="🏠", default=True),   # served at /
+    st.Page("pages/hidden-states.py", title=_("Unrolled hidden states"), icon="🧮"),
+    st.Page("pages/output-shapes.py", title=_("Output shapes"), icon="📐"),
+    st.Page("pages/gradient-flow.py", title=_("Gradient flow (BPTT)"), icon="📉"),
+    st.Page("pages/keras-vs-numpy.py", title=_("Keras vs NumPy"), icon="⚖️"),
+    st.Page("pages/training.py", title=_("Training"), icon="🏋️"),
 ]
 
 warmup.limit_blas_threads()             # once per process: one BLAS thread, visitors run side by side

@@ -24,10 +24,18 @@ from rnn_core.budget import budget_text
 from rnn_core.examples import EXAMPLES
 from rnn_core.initializers import INITIALIZERS
 
+from . import i18n, url_params
+from .i18n import N_, _
 from .settings import CELL_TYPES, DEFAULT, HEADS, LAYER_CLASSES, PRESET_EXTRAS, PRESETS, SOURCES, AppConfig
 
-URL = "query-params"
+URL = "query-params"       # numbers, toggles and code names; choices with translated labels use url_params.choice
 MAX_UNITS = 256
+SOURCE_LABELS = {"example": N_("example"), "upload": N_("upload a file"), "typed": N_("type numbers")}
+HEAD_LABELS = {"none": N_("none"), "many-to-many": N_("many-to-many"), "many-to-one": N_("many-to-one")}
+
+
+def head_label(head: str) -> str:
+    return _(HEAD_LABELS[head])
 
 
 def _apply_preset() -> None:
@@ -43,9 +51,22 @@ def _apply_preset() -> None:
     st.session_state["preset"] = None      # a preset is an action: the box goes back to its prompt
 
 
+def init_language() -> None:
+    """The session's language before anything is drawn: the link's ``?lang=``, else the browser's, else English."""
+    url_params.seed(i18n.SESSION_KEY, list(i18n.LANGUAGES), i18n.browser_language(st.context.locale))
+
+
+def language_switch(sb) -> str:
+    """English / 한국어, bound to the URL as ``lang=ko``; switching keeps every other setting."""
+    return url_params.choice(sb.segmented_control, "Language · 언어", list(i18n.LANGUAGES), key=i18n.SESSION_KEY,
+                             default=i18n.DEFAULT_LANGUAGE, format_func=i18n.LANGUAGES.get,
+                             label_visibility="collapsed")
+
+
 def sidebar() -> AppConfig:
     """Draw the shared controls and return the configuration they describe."""
     sb = st.sidebar
+    language_switch(sb)
     sb.selectbox("Preset", list(PRESETS), index=None, key="preset", on_change=_apply_preset,
                  placeholder="Load a preset…",
                  help="Load a whole configuration; every control below stays editable.")
@@ -97,18 +118,18 @@ def sidebar() -> AppConfig:
                                 key="recurrent_scale", bind=URL,
                                 help="U is multiplied by this: below 1 gradients vanish, above 1 they can explode.")
     sb.subheader("Dense head (the tutorial's classifier)")
-    head = sb.selectbox("head", HEADS, index=HEADS.index(DEFAULT.head), key="head", bind=URL,
-                        help="many-to-many: TimeDistributed(Dense softmax) on every h_t. many-to-one: Dense on the last h.")
+    head = url_params.choice(sb.selectbox, _("head"), HEADS, key="head", default=DEFAULT.head, format_func=head_label,
+                             help=_("many-to-many: TimeDistributed(Dense softmax) on every h_t. "
+                                    "many-to-one: Dense on the last h."))
     num_classes = sb.number_input("classes (C)", 2, 100, DEFAULT.num_classes, key="num_classes", bind=URL,
                                   disabled=head == "none")
     sb.subheader("Input sequence")
-    source = sb.segmented_control("source", SOURCES, default=DEFAULT.source, key="source", bind=URL,
-                                  format_func={"example": "example", "upload": "upload a file",
-                                               "typed": "type numbers"}.get) or DEFAULT.source
+    source = url_params.choice(sb.segmented_control, _("source"), SOURCES, key="source", default=DEFAULT.source,
+                               format_func=lambda v: _(SOURCE_LABELS[v]))
     example, steps, batch = DEFAULT.example, DEFAULT.steps, DEFAULT.batch
     if source == "example":
-        example = sb.selectbox("example", list(EXAMPLES), index=list(EXAMPLES).index(DEFAULT.example),
-                               key="example", bind=URL)
+        example = url_params.choice(sb.selectbox, _("example"), list(EXAMPLES), key="example",
+                                    default=DEFAULT.example, format_func=_)
         c1, c2 = sb.columns(2)
         steps = c1.number_input("steps (T)", 2, MAX_STEPS, DEFAULT.steps, key="steps", bind=URL)
         batch = c2.number_input("batch (B)", 1, 16, DEFAULT.batch, key="batch", bind=URL)
@@ -116,8 +137,9 @@ def sidebar() -> AppConfig:
         _upload_controls(sb)
     else:
         _typed_controls(sb)
-    normalization = sb.selectbox("normalise each feature", NORMALIZATIONS, key="normalization", bind=URL,
-                                 help="Applied before the run; the statistics used are shown on the pages.")
+    normalization = url_params.choice(sb.selectbox, _("normalise each feature"), NORMALIZATIONS, key="normalization",
+                                      default=DEFAULT.normalization, format_func=_,
+                                      help=_("Applied before the run; the statistics used are shown on the pages."))
     _model_controls(sb)
     sb.caption(budget_text(), help="Estimated before anything runs, from batch × steps × units (and features), "
                "the page and Keras on or off; measured on this server (README: *Serving a class*).")

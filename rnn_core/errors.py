@@ -1,5 +1,7 @@
-"""The one error type for input a user can fix."""
+"""The error type for input a user can fix."""
+
+from .messages import UserError
 
 
-class SequenceError(ValueError):
+class SequenceError(UserError):
     """The input cannot be used as a sequence; the message says why and what to do."""

@@ -19,6 +19,7 @@ from math import prod
 from typing import Any
 
 from .data import MAX_STEPS
+from .messages import UserError
 
 MAX_JSON_DEPTH = 64                       # nesting of config.json
 MAX_LAYERS = 64                           # layers, counting those inside wrappers
@@ -55,7 +56,7 @@ RESAVE = 'Re-save it with Keras 3 as `model.save("model.keras")` and upload that
 Shape = tuple  # of int | None, batch first
 
 
-class ModelFileError(ValueError):
+class ModelFileError(UserError):
     """A model file was refused; the message says why and what to do instead."""
 
 

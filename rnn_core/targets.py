@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .messages import UserError
+
 Array = np.ndarray
 
 SCCE_LOSS = "sparse_categorical_crossentropy"
 LOSS_NAMES = (SCCE_LOSS, "mse")
 
 
-class TargetError(ValueError):
+class TargetError(UserError):
     """Inputs or targets cannot be used for training; the message says why and what would work."""
 
 

@@ -18,6 +18,8 @@ A request may train for at most MAX_SECONDS of estimated compute; past it,
 
 from __future__ import annotations
 
+from .messages import UserError
+
 STEP_OVERHEAD = 60e-6          # seconds per time step (measured 56 us, SimpleRNN)
 WORK_RATE = 2.0e9              # multiply-adds per second (measured 2.2e9 under load, 1 BLAS thread)
 COST_FACTOR = {"simple_rnn": 1.0, "gru": 5.0, "lstm": 5.0}   # measured 4-5x, interleaved, same machine
@@ -25,7 +27,7 @@ MAX_SECONDS = 60.0             # estimated compute per training request
 MAX_STEPS = 5000               # and never more steps than this in one request
 
 
-class BudgetError(ValueError):
+class BudgetError(UserError):
     """A training request is larger than the server's budget; the message says by how much."""
 
 

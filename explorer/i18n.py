@@ -1,0 +1,116 @@
+"""English and Korean: gettext message catalogs and the visitor's language.
+
+Every string a visitor reads goes through ``_()`` (or ``ngettext``), written in English in the code:
+
+    st.caption(_("Computed in {seconds:.2f} s.").format(seconds=dt))
+
+The translations are gettext catalogs, one ``.po`` file per part of the app in
+``locales/<lang>/LC_MESSAGES/`` (``locales/README.md`` says how to add a string). Babel reads them
+when the server starts (no compiled ``.mo`` files in the repository) and they are merged into one
+``gettext.GNUTranslations`` per language. A message without a translation shows in English.
+
+The language is the visitor's: ``st.session_state["lang"]`` ("en" or "ko"), set by the switch in the
+sidebar, the link (``?lang=ko``) or, on a first visit without it, the browser's language
+(``st.context.locale``). Outside a Streamlit run (figure builders in tests, scripts) it is English,
+or whatever ``use_language`` says. Messages from rnn_core (``SequenceError``, ``ModelFileError``, ...)
+are English with a template and fields; :func:`text` shows them translated.
+
+URL values never depend on the language: a widget bound to the URL stores the option itself
+(``source=typed``), and shows it through a translated label (explorer/url_params.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import gettext as _gettext
+import io
+from pathlib import Path
+from typing import Iterator
+
+from rnn_core.messages import Message, N_, UserError
+
+__all__ = ["LANGUAGES", "N_", "_", "ngettext", "current_language", "use_language", "text", "translations",
+           "browser_language"]
+
+LANGUAGES = {"en": "English", "ko": "한국어"}     # code (the URL's value) -> the language's own name
+DEFAULT_LANGUAGE = "en"
+LOCALES = Path(__file__).resolve().parents[1] / "locales"
+SESSION_KEY = "lang"
+
+_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("rnn_explorer_language", default=None)
+
+
+@functools.cache
+def translations(lang: str) -> _gettext.NullTranslations:
+    """The merged catalog of ``lang`` (every ``.po`` file of it), read once per process."""
+    if lang == DEFAULT_LANGUAGE:
+        return _gettext.NullTranslations()
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    merged = Catalog(locale=lang)
+    for po in sorted((LOCALES / lang / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as f:
+            for message in read_po(f, locale=lang):
+                if message.id and message.string and not message.fuzzy:
+                    merged[message.id] = message
+    buffer = io.BytesIO()
+    write_mo(buffer, merged)
+    buffer.seek(0)
+    return _gettext.GNUTranslations(buffer)
+
+
+def current_language() -> str:
+    """The visitor's language code: the session's choice in a Streamlit run, else English (or use_language's)."""
+    forced = _override.get()
+    if forced is not None:
+        return forced
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return DEFAULT_LANGUAGE
+    lang = ctx.session_state[SESSION_KEY] if SESSION_KEY in ctx.session_state else DEFAULT_LANGUAGE
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@contextlib.contextmanager
+def use_language(lang: str) -> Iterator[None]:
+    """Within the block, ``_()`` translates into ``lang`` whatever the session says (tests, scripts)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {sorted(LANGUAGES)}, got {lang!r}.")
+    token = _override.set(lang)
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+def _(message: str) -> str:
+    """``message`` in the visitor's language (English when the catalog has no translation)."""
+    return translations(current_language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form for ``n``, in the visitor's language (Korean has one form)."""
+    return translations(current_language()).ngettext(singular, plural, n)
+
+
+def text(value: UserError | Message | BaseException | str) -> str:
+    """What to show for an error or message from rnn_core: its template translated, its fields filled in."""
+    if isinstance(value, UserError):
+        value = value.message
+    if isinstance(value, Message):
+        return value.render(_)
+    if isinstance(value, str):
+        return _(value)
+    return str(value)
+
+
+def browser_language(locale: str | None) -> str:
+    """The app's language for a browser locale such as "ko-KR" (Streamlit's ``st.context.locale``)."""
+    code = (locale or "").replace("_", "-").split("-")[0].lower()
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE

@@ -1,0 +1,49 @@
+"""Messages for people: written in English here, shown in the visitor's language by the app.
+
+rnn_core knows nothing of languages (no Streamlit, no session). A message a user may read is a
+template with named fields, marked with ``N_`` so that the app's message catalogs (``locales/``)
+find it when they are extracted:
+
+    raise SequenceError(N_("The file is {size:.1f} MB; the limit is {limit:.0f} MB."), size=mb, limit=20)
+
+``str(err)`` is the English text. ``err.message`` keeps the template and its fields, so the app can
+look the template up in the visitor's catalog and fill in the same fields
+(``explorer.i18n.text(err)``). A field may itself be a :class:`Message` (a part chosen at run time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+
+def N_(template: str) -> str:
+    """Mark ``template`` for translation; it is returned unchanged (the app translates it when shown)."""
+    return template
+
+
+@dataclass(frozen=True)
+class Message:
+    """A template with named fields; ``str()`` gives English, ``render(gettext)`` another language."""
+
+    template: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self, gettext: Callable[[str], str]) -> str:
+        """The template looked up with ``gettext``, its fields filled in (nested messages rendered first)."""
+        text = gettext(self.template)
+        if not self.fields:
+            return text
+        values = {k: v.render(gettext) if isinstance(v, Message) else v for k, v in self.fields.items()}
+        return text.format(**values)
+
+    def __str__(self) -> str:
+        return self.render(lambda template: template)
+
+
+class UserError(ValueError):
+    """Input a user can fix; the message says why and what to do. ``err.message`` is the :class:`Message`."""
+
+    def __init__(self, template: str | Message, /, **fields: Any) -> None:
+        self.message = template if isinstance(template, Message) else Message(template, fields)
+        super().__init__(str(self.message))
