@@ -13,7 +13,6 @@ look the template up in the visitor's catalog and fill in the same fields
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 
@@ -22,28 +21,40 @@ def N_(template: str) -> str:
     return template
 
 
-@dataclass(frozen=True)
-class Message:
-    """A template with named fields; ``str()`` gives English, ``render(gettext)`` another language."""
+class Message(str):
+    """A template with named fields. It *is* its English text (a ``str``), so code that does not translate
+    still shows it; ``render(gettext)`` gives it in another language."""
 
     template: str
-    fields: Mapping[str, Any] = field(default_factory=dict)
+    fields: Mapping[str, Any]
+
+    def __new__(cls, template: str, fields: Mapping[str, Any] | None = None) -> "Message":
+        fields = dict(fields or {})
+        self = super().__new__(cls, _fill(template, fields, _english))
+        self.template, self.fields = template, fields
+        return self
 
     def render(self, gettext: Callable[[str], str]) -> str:
         """The template looked up with ``gettext``, its fields filled in (nested messages rendered first)."""
-        text = gettext(self.template)
-        if not self.fields:
-            return text
-        values = {k: v.render(gettext) if isinstance(v, Message) else v for k, v in self.fields.items()}
-        return text.format(**values)
+        return _fill(gettext(self.template), self.fields, gettext)
 
-    def __str__(self) -> str:
-        return self.render(lambda template: template)
+    def __reduce__(self):
+        return (Message, (self.template, self.fields))
+
+
+def _english(template: str) -> str:
+    return template
+
+
+def _fill(text: str, fields: Mapping[str, Any], gettext: Callable[[str], str]) -> str:
+    if not fields:
+        return text
+    return text.format(**{k: v.render(gettext) if isinstance(v, Message) else v for k, v in fields.items()})
 
 
 class UserError(ValueError):
     """Input a user can fix; the message says why and what to do. ``err.message`` is the :class:`Message`."""
 
-    def __init__(self, template: str | Message, /, **fields: Any) -> None:
-        self.message = template if isinstance(template, Message) else Message(template, fields)
+    def __init__(self, template: str, /, **fields: Any) -> None:
+        self.message = template if isinstance(template, Message) and not fields else Message(template, fields)
         super().__init__(str(self.message))
