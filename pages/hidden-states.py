@@ -131,7 +131,7 @@ if keras_run is not None:
     table[_("h_t (Keras run)")] = keras_run.states[b, t, :shown]
 st.dataframe(table.style.format("{:+.5f}"), width="stretch")
 st.caption(f"x_{src} = {np.array2string(x_t[:8], precision=4)}{' …' if D > 8 else ''} (D = {D}); "
-           + _("showing {shown} of {H} units, computed here in float64 from the weights: the h column equals the "
+           + _("showing {shown} of {H} units, computed here in `float64` from the weights: the h column equals the "
                "run's h_t.").format(shown=shown, H=H))
 with st.expander(_("Weights of this layer")):
     kernels = _("kernel W {kernel}, recurrent_kernel U {recurrent} (scaled by {scale})").format(
@@ -163,7 +163,7 @@ c1.download_button(_("hidden states h_t (CSV)"), lambda: export.to_csv(run.state
                    "hidden_states.csv", "text/csv", icon=":material/download:", on_click="ignore")
 c2.download_button(_("inputs, weights and outputs (NPZ)"), lambda: export.to_npz(arrays, cfg), "rnn_explorer.npz",
                    "application/octet-stream", icon=":material/download:", on_click="ignore")
-c3.download_button(_("Keras script that reproduces this (.py)"), export.reproduce_script(cfg), "reproduce_keras.py",
+c3.download_button(_("Keras script that reproduces this (`.py`)"), export.reproduce_script(cfg), "reproduce_keras.py",
                    "text/x-python", icon=":material/code:", on_click="ignore")
 st.caption(_("Put `reproduce_keras.py` next to `rnn_explorer.npz` and run it: it rebuilds `{layer}` with "
              "these flags and weights and prints the difference to the numbers exported here.")

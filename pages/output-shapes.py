@@ -167,7 +167,7 @@ with col_np:
             f"whole    = dense(h)                                            # {dense_np.shape}", language="python", wrap_lines=True)
     # The label names the two variables of the code above (per_step, whole): code, the same in every language.
     st.metric("max |per_step − whole|", f"{max_difference(td_np, dense_np):.2g}",
-              help=_("Not exactly 0: a (B, H) and a (B, T, H) matmul may sum in a different order (float32 "
+              help=_("Not exactly 0: a (B, H) and a (B, T, H) matmul may sum in a different order (`float32` "
                      "rounding)."))
 with col_k:
     if keras_enabled(T):
