@@ -38,8 +38,11 @@ def _with_alpha(hex_color: str, alpha: float) -> str:
 
 
 def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=15)), height=height,
-                      margin=dict(l=60, r=20, t=50, b=50), **kwargs)
+    # The title at the top of the figure; a two-line aggregation note (below) gets room between it and the plot.
+    noted = any(a.name == AGGREGATION_NOTE for a in fig.layout.annotations)
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left", yref="container", y=1, yanchor="top",
+                                 pad=dict(t=10), font=dict(size=15)), height=height + (24 if noted else 0),
+                      margin=dict(l=60, r=20, t=74 if noted else 50, b=50), **kwargs)
     return fig
 
 
@@ -61,12 +64,16 @@ def aggregate(values: Array, max_columns: int = MAX_COLUMNS) -> tuple[Array, Arr
                 np.nanmax(buckets, axis=1), size)
 
 
+AGGREGATION_NOTE = "aggregation"     # the name of the note's annotation
+
+
 def _aggregation_note(fig: go.Figure, size: int, T: int, lines: bool = False) -> None:
+    """Two short lines above the plot (a half-width chart has room for about 50 characters a line)."""
     if size > 1:
-        note = (_("aggregated: lines show the mean and bands the min-max of {size} steps ({T:,} in all); "
+        note = (_("aggregated: lines show the mean, bands the min-max<br>of {size} steps ({T:,} in all); "
                   "zoom to see raw steps") if lines else
-                _("aggregated: each column is the mean of {size} steps ({T:,} in all); zoom to see raw steps"))
-        fig.add_annotation(text=note.format(size=size, T=T),
+                _("aggregated: each column is the mean of {size} steps<br>({T:,} in all); zoom to see raw steps"))
+        fig.add_annotation(text=note.format(size=size, T=T), name=AGGREGATION_NOTE, align="left", xanchor="left",
                            xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
                            font=dict(size=11, color="gray"))
 
