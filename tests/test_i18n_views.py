@@ -29,16 +29,20 @@ ALLOWED = {
     "whole",                                    # the metric "max |per_step − whole|" names the variables of the code above it
     "hh",                                       # the GRU candidate's name in rnn_core (a table column, like h, z, r)
     "gamma", "diag",                            # math in step_sigmas: the bound gamma·sigma_max(U), J_t = diag(f'(z_t)) Uᵀ
+    "mish",                                     # an activation's name among the sidebar's options (keras.activations.mish)
+    "stateful",                                 # the sidebar toggle named after Keras' argument `stateful`
 }
 
 
 def open_page(page: str, cell: str, lang: str, keras: bool, **query) -> AppTest:
+    """The page as a link opens it (one run). AppTest turns choice widgets' values back into labels in the
+    test's thread with the script's format_func, so that run is in the page's language too."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params.update({"cell": cell, "lang": lang, "keras": str(keras).lower(),
                             **{k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in query.items()}})
-    at.run()
     at.switch_page(PAGES[page])
-    at.run()
+    with use_language(lang):
+        at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     return at
