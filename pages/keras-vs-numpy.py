@@ -72,7 +72,7 @@ for kind, name, a, b in rows:
     bars.append((name, diff, tol))
 agree = sum(r[AGREE] == YES for r in table)
 (st.success if agree == len(table) else st.error)(
-    _("{agree} of {total} tensors agree within float32 tolerance (1e-5 × max(1, scale)).").format(
+    _("{agree} of {total} tensors agree within `float32` tolerance (1e-5 × max(1, scale)).").format(
         agree=agree, total=len(table)))
 st.dataframe(pd.DataFrame(table).style.format({DIFF: "{:.2e}", TOL: "{:.0e}"}),
              hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)
