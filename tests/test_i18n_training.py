@@ -148,7 +148,7 @@ def test_compare_view_in_korean_has_no_english_left_and_the_same_curves():
             assert page_leftovers(at) == {}
             assert at.query_params["train_view"] == "compare"             # the option, not its Korean label
             titles = [c["layout"]["title"]["text"] for c in charts(at)]
-            assert titles[0].startswith("에포크별 검증 정확도") and "지연 k=2" in titles[0], titles
+            assert titles[0].startswith("에포크별 검증 정확도") and "간격 k=2" in titles[0], titles
             assert "에포크 2/2 (완료)" in at.get("progress")[0].proto.text
     assert curves["en"] == curves["ko"]
 
@@ -232,7 +232,7 @@ def test_figure_builders_in_korean_details():
     assert [t.name for t in loss.data] == ["NumPy", "Keras train_on_batch"]      # code names stay
     assert loss.layout.title.text == "스텝별 손실 (mse)" and loss.layout.annotations[0].text == "최선의 상수 예측"
     assert reach.data[0].hovertemplate.startswith("에포크 %{y}, t=%{x}")
-    assert compare.layout.title.text == "에포크별 학습 정확도 (지연 회상, 지연 k=3)"
+    assert compare.layout.title.text == "에포크별 학습 정확도 (지연 회상, 간격 k=3)"
     assert compare.layout.annotations[0].text == "우연 수준"
     # Outside use_language: English again (the builders translate when they are called; nothing is cached).
     assert tf.compare_curves({"LSTM": [0.5]}, "training accuracy", lag=3).layout.title.text == \
