@@ -44,17 +44,6 @@ def accept_old_links(key: str, labels: dict[str, str]) -> None:
         st.query_params[key] = old[raw]
 
 
-def labels(table: dict[str, str]):
-    """A format_func: ``table[option]`` translated into this run's language. The language is taken now, since
-    Streamlit's AppTest formats the value again after the run, outside it (where ``_()`` would be English)."""
-    lang = i18n.current_language()
-
-    def label(option: str) -> str:
-        with i18n.use_language(lang):
-            return _(table[option])
-    return label
-
-
 cfg, _input = page_setup("training", sidebar_input=False)   # training checks its own budget (training_view)
 keras_on = bool(st.session_state.get("keras", True))
 
@@ -64,7 +53,7 @@ st.caption(_("What does training do to the network? Train the tutorial model (th
              "states change. The page stays responsive: Pause acts within a moment."))
 accept_old_links("train_view", VIEW_LABELS)
 view = url_params.choice(st.segmented_control, _("view"), list(VIEW_LABELS), key="train_view", default="train",
-                         format_func=labels(VIEW_LABELS))
+                         format_func=lambda v: _(VIEW_LABELS[v]))
 
 
 def offer(label: str, key: str, value) -> None:
@@ -170,7 +159,7 @@ if view == "compare":
 c1, c2, c3, c4 = st.columns(4)
 accept_old_links("train_task", TASK_LABELS)
 task_name = url_params.choice(c1.selectbox, _("task"), TASKS, key="train_task", default=TASKS[0],
-                              format_func=labels(TASK_LABELS))
+                              format_func=lambda t: _(TASK_LABELS[t]))
 n = c2.number_input(_("sequences"), 8, 2048, 256, key="train_n", bind=URL, disabled=task_name == "upload")
 if task_name == "upload":
     steps, lag = 50, 5

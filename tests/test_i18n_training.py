@@ -50,20 +50,36 @@ def page_leftovers(at: AppTest) -> dict[str, list[str]]:
     return out
 
 
-def open_training(lang: str, **widgets) -> AppTest:
-    """The Training page in ``lang`` with Keras off from the first run (no TensorFlow), widgets set by key."""
+def run(at: AppTest, element=None) -> AppTest:
+    """``element.run()`` (or ``at.run()``) with the choice widgets' options formatted in the session's language.
+
+    AppTest turns each choice widget's value back into its label in the test's thread, with the script's
+    format_func: outside a script run ``_()`` would say English while the tree shows Korean labels.
+    """
+    with i18n.use_language(at.session_state["lang"] if "lang" in at.session_state else "en"):
+        (element or at).run()
+    return at
+
+
+def open_link(query: dict[str, str]) -> AppTest:
+    """The Training page opened from a link (Keras off from the first run: no TensorFlow)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["keras"] = "false"
-    at.query_params["lang"] = lang
+    at.query_params.update({"keras": "false", **query})
     at.run()
-    at.switch_page("pages/training.py").run()
+    return run(at, at.switch_page("pages/training.py"))
+
+
+def open_training(lang: str, **widgets) -> AppTest:
+    """The Training page in ``lang``, widgets set by key (in order: a task's own controls appear once it is chosen)."""
+    at = open_link({"lang": lang})
     for key, value in widgets.items():
         for kind in ("number_input", "selectbox", "button_group"):
             try:
-                getattr(at, kind)(key=key).set_value(value).run()
-                break
+                widget = getattr(at, kind)(key=key)
             except KeyError:
                 continue
+            run(at, widget.set_value(value))
+            break
         else:
             raise KeyError(key)
     assert not at.exception, [e.message for e in at.exception]
@@ -71,11 +87,11 @@ def open_training(lang: str, **widgets) -> AppTest:
 
 
 def run_to_the_end(at: AppTest, button: str, state: str) -> AppTest:
-    at.button(key=button).click().run()
+    run(at, at.button(key=button).click())
     for _ in range(40):
         if at.session_state[state].status == "done":
             break
-        at.run()
+        run(at)
     assert not at.exception, [e.message for e in at.exception]
     assert at.session_state[state].status == "done"
     return at
@@ -129,7 +145,7 @@ def test_the_same_numbers_in_both_languages(trained):
 
 def test_use_these_weights_in_korean():
     at = train_small("ko")
-    at.button(key="use_weights").click().run()
+    run(at, at.button(key="use_weights").click())
     assert not at.exception
     label = at.session_state["custom_layer"]["label"]
     assert isinstance(label, Message) and str(label).startswith("trained: SimpleRNN(32), delayed recall k=2")
@@ -158,9 +174,9 @@ def test_url_values_do_not_depend_on_the_language():
     assert at.query_params["train_task"] == "adding_problem"
     assert at.selectbox(key="train_task").value == "adding_problem"
     assert "덧셈 문제" in at.selectbox(key="train_task").options
-    at.button_group(key="train_view").set_value("compare").run()
+    run(at, at.button_group(key="train_view").set_value("compare"))
     assert at.query_params["train_view"] == "compare" and at.query_params["train_task"] == "adding_problem"
-    at.button_group(key="train_view").set_value("train").run()
+    run(at, at.button_group(key="train_view").set_value("train"))
     assert "train_view" not in at.query_params                      # the default leaves the URL
     assert at.selectbox(key="train_task").value == "adding_problem"  # found again in the URL
 
@@ -171,20 +187,14 @@ def test_url_values_do_not_depend_on_the_language():
                                           ("frame classification (39 classes)", "frame_classification")])
 def test_links_open_the_task_they_name(lang, link, option):
     """New links hold the option; links made when Streamlit's binding wrote the English label still open it."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update({"keras": "false", "lang": lang, "train_task": link, "train_units": "4"})
-    at.run()
-    at.switch_page("pages/training.py").run()
+    at = open_link({"lang": lang, "train_task": link, "train_units": "4"})
     assert not at.exception and not at.warning
     assert at.selectbox(key="train_task").value == option
     assert at.query_params["train_task"] == option
 
 
 def test_an_old_compare_link_opens_the_comparison():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update({"keras": "false", "lang": "ko", "train_view": "SimpleRNN vs LSTM vs GRU"})
-    at.run()
-    at.switch_page("pages/training.py").run()
+    at = open_link({"lang": "ko", "train_view": "SimpleRNN vs LSTM vs GRU"})
     assert at.button_group(key="train_view").value == "compare" and at.query_params["train_view"] == "compare"
     assert at.button(key="compare_run_train")
 
