@@ -528,6 +528,7 @@ def load_model_file(filename: str, data: bytes):
     import shutil  # noqa: PLC0415
     import tempfile  # noqa: PLC0415
 
+    from .messages import N_  # noqa: PLC0415
     from .model_files import ModelFileError, inspect_model_file  # noqa: PLC0415
 
     info = inspect_model_file(filename, data)
@@ -543,8 +544,9 @@ def load_model_file(filename: str, data: bytes):
     except ModelFileError:
         raise
     except Exception as e:  # noqa: BLE001 - anything Keras raises becomes a message, never a traceback
-        raise ModelFileError(f"Keras could not load the model: {str(e)[:300]} "
-                             'Re-save it with Keras 3 as `model.save("model.keras")` and try again.') from None
+        raise ModelFileError(N_("Keras could not load the model: {e} Re-save it with Keras 3 as "
+                                '`model.save("model.keras")` and try again.'),
+                             e=str(e)[:300]) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return model, info
