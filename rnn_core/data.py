@@ -63,12 +63,15 @@ class SequenceInfo:
     array: str | None = None
     dropped_rows: list[int] = field(default_factory=list)   # time steps dropped for NaN/inf (0-based)
     filled_values: int = 0                        # NaN/inf values replaced by the previous finite value
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # Messages: the app shows them translated
 
 
-def limits_text() -> str:
-    return (f"Up to {MAX_BYTES // 2**20} MB, {MAX_STEPS:,} time steps, {MAX_FEATURES} features and "
-            f"{MAX_BATCH} sequences; formats {', '.join(FORMATS)}.")
+def limits_text() -> Message:
+    """The upload limits in one sentence (a Message: the app shows it translated)."""
+    return Message(N_("Up to {megabytes} MB, {steps:,} time steps, {features} features and {batch} sequences; "
+                      "formats {formats}."), {"megabytes": MAX_BYTES // 2**20, "steps": MAX_STEPS,
+                                              "features": MAX_FEATURES, "batch": MAX_BATCH,
+                                              "formats": ", ".join(FORMATS)})
 
 
 def load_sequence(filename: str, data: bytes, *, nan_policy: str = "error", npz_key: str | None = None,

@@ -82,7 +82,13 @@ class RecurrentLayer:
 
     @property
     def label(self) -> str:
-        return self.name if self.direction is None else f"{self.name} ({self.direction})"
+        """The layer's name, with its direction inside a Bidirectional (a Message then: the app translates it)."""
+        if self.direction is None:
+            return self.name
+        return Message(_DIRECTION_LABELS[self.direction], {"name": self.name})
+
+
+_DIRECTION_LABELS = {"forward": N_("{name} (forward)"), "backward": N_("{name} (backward)")}
 
 
 # -- every object in the config: on the allowlist or refused -----------------------------

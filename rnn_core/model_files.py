@@ -109,9 +109,14 @@ class ModelFileInfo:
     weights_bytes: int
 
     def layer_table(self) -> list[dict[str, Any]]:
-        """The layer table as records (e.g. for pandas.DataFrame)."""
-        return [{"layer": r.name, "class": r.class_name, "output shape": r.output_shape, "parameters": r.params}
+        """The layer table as records (e.g. for pandas.DataFrame); the keys, its column headers, are Messages
+        (equal to "layer", "class", "output shape", "parameters") that the app shows translated."""
+        return [{_LAYER: r.name, _CLASS: r.class_name, _OUTPUT_SHAPE: r.output_shape, _PARAMETERS: r.params}
                 for r in self.layers]
+
+
+_LAYER, _CLASS, _OUTPUT_SHAPE, _PARAMETERS = (Message(N_("layer")), Message(N_("class")), Message(N_("output shape")),
+                                              Message(N_("parameters")))
 
 
 # -- entry point ----------------------------------------------------------------
