@@ -68,9 +68,9 @@ class SequenceInfo:
 
 def limits_text() -> Message:
     """The upload limits in one sentence (a Message: the app shows it translated)."""
-    return Message(N_("Up to {megabytes} MB, {steps:,} time steps, {features} features and {batch} sequences; "
+    return Message(N_("Up to {megabytes} MB, {steps:,} time steps, {features} features and {sequences} sequences; "
                       "formats {formats}."), {"megabytes": MAX_BYTES // 2**20, "steps": MAX_STEPS,
-                                              "features": MAX_FEATURES, "batch": MAX_BATCH,
+                                              "features": MAX_FEATURES, "sequences": MAX_BATCH,
                                               "formats": ", ".join(FORMATS)})
 
 

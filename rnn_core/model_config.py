@@ -588,7 +588,8 @@ def _check_build(layer: dict, x: Shape, name: str) -> None:
                              name=name, resave=RESAVE)
     shape = build.get("input_shape")
     if shape is not None and (not isinstance(shape, list) or tuple(shape) != tuple(x)):
-        raise ModelFileError(N_("Layer {name!r} would be built for input shape {shape}, X Refusing a config that does not add up. {resave}"),
+        raise ModelFileError(N_("Layer {name!r} would be built for input shape {shape}, but the layers before it give {given}. "
+                                "Refusing a config that does not add up. {resave}"),
                              name=name, shape=str(shape)[:60], given=format_shapes([x]), resave=RESAVE)
 
 
