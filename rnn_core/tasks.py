@@ -259,9 +259,17 @@ def user_task(x, y, name: str | None = None) -> Task:
         num = 1 if y.ndim == (2 if many_to_many else 1) else y.shape[-1]
         loss = "mse"
     y = check_targets(y, batch=N, steps=T, many_to_many=many_to_many, num_class=num, loss=loss)
-    what = f"{num} classes" if loss == SCCE_LOSS else f"{num} value(s)"
-    per = "per step (many-to-many)" if many_to_many else "per sequence (many-to-one)"
-    return Task("user", x, y, loss, many_to_many, num, f"{name}: {N} sequence(s) of {T} steps, {what} {per}")
+    description = _USER_DESCRIPTIONS[loss == SCCE_LOSS, many_to_many]
+    return Task("user", x, y, loss, many_to_many, num,
+                Message(description, {"name": name, "n": N, "steps": T, "num": num}))
+
+
+_USER_DESCRIPTIONS = {
+    (True, True): N_("{name}: {n} sequence(s) of {steps} steps, {num} classes per step (many-to-many)"),
+    (True, False): N_("{name}: {n} sequence(s) of {steps} steps, {num} classes per sequence (many-to-one)"),
+    (False, True): N_("{name}: {n} sequence(s) of {steps} steps, {num} value(s) per step (many-to-many)"),
+    (False, False): N_("{name}: {n} sequence(s) of {steps} steps, {num} value(s) per sequence (many-to-one)"),
+}
 
 
 def load_npz_task(content: bytes, x_key: str = "x", y_key: str = "y") -> Task:
