@@ -19,6 +19,7 @@ import numpy as np
 
 from .activations import Activation
 from .jacobian import StepJacobian, diagonal_times_matrix
+from .messages import N_, Message
 
 Array = np.ndarray
 CHUNK_BYTES = 16 * 2**20       # dense Jacobians and Lanczos bases are built this many bytes at a time (bounds the peak)
@@ -98,7 +99,7 @@ class JacobianMap:
     steps: Array        # (S,) the time steps on the grid
     log10_norm: Array   # (S, S) log10 ||dh_t/dh_k||_2 for t = steps[i] >= k = steps[j]; NaN above the diagonal
     exact_grid: bool    # True when the grid is every step
-    method: str
+    method: str         # a Message: the app shows it translated
 
 
 def state_jacobian_map(jac: StepJacobian, max_points: int = 32, max_bytes: int = CHUNK_BYTES) -> JacobianMap:
@@ -155,8 +156,9 @@ def state_jacobian_map(jac: StepJacobian, max_points: int = 32, max_bytes: int =
     for (i, j), v in zip(index, values, strict=True):
         out[i, j] = v
     exact = P == T
-    method = ("every step; spectral norms by Lanczos" if exact else
-              f"grid of {P} of {T} steps (every ~{(T - 1) / max(P - 1, 1):.0f}th); spectral norms by Lanczos")
+    method = (Message(N_("every step; spectral norms by Lanczos")) if exact else
+              Message(N_("grid of {points} of {steps} steps (every ~{every:.0f}th); spectral norms by Lanczos"),
+                      {"points": P, "steps": T, "every": (T - 1) / max(P - 1, 1)}))
     return JacobianMap(steps, out, exact, method)
 
 
@@ -171,7 +173,7 @@ class PascanuReport:
     sigma_max: float          # largest singular value of U
     gamma: float              # sup |f'| of the activation
     bound: float              # gamma * sigma_max: ||J_t|| <= bound for every step
-    verdict: str
+    verdict: str              # a Message: the app shows it translated
 
 
 def pascanu_report(recurrent_kernel: Array, activation: Activation) -> PascanuReport:
@@ -182,14 +184,15 @@ def pascanu_report(recurrent_kernel: Array, activation: Activation) -> PascanuRe
     gamma = float(activation.max_slope)
     bound = gamma * sigma
     if bound < 1 - 1e-3:
-        verdict = (f"gamma x sigma_max(U) = {bound:.3g} < 1: every step shrinks the gradient by at least this "
-                   "factor, so long-range gradients vanish (sufficient condition).")
+        verdict = Message(N_("gamma x sigma_max(U) = {bound:.3g} < 1: every step shrinks the gradient by at least "
+                             "this factor, so long-range gradients vanish (sufficient condition)."), {"bound": bound})
     elif bound > 1 + 1e-3:
-        verdict = (f"gamma x sigma_max(U) = {bound:.3g} > 1: exploding gradients are possible (necessary "
-                   "condition), and happen when the activations stay in their steep region.")
+        verdict = Message(N_("gamma x sigma_max(U) = {bound:.3g} > 1: exploding gradients are possible (necessary "
+                             "condition), and happen when the activations stay in their steep region."),
+                          {"bound": bound})
     else:
-        verdict = (f"gamma x sigma_max(U) = {bound:.4g} ~ 1: on the edge (an orthogonal U at gain 1 sits here); "
-                   "the saturation of f decides, step by step.")
+        verdict = Message(N_("gamma x sigma_max(U) = {bound:.4g} ~ 1: on the edge (an orthogonal U at gain 1 sits "
+                             "here); the saturation of f decides, step by step."), {"bound": bound})
     return PascanuReport(rho, sigma, gamma, bound, verdict)
 
 
@@ -330,7 +333,8 @@ def state_flow(layer, b: int = 0, max_sigma_steps: int = MAX_SIGMA_STEPS, max_po
     jmap = state_jacobian_map(jac.take(slice(T - window, T)), max_points=points)
     jmap.steps = jmap.steps + (T - window)
     if window < T:
-        jmap.method += f"; the last {window:,} of {T:,} steps"
+        jmap.method = Message(N_("{method}; the last {window:,} of {steps:,} steps"),
+                              {"method": jmap.method, "window": window, "steps": T})
     gate = getattr(layer.cell, "carry_gate", None)
     carry = None
     if gate is not None:

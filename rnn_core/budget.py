@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .messages import N_, Message
+
 PAGES = ("hidden-states", "output-shapes", "gradient-flow", "keras-vs-numpy")
 CELLS = ("simple_rnn", "lstm", "gru")
 
@@ -121,12 +123,14 @@ class Estimate:
 
     @property
     def over(self) -> list[str]:
-        """Which limits it passes: 'memory', 'time' (empty when it fits)."""
-        return [name for name, v, b in (("memory", self.bytes, self.budget_bytes),
-                                         ("time", self.seconds, self.budget_seconds)) if v > b]
+        """Which limits it passes: 'memory', 'time' (empty when it fits); Messages, equal to those words."""
+        return [Message(name) for name, v, b in ((N_("memory"), self.bytes, self.budget_bytes),
+                                                  (N_("time"), self.seconds, self.budget_seconds)) if v > b]
 
-    def text(self) -> str:
-        return f"about {fmt_bytes(self.bytes)} and {fmt_seconds(self.seconds)}"
+    def text(self) -> Message:
+        """e.g. "about 120 MiB and 2.5 s" (a Message: the app shows it translated)."""
+        return Message(N_("about {memory} and {time}"),
+                       {"memory": fmt_bytes(self.bytes), "time": fmt_seconds(self.seconds)})
 
 
 def fmt_bytes(n: float) -> str:
@@ -137,10 +141,11 @@ def fmt_seconds(s: float) -> str:
     return f"{s:.1f} s" if s < 60 else f"{s / 60:.1f} min"
 
 
-def budget_text() -> str:
-    """The budget in one sentence, for the sidebar and the README."""
-    return (f"Each view may use up to {fmt_bytes(RUN_BYTES)} of memory and about {RUN_SECONDS:g} s of computing on "
-            f"this server; larger configurations are offered the nearest one that fits.")
+def budget_text() -> Message:
+    """The budget in one sentence, for the sidebar and the README (a Message: the app shows it translated)."""
+    return Message(N_("Each view may use up to {memory} of memory and about {seconds:g} s of computing on this "
+                      "server; larger configurations are offered the nearest one that fits."),
+                   {"memory": fmt_bytes(RUN_BYTES), "seconds": RUN_SECONDS})
 
 
 def _check(page: str, cell: str) -> None:
@@ -226,7 +231,7 @@ class Suggestion:
     steps: int
     units: int
     estimate: Estimate
-    changes: tuple[str, ...]     # e.g. ("batch 16 -> 1", "steps 100,000 -> 20,000")
+    changes: tuple[Message, ...]     # e.g. ("batch 16 → 1", "steps 100,000 → 20,000"), shown translated
 
 
 def _nice_below(n: int, floor: int) -> list[int]:
@@ -238,6 +243,14 @@ def _nice_below(n: int, floor: int) -> list[int]:
             if floor <= v < n:
                 out.add(v)
     return sorted(out, reverse=True)
+
+
+_CHANGES = {"batch": N_("batch {old} → {new}"), "steps": N_("steps {old:,} → {new:,}"),
+            "units": N_("units {old} → {new}")}
+
+
+def _change(what: str, old: int, new: int) -> Message:
+    return Message(_CHANGES[what], {"old": old, "new": new})
 
 
 UNITS_LADDER = (256, 192, 128, 96, 64, 48, 32, 24, 16, 12, 8, 6, 4, 3, 2, 1)
@@ -267,16 +280,16 @@ def nearest_fitting(page: str, batch: int, steps: int, units: int, features: int
     changes = []
     for b in range(batch - 1, 0, -1):
         if est(b, steps, units).fits:
-            return Suggestion(b, steps, units, est(b, steps, units), (f"batch {batch} → {b}",))
+            return Suggestion(b, steps, units, est(b, steps, units), (_change("batch", batch, b),))
     if batch > 1:
-        changes.append(f"batch {batch} → 1")
+        changes.append(_change("batch", batch, 1))
     for t in _nice_below(steps, min_steps):
         if est(1, t, units).fits:
-            return Suggestion(1, t, units, est(1, t, units), (*changes, f"steps {steps:,} → {t:,}"))
+            return Suggestion(1, t, units, est(1, t, units), (*changes, _change("steps", steps, t)))
     t = min(steps, max(min_steps, 100))
     if t != steps:
-        changes.append(f"steps {steps:,} → {t:,}")
+        changes.append(_change("steps", steps, t))
     for h in UNITS_LADDER:
         if h < units and est(1, t, h).fits:
-            return Suggestion(1, t, h, est(1, t, h), (*changes, f"units {units} → {h}"))
+            return Suggestion(1, t, h, est(1, t, h), (*changes, _change("units", units, h)))
     return None

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import SequenceError
+from .messages import N_, Message
 
 Array = np.ndarray
 
@@ -62,12 +63,15 @@ class SequenceInfo:
     array: str | None = None
     dropped_rows: list[int] = field(default_factory=list)   # time steps dropped for NaN/inf (0-based)
     filled_values: int = 0                        # NaN/inf values replaced by the previous finite value
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # Messages: the app shows them translated
 
 
-def limits_text() -> str:
-    return (f"Up to {MAX_BYTES // 2**20} MB, {MAX_STEPS:,} time steps, {MAX_FEATURES} features and "
-            f"{MAX_BATCH} sequences; formats {', '.join(FORMATS)}.")
+def limits_text() -> Message:
+    """The upload limits in one sentence (a Message: the app shows it translated)."""
+    return Message(N_("Up to {megabytes} MB, {steps:,} time steps, {features} features and {sequences} sequences; "
+                      "formats {formats}."), {"megabytes": MAX_BYTES // 2**20, "steps": MAX_STEPS,
+                                              "features": MAX_FEATURES, "sequences": MAX_BATCH,
+                                              "formats": ", ".join(FORMATS)})
 
 
 def load_sequence(filename: str, data: bytes, *, nan_policy: str = "error", npz_key: str | None = None,
@@ -92,16 +96,18 @@ def load_sequence(filename: str, data: bytes, *, nan_policy: str = "error", npz_
     if nan_policy not in NAN_POLICIES:
         raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}.")
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise SequenceError("Expected the file's bytes.")
+        raise SequenceError(N_("Expected the file's bytes."))
     data = bytes(data)
     if len(data) > max_bytes:
-        raise SequenceError(f"The file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB. "
-                            "Upload fewer steps, or downsample the sequence first.")
+        raise SequenceError(N_("The file is {size:.1f} MB; the limit is {limit:.0f} MB. Upload fewer steps, or "
+                               "downsample the sequence first."),
+                            size=len(data) / 2**20, limit=max_bytes / 2**20)
     if not data or data.isspace():          # (no stripped copy of a 20 MB upload)
-        raise SequenceError("The file is empty. Upload a file with at least 2 time steps.")
+        raise SequenceError(N_("The file is empty. Upload a file with at least 2 time steps."))
     ext = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if ext not in FORMATS:
-        raise SequenceError(f"Unsupported file type {ext or '(no extension)'!r}. Use one of: {', '.join(FORMATS)}.")
+        raise SequenceError(N_("Unsupported file type {ext!r}. Use one of: {formats}."),
+                            ext=ext or Message(N_("(no extension)")), formats=', '.join(FORMATS))
     fmt = ext[1:]
     if fmt in TABLE_FORMATS:
         array, info = _table(data, fmt, header, nan_policy, dict(
@@ -121,7 +127,7 @@ def load_sequence(filename: str, data: bytes, *, nan_policy: str = "error", npz_
 def parse_typed(text: str, nan_policy: str = "error") -> tuple[Array, SequenceInfo]:
     """Numbers typed in a text box: one time step per line (or ';'), features separated by ',' or spaces."""
     if not text.strip():
-        raise SequenceError("Type at least 2 numbers, one time step per line (or separated by ';').")
+        raise SequenceError(N_("Type at least 2 numbers, one time step per line (or separated by ';')."))
     rows = [r for r in text.replace(";", "\n").splitlines() if r.strip()]
     if len(rows) == 1:
         rows = rows[0].replace(",", " ").split()       # a single line of numbers: one feature over time
@@ -139,13 +145,15 @@ def parse_typed(text: str, nan_policy: str = "error") -> tuple[Array, SequenceIn
 
 def _text(data: bytes, fmt: str) -> str:
     if b"\x00" in data[:4096]:
-        raise SequenceError(f"This .{fmt} file contains binary data (NUL bytes), not text. "
-                            "Is it really a text file? NumPy arrays go in .npy or .npz files.")
+        raise SequenceError(N_("This .{fmt} file contains binary data (NUL bytes), not text. Is it really a text "
+                               "file? NumPy arrays go in .npy or .npz files."),
+                            fmt=fmt)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise SequenceError(f"This .{fmt} file is not UTF-8 text (invalid byte at position {err.start}). "
-                            "Save it as UTF-8 and upload it again.") from None
+        raise SequenceError(N_("This .{fmt} file is not UTF-8 text (invalid byte at position {start}). Save it as "
+                               "UTF-8 and upload it again."),
+                            fmt=fmt, start=err.start) from None
 
 
 def _table(data: bytes, fmt: str, header: bool | None, nan_policy: str, options: dict,
@@ -169,12 +177,12 @@ def _table(data: bytes, fmt: str, header: bool | None, nan_policy: str, options:
 
 def _npy(data: bytes) -> Array:
     if not data.startswith(b"\x93NUMPY"):
-        raise SequenceError("This .npy file does not start with NumPy's header: is it really a .npy file? "
-                            "Save arrays with numpy.save.")
+        raise SequenceError(N_("This .npy file does not start with NumPy's header: is it really a .npy file? Save "
+                               "arrays with numpy.save."))
     stream = io.BytesIO(data)
-    _check_npy_header(stream, len(data), "The .npy array")
+    _check_npy_header(stream, len(data), Message(N_("The .npy array")))
     stream.seek(0)
-    return _numeric(_read_npy(stream, "This .npy file"), "The .npy array")
+    return _numeric(_read_npy(stream, Message(N_("This .npy file"))), Message(N_("The .npy array")))
 
 
 def _check_npy_header(stream, stored_size: int, what: str) -> None:
@@ -193,25 +201,30 @@ def _check_npy_header(stream, stored_size: int, what: str) -> None:
         elif version == (2, 0):
             shape, _, dtype = npformat.read_array_header_2_0(stream, max_header_size=10_000)
         else:
-            raise SequenceError(f"{what} uses .npy format version {version[0]}.{version[1]}; versions 1.0 and 2.0 "
-                                "(numpy.save) are read here.")
+            raise SequenceError(N_("{what} uses .npy format version {version}.{version2}; versions 1.0 and 2.0 "
+                                   "(numpy.save) are read here."),
+                                what=what, version=version[0], version2=version[1])
     except SequenceError:
         raise
     except Exception as err:   # a damaged header raises ValueError, SyntaxError, EOFError, ...
-        raise SequenceError(f"{what} has a damaged .npy header ({type(err).__name__}: {str(err)[:120]}).") from None
+        raise SequenceError(N_("{what} has a damaged .npy header ({error}: {err})."),
+                            what=what, error=type(err).__name__, err=str(err)[:120]) from None
     if dtype.hasobject:
-        raise SequenceError(f"{what} holds Python objects (a pickled array), which are never loaded here. "
-                            "Save a numeric array instead.")
+        raise SequenceError(N_("{what} holds Python objects (a pickled array), which are never loaded here. Save a "
+                               "numeric array instead."), what=what)
     if dtype.kind not in "biuf":
-        raise SequenceError(f"{what} has dtype {dtype}; it must hold numbers (integers or floats).")
+        raise SequenceError(N_("{what} has dtype {dtype}; it must hold numbers (integers or floats)."),
+                            what=what, dtype=dtype)
     _check_shape(tuple(shape))
     claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
     if claimed > MAX_ARRAY_BYTES:
-        raise SequenceError(f"{what} would take {claimed / 2**20:,.0f} MB ({shape}, {dtype}); the limit is "
-                            f"{MAX_ARRAY_BYTES // 2**20} MB. Upload fewer steps or features.")
+        raise SequenceError(N_("{what} would take {claimed:,.0f} MB ({shape}, {dtype}); the limit is "
+                               "{max_array_bytes} MB. Upload fewer steps or features."),
+                            what=what, claimed=claimed / 2**20, shape=shape, dtype=dtype, max_array_bytes=MAX_ARRAY_BYTES // 2**20)
     if stored_size > claimed + stream.tell() + 64:
-        raise SequenceError(f"{what} is larger than its header says ({stored_size:,} bytes for {claimed:,} bytes of "
-                            "data): the file is damaged.")
+        raise SequenceError(N_("{what} is larger than its header says ({stored_size:,} bytes for {claimed:,} bytes "
+                               "of data): the file is damaged."),
+                            what=what, stored_size=stored_size, claimed=claimed)
 
 
 def _read_npy(stream, what: str) -> Array:
@@ -219,52 +232,59 @@ def _read_npy(stream, what: str) -> Array:
         return np.load(stream, allow_pickle=False)
     except ValueError as err:
         if "allow_pickle" in str(err) or "Object arrays" in str(err):
-            raise SequenceError(f"{what} holds Python objects (a pickled array), which are never loaded "
-                                "here. Save a numeric array instead.") from None
-        raise SequenceError(f"{what} is damaged or truncated ({err}).") from None
+            raise SequenceError(N_("{what} holds Python objects (a pickled array), which are never loaded here. Save "
+                                   "a numeric array instead."), what=what) from None
+        raise SequenceError(N_("{what} is damaged or truncated ({err})."),
+                            what=what, err=err) from None
     except Exception as err:  # a truncated or corrupted file raises OSError, EOFError, ...
-        raise SequenceError(f"{what} is damaged or truncated ({type(err).__name__}).") from None
+        raise SequenceError(N_("{what} is damaged or truncated ({error})."),
+                            what=what, error=type(err).__name__) from None
 
 
 def _npz(data: bytes, key: str | None) -> tuple[Array, SequenceInfo]:
     """An .npz: every member's directory entry and .npy header are checked before the chosen array is read."""
     if not data.startswith(b"PK"):
-        raise SequenceError("This .npz file is not a NumPy archive (a zip of .npy files). Save with numpy.savez.")
+        raise SequenceError(N_("This .npz file is not a NumPy archive (a zip of .npy files). Save with numpy.savez."))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = {m.filename[:-4] if m.filename.endswith(".npy") else m.filename: m for m in archive.infolist()}
         if not members:
-            raise SequenceError("This .npz archive contains no arrays.")
+            raise SequenceError(N_("This .npz archive contains no arrays."))
         names = list(members)
         name = key if key is not None else names[0]
         if name not in members:
-            raise SequenceError(f"No array named {name!r} in this .npz; it has: {', '.join(names)}.")
+            raise SequenceError(N_("No array named {name!r} in this .npz; it has: {names}."),
+                                name=name, names=', '.join(names))
         for member_name, member in members.items():
-            what = f"Array {member_name!r}"
+            what = Message(N_("Array {name!r}"), {"name": member_name})
             if member.file_size > MAX_ARRAY_BYTES + 65_536:
-                raise SequenceError(f"{what} is {member.file_size / 2**20:,.0f} MB uncompressed; the limit is "
-                                    f"{MAX_ARRAY_BYTES // 2**20} MB. Upload fewer steps or features.")
+                raise SequenceError(N_("{what} is {file_size:,.0f} MB uncompressed; the limit is {max_array_bytes} "
+                                       "MB. Upload fewer steps or features."),
+                                    what=what, file_size=member.file_size / 2**20, max_array_bytes=MAX_ARRAY_BYTES // 2**20)
             with archive.open(member) as stream:
                 head = stream.read(65_536 + 12)
             if not head.startswith(b"\x93NUMPY"):
-                raise SequenceError(f"{what} in this .npz is not an .npy array (no NumPy header). "
-                                    "Save with numpy.savez.")
+                raise SequenceError(N_("{what} in this .npz is not an .npy array (no NumPy header). Save with "
+                                       "numpy.savez."), what=what)
             _check_npy_header(io.BytesIO(head), member.file_size, what)
         with archive.open(members[name]) as stream:
-            array = _read_npy(io.BytesIO(stream.read(members[name].file_size + 1)), f"Array {name!r}")
+            array = _read_npy(io.BytesIO(stream.read(members[name].file_size + 1)), Message(N_("Array {name!r}"), {"name": name}))
     except SequenceError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError, NotImplementedError, RuntimeError) as err:
-        raise SequenceError(f"This .npz file is damaged or truncated ({type(err).__name__}).") from None
+        raise SequenceError(N_("This .npz file is damaged or truncated ({error})."),
+                            error=type(err).__name__) from None
     info = SequenceInfo("npz", arrays=names, array=name)
     if len(names) > 1:
-        info.notes.append(f"The archive has {len(names)} arrays; using {name!r}. Pick another in the list.")
-    return _numeric(array, f"Array {name!r}"), info
+        info.notes.append(Message(N_("The archive has {n_names} arrays; using {name!r}. Pick another in the list."),
+                                  {"n_names": len(names), "name": name}))
+    return _numeric(array, Message(N_("Array {name!r}"), {"name": name})), info
 
 
 def _numeric(array: Array, what: str) -> Array:
     if array.dtype.kind not in "biuf":
-        raise SequenceError(f"{what} has dtype {array.dtype}; it must hold numbers (integers or floats).")
+        raise SequenceError(N_("{what} has dtype {dtype}; it must hold numbers (integers or floats)."),
+                            what=what, dtype=array.dtype)
     return array.astype(np.float64)
 
 
@@ -272,19 +292,21 @@ def _json(text: str) -> Array:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
-        raise SequenceError(f"This is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}). "
-                            "Expected a list of numbers or a list of lists.") from None
+        raise SequenceError(N_("This is not valid JSON (line {lineno}, column {colno}: {msg}). Expected a list of "
+                               "numbers or a list of lists."),
+                            lineno=err.lineno, colno=err.colno, msg=err.msg) from None
     except RecursionError:
-        raise SequenceError("This JSON is nested too deeply. Expected a list of numbers or a list of lists.") from None
+        raise SequenceError(N_("This JSON is nested too deeply. Expected a list of numbers or a list of lists.")) from None
     if not isinstance(value, list) or not value:
-        raise SequenceError("Expected a JSON list of numbers, [1, 2, 3], or a list of lists, [[1, 2], [3, 4]].")
+        raise SequenceError(N_("Expected a JSON list of numbers, [1, 2, 3], or a list of lists, [[1, 2], [3, 4]]."))
     depth, node = 0, value
     while isinstance(node, list):
         if not node:
-            raise SequenceError("The JSON contains an empty list; every time step needs values.")
+            raise SequenceError(N_("The JSON contains an empty list; every time step needs values."))
         depth, node = depth + 1, node[0]
     if depth > 3:
-        raise SequenceError(f"The JSON is nested {depth} lists deep; at most 3: batch, time, features.")
+        raise SequenceError(N_("The JSON is nested {depth} lists deep; at most 3: batch, time, features."),
+                            depth=depth)
     return _json_array(value, depth)
 
 
@@ -295,16 +317,19 @@ def _json_array(value, depth: int) -> Array:
     def walk(node, level: int, path: str) -> None:
         if level == depth:
             if isinstance(node, bool) or not isinstance(node, (int, float)):
-                raise SequenceError(f"JSON value at {path} is {json.dumps(node)[:30]}, not a number.")
+                raise SequenceError(N_("JSON value at {path} is {value}, not a number."),
+                                    path=path, value=json.dumps(node)[:30])
             flat.append(float(node))
             return
         if not isinstance(node, list):
-            raise SequenceError(f"JSON value at {path} should be a list like its neighbours (ragged nesting).")
+            raise SequenceError(N_("JSON value at {path} should be a list like its neighbours (ragged nesting)."),
+                                path=path)
         if len(shape) <= level:
             shape.append(len(node))
         elif shape[level] != len(node):
-            raise SequenceError(f"JSON list at {path} has {len(node)} items but the first one at that level has "
-                                f"{shape[level]}: rows must all have the same length (ragged rows).")
+            raise SequenceError(N_("JSON list at {path} has {n_node} items but the first one at that level has "
+                                   "{shape}: rows must all have the same length (ragged rows)."),
+                                path=path, n_node=len(node), shape=shape[level])
         for i, child in enumerate(node):
             walk(child, level + 1, f"{path}[{i}]")
 
@@ -316,14 +341,16 @@ def _characters(text: str) -> tuple[Array, SequenceInfo]:
     chars = list(text.rstrip("\n")) if text.strip() else []
     vocab = sorted(set(chars))
     if len(vocab) > MAX_FEATURES:
-        raise SequenceError(f"The text uses {len(vocab)} different characters; one-hot vectors are limited to "
-                            f"{MAX_FEATURES}. Use a shorter or simpler text.")
+        raise SequenceError(N_("The text uses {n_vocab} different characters; one-hot vectors are limited to "
+                               "{max_features}. Use a shorter or simpler text."),
+                            n_vocab=len(vocab), max_features=MAX_FEATURES)
     index = {c: i for i, c in enumerate(vocab)}
     ids = np.fromiter((index[c] for c in chars), dtype=np.int64, count=len(chars))
     one_hot = np.zeros((len(chars), len(vocab)), dtype=np.float64)
     one_hot[np.arange(len(chars)), ids] = 1.0
     info = SequenceInfo("txt", vocabulary=vocab)
-    info.notes.append(f"{len(chars):,} characters, one-hot over a vocabulary of {len(vocab)}.")
+    info.notes.append(Message(N_("{n_chars:,} characters, one-hot over a vocabulary of {n_vocab}."),
+                              {"n_chars": len(chars), "n_vocab": len(vocab)}))
     return one_hot, info
 
 
@@ -335,35 +362,43 @@ def _check_shape(shape: tuple[int, ...]) -> None:
     if len(shape) == 1:
         shape = shape + (1,)
     if len(shape) not in (2, 3):
-        raise SequenceError(f"Got an array of shape {shape}; expected (T,), (T, D) or (B, T, D).")
+        raise SequenceError(N_("Got an array of shape {shape}; expected (T,), (T, D) or (B, T, D)."),
+                            shape=shape)
     if len(shape) == 3 and shape[0] > MAX_BATCH:
-        raise SequenceError(f"{shape[0]:,} sequences in the batch; the limit is {MAX_BATCH}.")
+        raise SequenceError(N_("{shape:,} sequences in the batch; the limit is {max_batch}."),
+                            shape=shape[0], max_batch=MAX_BATCH)
     if shape[-1] > MAX_FEATURES:
-        raise SequenceError(f"{shape[-1]} features per step; the limit is {MAX_FEATURES}.")
+        raise SequenceError(N_("{shape} features per step; the limit is {max_features}."),
+                            shape=shape[-1], max_features=MAX_FEATURES)
     if shape[-1] == 0:
-        raise SequenceError("The sequence has no features (zero columns).")
+        raise SequenceError(N_("The sequence has no features (zero columns)."))
     if shape[-2] > MAX_STEPS:
-        raise SequenceError(f"The sequence has {shape[-2]:,} time steps; the limit is {MAX_STEPS:,}. "
-                            "Upload a shorter part, or downsample it.")
+        raise SequenceError(N_("The sequence has {shape:,} time steps; the limit is {max_steps:,}. Upload a shorter "
+                               "part, or downsample it."),
+                            shape=shape[-2], max_steps=MAX_STEPS)
 
 
 def _finish(array: Array, info: SequenceInfo, nan_policy: str) -> tuple[Array, SequenceInfo]:
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim not in (2, 3):
-        raise SequenceError(f"Got an array of shape {array.shape}; expected (T,), (T, D) or (B, T, D).")
+        raise SequenceError(N_("Got an array of shape {shape}; expected (T,), (T, D) or (B, T, D)."),
+                            shape=array.shape)
     _check_shape(array.shape)
     array = _handle_non_finite(array, info, nan_policy)
     steps = array.shape[-2]
     if steps < 2:
-        raise SequenceError(f"The sequence has {steps} time step{'s' if steps != 1 else ''}; an RNN needs at "
-                            "least 2. Rows are time steps.")
+        template = (N_("The sequence has {steps} time step; an RNN needs at least 2. Rows are time steps.") if steps == 1
+                    else N_("The sequence has {steps} time steps; an RNN needs at least 2. Rows are time steps."))
+        raise SequenceError(template, steps=steps)
     if steps > MAX_STEPS:
-        raise SequenceError(f"The sequence has {steps:,} time steps; the limit is {MAX_STEPS:,}. "
-                            "Upload a shorter part, or downsample it.")
+        raise SequenceError(N_("The sequence has {steps:,} time steps; the limit is {max_steps:,}. Upload a shorter "
+                               "part, or downsample it."),
+                            steps=steps, max_steps=MAX_STEPS)
     too_big = np.abs(array) > np.finfo(np.float32).max
     if too_big.any():
-        raise SequenceError(f"{int(too_big.sum())} values are too large for float32 (over 3.4e38).")
+        raise SequenceError(N_("{count} values are too large for float32 (over 3.4e38)."),
+                            count=int(too_big.sum()))
     info.shape = tuple(array.shape)
     return array.astype(np.float32), info
 
@@ -375,17 +410,20 @@ def _handle_non_finite(array: Array, info: SequenceInfo, nan_policy: str) -> Arr
     where = np.argwhere(bad)[0]
     step, feature = int(where[-2]), int(where[-1])
     if nan_policy == "error":
-        raise SequenceError(f"{int(bad.sum())} values are NaN or infinite (first at time step {step + 1}, "
-                            f"feature {feature + 1}). Choose 'drop' to remove those time steps, or 'fill' to "
-                            "carry the previous value forward.")
+        raise SequenceError(N_("{count} values are NaN or infinite (first at time step {step}, feature {feature}). "
+                               "Choose 'drop' to remove those time steps, or 'fill' to carry the previous value "
+                               "forward."),
+                            count=int(bad.sum()), step=step + 1, feature=feature + 1)
     if nan_policy == "drop":
         bad_steps = bad.any(axis=-1) if array.ndim == 2 else bad.any(axis=(0, 2))
         info.dropped_rows = [int(i) for i in np.flatnonzero(bad_steps)]
-        info.notes.append(f"Dropped {len(info.dropped_rows)} time steps with NaN or infinite values.")
+        info.notes.append(Message(N_("Dropped {n_dropped_rows} time steps with NaN or infinite values."),
+                                  {"n_dropped_rows": len(info.dropped_rows)}))
         return array[..., ~bad_steps, :]
     info.filled_values = int(bad.sum())
-    info.notes.append(f"Filled {info.filled_values} NaN/infinite values with the previous finite value "
-                      "(0 at the start).")
+    info.notes.append(Message(N_("Filled {filled_values} NaN/infinite values with the previous finite value (0 at "
+                                 "the start)."),
+                              {"filled_values": info.filled_values}))
     out = array.copy()
     seq = out if out.ndim == 3 else out[None]
     mask = ~np.isfinite(seq)

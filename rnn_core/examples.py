@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .messages import N_, Message
+
 Array = np.ndarray
 
 DEFAULT_TEXT = "hello world, hello recurrent networks. "
@@ -19,7 +21,7 @@ DEFAULT_TEXT = "hello world, hello recurrent networks. "
 class Example:
     inputs: Array                 # (B, T, D) float32
     labels: Array                 # (B, T) int frame labels in [0, num_classes)
-    description: str
+    description: str              # a Message: shown translated by the app
     feature_names: tuple[str, ...] = ()
     vocabulary: tuple[str, ...] = field(default=())
 
@@ -33,7 +35,8 @@ def sine(T: int, batch: int, rng: np.random.Generator, num_classes: int, noise: 
     t = np.arange(T)
     phase = rng.uniform(0, 2 * np.pi, size=(batch, 1))
     x = np.sin(2 * np.pi * t / 20.0 + phase) + noise * rng.standard_normal((batch, T))
-    what = "noisy sine (period 20 steps, noise sd 0.3)" if noise else "sine wave, period 20 steps"
+    what = Message(N_("noisy sine (period 20 steps, noise sd {noise:g})"), {"noise": noise}) if noise \
+        else Message(N_("sine wave, period 20 steps"))
     return Example(x[..., None].astype(np.float32), _labels(rng, (batch, T), num_classes), what, ("x",))
 
 
@@ -42,21 +45,22 @@ def sum_of_sines(T: int, batch: int, rng: np.random.Generator, num_classes: int)
     phase = rng.uniform(0, 2 * np.pi, size=(batch, 3))
     x = sum(np.sin(2 * np.pi * t / p + phase[:, i:i + 1]) / (i + 1) for i, p in enumerate((40.0, 13.0, 5.0)))
     return Example(x[..., None].astype(np.float32), _labels(rng, (batch, T), num_classes),
-                   "sum of three sines (periods 40, 13 and 5 steps)", ("x",))
+                   Message(N_("sum of three sines (periods 40, 13 and 5 steps)")), ("x",))
 
 
 def step(T: int, batch: int, rng: np.random.Generator, num_classes: int) -> Example:
     x = np.zeros((batch, T, 1), np.float32)
     x[:, T // 4:] = 1.0
     return Example(x, _labels(rng, (batch, T), num_classes),
-                   f"step from 0 to 1 at t={T // 4}: watch the state settle to a new fixed point", ("x",))
+                   Message(N_("step from 0 to 1 at t={t}: watch the state settle to a new fixed point"), {"t": T // 4}),
+                   ("x",))
 
 
 def impulse(T: int, batch: int, rng: np.random.Generator, num_classes: int) -> Example:
     x = np.zeros((batch, T, 1), np.float32)
     x[:, min(2, T - 1)] = 1.0
     return Example(x, _labels(rng, (batch, T), num_classes),
-                   "a single impulse at t=2, zeros after: how long does the state remember it?", ("x",))
+                   Message(N_("a single impulse at t=2, zeros after: how long does the state remember it?")), ("x",))
 
 
 def adding_problem(T: int, batch: int, rng: np.random.Generator, num_classes: int) -> Example:
@@ -69,13 +73,13 @@ def adding_problem(T: int, batch: int, rng: np.random.Generator, num_classes: in
         markers[b, [first, second]] = 1.0
     x = np.stack([values, markers], axis=-1).astype(np.float32)
     return Example(x, _labels(rng, (batch, T), num_classes),
-                   "adding problem: feature 0 random values, feature 1 marks the two to add; "
-                   "the answer needs memory across half the sequence", ("value", "marker"))
+                   Message(N_("adding problem: feature 0 random values, feature 1 marks the two to add; the answer "
+                              "needs memory across half the sequence")), (Message(N_("value")), Message(N_("marker"))))
 
 
 def random_normal(T: int, batch: int, rng: np.random.Generator, num_classes: int, features: int = 3) -> Example:
     x = rng.standard_normal((batch, T, features)).astype(np.float32)
-    return Example(x, _labels(rng, (batch, T), num_classes), f"white noise, {features} features",
+    return Example(x, _labels(rng, (batch, T), num_classes), Message(N_("white noise, {features} features"), {"features": features}),
                    tuple(f"x{i}" for i in range(features)))
 
 
@@ -88,19 +92,22 @@ def characters(T: int, batch: int, rng: np.random.Generator, num_classes: int, t
     x = np.eye(len(vocab), dtype=np.float32)[ids[:-1]]
     labels = ids[1:] % num_classes
     return Example(np.repeat(x[None], batch, axis=0), np.repeat(labels[None], batch, axis=0),
-                   f"characters of {text!r} one-hot over its {len(vocab)}-symbol vocabulary; "
-                   "labels are the next character (many-to-many)", tuple(repr(c) for c in vocab), vocab)
+                   Message(N_("characters of {text!r} one-hot over its {size}-symbol vocabulary; labels are the next "
+                              "character (many-to-many)"), {"text": text, "size": len(vocab)}),
+                   tuple(repr(c) for c in vocab), vocab)
 
 
+# The keys are the examples' ids (in URLs: ?example=noisy+sine) and their English names; the app shows them
+# translated (marked with N_).
 EXAMPLES = {
-    "sine": sine,
-    "noisy sine": lambda T, b, rng, c: sine(T, b, rng, c, noise=0.3),
-    "sum of sines": sum_of_sines,
-    "step": step,
-    "impulse": impulse,
-    "adding problem": adding_problem,
-    "random normal": random_normal,
-    "characters": characters,
+    N_("sine"): sine,
+    N_("noisy sine"): lambda T, b, rng, c: sine(T, b, rng, c, noise=0.3),
+    N_("sum of sines"): sum_of_sines,
+    N_("step"): step,
+    N_("impulse"): impulse,
+    N_("adding problem"): adding_problem,
+    N_("random normal"): random_normal,
+    N_("characters"): characters,
 }
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from .activations import Activation
 from .cell_base import Cell, block_matmul, block_matmul_t, per_gate, split_weights
 from .jacobian import StepJacobian
+from .messages import N_, Message
 
 Array = np.ndarray
 
@@ -47,7 +48,8 @@ class GRUCell(Cell):
     gate_names = ("z", "r", "hh")
     carry_gate = "z"          # h_t = z_t h_{t-1} + ...: the direct path diag(z_t), the analysis multiplies these
     n_blocks = 3
-    gate_labels = {"z": "update gate z_t", "r": "reset gate r_t", "hh": "candidate hh_t"}
+    gate_labels = {"z": Message(N_("update gate z_t")), "r": Message(N_("reset gate r_t")),
+                   "hh": Message(N_("candidate hh_t"))}
 
     def __init__(self, units: int, activation: Activation, recurrent_activation: Activation,
                  use_bias: bool = True, reset_after: bool = True) -> None:

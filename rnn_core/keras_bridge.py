@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .configs import SimpleRNNConfig, _RecurrentConfig
+from .messages import N_, Message, UserError
 
 Array = np.ndarray
 
@@ -578,8 +579,9 @@ def load_model_file(filename: str, data: bytes):
     except ModelFileError:
         raise
     except Exception as e:  # noqa: BLE001 - anything Keras raises becomes a message, never a traceback
-        raise ModelFileError(f"Keras could not load the model: {str(e)[:300]} "
-                             'Re-save it with Keras 3 as `model.save("model.keras")` and try again.') from None
+        raise ModelFileError(N_("Keras could not load the model: {e} Re-save it with Keras 3 as "
+                                '`model.save("model.keras")` and try again.'),
+                             e=str(e)[:300]) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return model, info
@@ -607,6 +609,10 @@ def _twin_arguments(cls, keras_config: dict) -> dict:
             if k in accepted and (v is None or isinstance(v, (bool, int, float, str)))}
 
 
+class TwinError(UserError):
+    """A Keras layer that has no NumPy twin here (a ValueError; the message is a template the app translates)."""
+
+
 def twin_of(keras_layer):
     """The rnn_core layer with the same configuration and weights as a Keras SimpleRNN, LSTM or GRU.
 
@@ -628,7 +634,8 @@ def twin_of(keras_layer):
         twin.set_weights([np.asarray(w) for w in keras_layer.get_weights()])
         return twin
     if kind not in TWIN_CLASSES:
-        raise ValueError(f"There is no NumPy twin of a Keras {kind}; only {', '.join(TWIN_CLASSES)}.")
+        raise TwinError(N_("There is no NumPy twin of a Keras {kind}; only {classes}."), kind=kind,
+                        classes=", ".join(TWIN_CLASSES))
     cls = getattr(importlib.import_module(__package__), TWIN_CLASSES[kind], None)
     if cls is None:
         raise NotImplementedError(f"rnn_core has no {TWIN_CLASSES[kind]} yet.")
@@ -642,7 +649,8 @@ def twin_of(keras_layer):
     twin.set_weights(weights)
     for mine, theirs in zip(twin.get_weights(), weights, strict=True):
         if np.shape(mine) != theirs.shape:
-            raise ValueError(f"{kind} twin: weight shape {np.shape(mine)} vs Keras {theirs.shape}.")
+            raise TwinError(N_("{kind} twin: weight shape {mine} vs Keras {theirs}."), kind=kind, mine=np.shape(mine),
+                            theirs=theirs.shape)
     return twin
 
 
@@ -669,7 +677,12 @@ def app_layer(model, name: str, direction: str | None = None, filename: str = "m
         if type(dense).__name__ == "Dense" and dense.get_config().get("activation") == "softmax" and dense.use_bias:
             head = "many-to-many" if keras_rnn.return_sequences else "many-to-one"
             head_weights = [np.asarray(w, np.float32) for w in dense.get_weights()]
-    where = f"{name} ({direction})" if direction else name
-    return {"label": f"{type(keras_rnn).__name__} layer '{where}' of {filename}", "cell": type(twin).__name__,
+    if direction:
+        where = Message(N_("{name} (forward)") if direction == "forward" else N_("{name} (backward)"), {"name": name})
+    else:
+        where = name
+    label = Message(N_("{cls} layer '{where}' of {filename}"),
+                    {"cls": type(keras_rnn).__name__, "where": where, "filename": filename})
+    return {"label": label, "cell": type(twin).__name__,
             "config": asdict(twin.config), "weights": weights, "head": head, "head_weights": head_weights,
             "input_dim": int(weights[0].shape[0])}

@@ -19,11 +19,20 @@ from .cell_base import Cell
 from .configs import GRUConfig, LSTMConfig, SimpleRNNConfig, _RecurrentConfig
 from .gru_cell import GRUCell
 from .lstm_cell import LSTMCell
+from .messages import N_, UserError
 from .recurrence import Trace, backward, forward, weight_gradients
 from .simple_rnn_cell import SimpleRNNCell
 
 Array = np.ndarray
 _NAME_COUNTERS: dict[str, itertools.count] = {}
+
+
+class StackingError(UserError):
+    """A recurrent layer called on input that is not 3-D (e.g. stacked after a layer that returns (B, H)).
+
+    A ValueError, as Keras' own error; its message (Keras' first sentence, then what to change) is a template
+    the app shows translated.
+    """
 
 
 def _unique_name(prefix: str) -> str:
@@ -190,13 +199,16 @@ class RNN:
         """
         x = np.asarray(inputs)
         if x.ndim != 3:
-            hint = (" set return_sequences=True on the layer before it so it returns (batch, timesteps, units)."
-                    if x.ndim == 2 else "")
-            raise ValueError(
-                f"Input 0 with name 'None' of layer '{self.name}' is incompatible with the layer: expected ndim=3, "
-                f"found ndim={x.ndim}. Full shape received: {tuple(x.shape)}. A recurrent layer needs 3-D input "
-                f"(batch, timesteps, features){':' if hint else '.'}{hint}"
-            )
+            if x.ndim == 2:
+                message = N_("Input 0 with name 'None' of layer '{name}' is incompatible with the layer: expected "
+                             "ndim=3, found ndim={ndim}. Full shape received: {shape}. A recurrent layer needs 3-D "
+                             "input (batch, timesteps, features): set return_sequences=True on the layer before it "
+                             "so it returns (batch, timesteps, units).")
+            else:
+                message = N_("Input 0 with name 'None' of layer '{name}' is incompatible with the layer: expected "
+                             "ndim=3, found ndim={ndim}. Full shape received: {shape}. A recurrent layer needs 3-D "
+                             "input (batch, timesteps, features).")
+            raise StackingError(message, name=self.name, ndim=x.ndim, shape=tuple(x.shape))
         B, T, D = x.shape
         if T < 1:
             raise ValueError("inputs must have at least one time step.")

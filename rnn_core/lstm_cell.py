@@ -25,6 +25,7 @@ import numpy as np
 from .activations import Activation
 from .cell_base import Cell, block_matmul, block_matmul_t, split_weights
 from .jacobian import StepJacobian
+from .messages import N_, Message
 
 Array = np.ndarray
 
@@ -37,7 +38,8 @@ class LSTMCell(Cell):
     gate_names = ("i", "f", "g", "o")
     carry_gate = "f"          # c_t = f_t c_{t-1} + ...: dc_t/dc_{t-1} = diag(f_t), the analysis multiplies these
     n_blocks = 4
-    gate_labels = {"i": "input gate i_t", "f": "forget gate f_t", "g": "candidate g_t", "o": "output gate o_t"}
+    gate_labels = {"i": Message(N_("input gate i_t")), "f": Message(N_("forget gate f_t")),
+                   "g": Message(N_("candidate g_t")), "o": Message(N_("output gate o_t"))}
 
     def __init__(self, units: int, activation: Activation, recurrent_activation: Activation,
                  use_bias: bool = True) -> None:

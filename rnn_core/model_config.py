@@ -19,7 +19,7 @@ from math import prod
 from typing import Any
 
 from .data import MAX_STEPS
-from .messages import UserError
+from .messages import N_, Message, UserError
 
 MAX_JSON_DEPTH = 64                       # nesting of config.json
 MAX_LAYERS = 64                           # layers, counting those inside wrappers
@@ -51,7 +51,7 @@ _GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}     # weight blocks per cell, Ker
 _NAME_RE = re.compile(r"^\w[\w .:\-]*$")
 _CLASS_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
-RESAVE = 'Re-save it with Keras 3 as `model.save("model.keras")` and upload that file.'
+RESAVE = Message(N_('Re-save it with Keras 3 as `model.save("model.keras")` and upload that file.'))
 
 Shape = tuple  # of int | None, batch first
 
@@ -82,7 +82,13 @@ class RecurrentLayer:
 
     @property
     def label(self) -> str:
-        return self.name if self.direction is None else f"{self.name} ({self.direction})"
+        """The layer's name, with its direction inside a Bidirectional (a Message then: the app translates it)."""
+        if self.direction is None:
+            return self.name
+        return Message(_DIRECTION_LABELS[self.direction], {"name": self.name})
+
+
+_DIRECTION_LABELS = {"forward": N_("{name} (forward)"), "backward": N_("{name} (backward)")}
 
 
 # -- every object in the config: on the allowlist or refused -----------------------------
@@ -97,53 +103,56 @@ def _check_objects(node: Any, where: str, depth: int = 0, in_compile: bool = Fal
     """
     shared = {} if shared is None else shared
     if depth > MAX_JSON_DEPTH:
-        raise ModelFileError(f"config.json is nested more than {MAX_JSON_DEPTH} levels deep (at {where}).")
+        raise ModelFileError(N_("config.json is nested more than {max_json_depth} levels deep (at {where})."),
+                             max_json_depth=MAX_JSON_DEPTH, where=where)
     if isinstance(node, dict):
         if "class_name" in node or "module" in node or "registered_name" in node:
             _check_object(node, where, in_compile)
         if "shared_object_id" in node:
             key = (node.get("module"), node.get("class_name"))
             if shared.setdefault(repr(node["shared_object_id"])[:40], key) != key:
-                raise ModelFileError(f"config.json reuses one shared object for two different classes (at {where}). "
-                                     + RESAVE)
+                raise ModelFileError(N_("config.json reuses one shared object for two different classes (at "
+                                        "{where}). {resave}"),
+                                     where=where, resave=RESAVE)
         for key, value in node.items():
             _check_objects(value, f"{where}.{key}", depth + 1, in_compile or key == "compile_config", shared)
     elif isinstance(node, list):
         for i, value in enumerate(node):
             _check_objects(value, f"{where}[{i}]", depth + 1, in_compile, shared)
     elif isinstance(node, str) and node == "__lambda__":
-        raise ModelFileError(f"config.json contains '__lambda__' at {where}: serialized Python code, which the "
-                             "explorer never loads.")
+        raise ModelFileError(N_("config.json contains '__lambda__' at {where}: serialized Python code, which the "
+                                "explorer never loads."), where=where)
 
 
 def _refuse_object(node: dict, where: str, why: str) -> None:
     module, cls, reg = node.get("module"), node.get("class_name"), node.get("registered_name")
     what = f"{module}.{cls}" if module else str(cls)
     if reg not in (None, cls):
-        what += f" (registered as {reg!r})"
+        what = Message(N_("{what} (registered as {reg!r})"), {"what": what, "reg": reg})
     allowed = ", ".join(LAYER_CLASSES)
-    raise ModelFileError(f"The model uses {what} at {where}: {why}. The explorer opens models built only from "
-                         f"Keras' own layers {allowed} in a Sequential or functional model; no Lambda, custom "
-                         "or subclassed classes, no code from other modules.")
+    raise ModelFileError(N_("The model uses {what} at {where}: {why}. The explorer opens models built only from "
+                            "Keras' own layers {allowed} in a Sequential or functional model; no Lambda, custom or "
+                            "subclassed classes, no code from other modules."),
+                         what=what, where=where, why=why, allowed=allowed)
 
 
 def _check_object(node: dict, where: str, in_compile: bool) -> None:
     module, cls, reg = node.get("module"), node.get("class_name"), node.get("registered_name")
     if not isinstance(cls, str) or not (module is None or isinstance(module, str)):
-        _refuse_object(node, where, "not a valid class reference")
+        _refuse_object(node, where, Message(N_("not a valid class reference")))
     if module is not None and not (module == "keras" or module.startswith("keras.")):
-        _refuse_object(node, where, "its module is not part of Keras")
+        _refuse_object(node, where, Message(N_("its module is not part of Keras")))
     if cls in ("__lambda__", "function", "Lambda") or "lambda" in cls.lower():
-        _refuse_object(node, where, "a Lambda or function carries Python code")
+        _refuse_object(node, where, Message(N_("a Lambda or function carries Python code")))
     if cls == "__keras_tensor__":
         if module is not None or reg is not None:
-            _refuse_object(node, where, "not a plain functional-model tensor")
+            _refuse_object(node, where, Message(N_("not a plain functional-model tensor")))
         return
     if in_compile:   # never deserialized (compile=False), still only Keras' own
         if module in COMPILE_MODULES and reg is None and _CLASS_RE.match(cls):
             return
-        _refuse_object(node, where, "the training configuration may name only built-in optimizers, losses "
-                       "and metrics")
+        _refuse_object(node, where, Message(N_("the training configuration may name only built-in optimizers, "
+                                               "losses and metrics")))
     if cls in MODEL_CLASSES:
         ok = module in MODEL_CLASSES[cls] and reg in (None, cls)
     elif cls in LAYER_CLASSES:
@@ -155,14 +164,15 @@ def _check_object(node: dict, where: str, in_compile: bool) -> None:
     elif cls in ("DTypePolicy", "FloatDTypePolicy"):
         name = node.get("config", {}).get("name") if isinstance(node.get("config"), dict) else None
         if module in ("keras", "keras.dtype_policies") and reg is None and name not in DTYPE_POLICIES:
-            raise ModelFileError(f"The dtype policy {name!r} at {where} is not supported; the explorer reads "
-                                 f"{' and '.join(DTYPE_POLICIES)} models (the NumPy twin is exact in those). "
-                                 "Set keras.config.set_dtype_policy('float32'), rebuild and re-save.")
+            raise ModelFileError(N_("The dtype policy {name!r} at {where} is not supported; the explorer reads "
+                                    "{dtype_policies} models (the NumPy twin is exact in those). Set "
+                                    "keras.config.set_dtype_policy('float32'), rebuild and re-save."),
+                                 name=name, where=where, dtype_policies=' and '.join(DTYPE_POLICIES))
         ok = module in ("keras", "keras.dtype_policies") and reg is None
     else:
         ok = False
     if not ok:
-        _refuse_object(node, where, "not on the explorer's list of built-in Keras classes")
+        _refuse_object(node, where, Message(N_("not on the explorer's list of built-in Keras classes")))
 
 
 # -- shapes and parameters from the config alone -------------------------------------------
@@ -200,23 +210,27 @@ def _snake(name: str) -> str:
 def parse_model_config(config: Any) -> ParsedModel:
     """Check a parsed config.json; the layers, shapes, parameters and expected weights, or ModelFileError."""
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
-        raise ModelFileError("config.json does not describe a Keras model. " + RESAVE)
+        raise ModelFileError(N_("config.json does not describe a Keras model. {resave}"),
+                             resave=RESAVE)
     _check_objects(config, "model")
     cls = config.get("class_name")
     if cls not in MODEL_CLASSES:
-        raise ModelFileError(f"The model is a {cls!r}; the explorer opens Sequential and functional models "
-                             "(a subclassed keras.Model cannot be rebuilt without its Python code). Rebuild it "
-                             "as keras.Sequential([...]) or keras.Model(inputs, outputs), copy the weights "
-                             "(set_weights) and re-save.")
+        raise ModelFileError(N_("The model is a {cls!r}; the explorer opens Sequential and functional models (a "
+                                "subclassed keras.Model cannot be rebuilt without its Python code). Rebuild it as "
+                                "keras.Sequential([...]) or keras.Model(inputs, outputs), copy the weights "
+                                "(set_weights) and re-save."), cls=cls)
     cfg = config["config"]
     if not isinstance(config.get("build_config", {}) or {}, dict):
-        raise ModelFileError("config.json has a malformed build_config. " + RESAVE)
-    model = ParsedModel(name=_check_name(cfg.get("name", ""), "model"), class_name=cls)
+        raise ModelFileError(N_("config.json has a malformed build_config. {resave}"),
+                             resave=RESAVE)
+    model = ParsedModel(name=_check_name(cfg.get("name", ""), Message(N_("model"))), class_name=cls)
     layers = cfg.get("layers")
     if not isinstance(layers, list) or not layers:
-        raise ModelFileError("The model has no layers. " + RESAVE)
+        raise ModelFileError(N_("The model has no layers. {resave}"),
+                             resave=RESAVE)
     if len(layers) > MAX_LAYERS:
-        raise ModelFileError(f"The model has {len(layers)} layers; the limit is {MAX_LAYERS}.")
+        raise ModelFileError(N_("The model has {n_layers} layers; the limit is {max_layers}."),
+                             n_layers=len(layers), max_layers=MAX_LAYERS)
     used: dict[str, int] = {}
     if cls == "Sequential":
         _parse_sequential(model, cfg, config, layers, used)
@@ -244,19 +258,22 @@ def _parse_sequential(model: ParsedModel, cfg: dict, top: dict, layers: list, us
     else:
         shape = cfg.get("build_input_shape") or (top.get("build_config") or {}).get("input_shape")
         if shape is None:
-            raise ModelFileError("The model was saved before it was built, so it has no weights or input shape. "
-                                 "Call it on data (or add keras.Input) before saving. " + RESAVE)
-        shape = _shape(shape, "the model's input shape")
+            raise ModelFileError(N_("The model was saved before it was built, so it has no weights or input shape. "
+                                    "Call it on data (or add keras.Input) before saving. {resave}"),
+                                 resave=RESAVE)
+        shape = _shape(shape, Message(N_("the model's input shape")))
     model.input_shape = shape
     for declared in (cfg.get("build_input_shape"), (top.get("build_config") or {}).get("input_shape")):
         if declared is not None and (not isinstance(declared, list) or tuple(declared) != shape):
-            raise ModelFileError(f"The model would be built for input shape {str(declared)[:60]} but its first "
-                                 f"layer says {format_shapes([shape])}. " + RESAVE)
+            raise ModelFileError(N_("The model would be built for input shape {declared} but its first layer says "
+                                    "{shape}. {resave}"),
+                                 declared=str(declared)[:60], shape=format_shapes([shape]), resave=RESAVE)
     for layer in layers:
         out = _add_layer(model, layer, [shape], used)
         if len(out) != 1:
-            raise ModelFileError(f"Layer {layer['config'].get('name')!r} returns several tensors "
-                                 "(return_state=True), which a Sequential model cannot pass on. " + RESAVE)
+            raise ModelFileError(N_("Layer {name!r} returns several tensors (return_state=True), which a Sequential "
+                                    "model cannot pass on. {resave}"),
+                                 name=layer['config'].get('name'), resave=RESAVE)
         shape = out[0]
 
 
@@ -265,12 +282,14 @@ def _parse_functional(model: ParsedModel, cfg: dict, top: dict, layers: list, us
     inputs = []
     for layer in layers:
         if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict):
-            raise ModelFileError("config.json has a malformed layer entry. " + RESAVE)
-        name = _check_name(layer.get("name", layer["config"].get("name")), "layer")
+            raise ModelFileError(N_("config.json has a malformed layer entry. {resave}"),
+                                 resave=RESAVE)
+        name = _check_name(layer.get("name", layer["config"].get("name")), Message(N_("layer")))
         nodes = layer.get("inbound_nodes", [])
         if not isinstance(nodes, list) or len(nodes) > 1:
-            raise ModelFileError(f"Layer {name!r} is called more than once (a shared layer); the explorer opens "
-                                 "models whose layers are each used once.")
+            raise ModelFileError(N_("Layer {name!r} is called more than once (a shared layer); the explorer opens "
+                                    "models whose layers are each used once."),
+                                 name=name)
         if layer.get("class_name") == "InputLayer":
             shape = _input_layer_shape(layer)
             _add_layer(model, layer, [shape], used)
@@ -278,20 +297,23 @@ def _parse_functional(model: ParsedModel, cfg: dict, top: dict, layers: list, us
             inputs.append(shape)
             continue
         if not nodes:
-            raise ModelFileError(f"Layer {name!r} is not connected to the model's inputs. " + RESAVE)
+            raise ModelFileError(N_("Layer {name!r} is not connected to the model's inputs. {resave}"),
+                                 name=name, resave=RESAVE)
         tensors = _node_tensors(nodes[0], outputs, name)
         outputs[(name, 0)] = _add_layer(model, layer, [tensors[0]], used)
     if len(inputs) != 1:
-        raise ModelFileError(f"The model has {len(inputs)} inputs; the explorer opens models with exactly one "
-                             "input sequence.")
+        raise ModelFileError(N_("The model has {n_inputs} inputs; the explorer opens models with exactly one input "
+                                "sequence."), n_inputs=len(inputs))
     model.input_shape = inputs[0]
     declared = (top.get("build_config") or {}).get("input_shape")
     if declared is not None and (not isinstance(declared, list) or tuple(declared) != inputs[0]):
-        raise ModelFileError(f"The model would be built for input shape {str(declared)[:60]} but its input "
-                             f"layer says {format_shapes(inputs)}. " + RESAVE)
+        raise ModelFileError(N_("The model would be built for input shape {declared} but its input layer says "
+                                "{shape}. {resave}"),
+                             declared=str(declared)[:60], shape=format_shapes(inputs), resave=RESAVE)
     for ref in _refs(cfg.get("input_layers")) + _refs(cfg.get("output_layers")):
         if (ref[0], ref[1]) not in outputs or ref[2] >= len(outputs[(ref[0], ref[1])]):
-            raise ModelFileError(f"The model's output refers to a missing layer {ref[0]!r}. " + RESAVE)
+            raise ModelFileError(N_("The model's output refers to a missing layer {ref!r}. {resave}"),
+                                 ref=ref[0], resave=RESAVE)
 
 
 def _refs(value: Any) -> list[tuple[str, int, int]]:
@@ -299,12 +321,14 @@ def _refs(value: Any) -> list[tuple[str, int, int]]:
     if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise ModelFileError("The functional model's inputs/outputs are malformed. " + RESAVE)
+        raise ModelFileError(N_("The functional model's inputs/outputs are malformed. {resave}"),
+                             resave=RESAVE)
     out = []
     for ref in value:
         if not (isinstance(ref, list) and len(ref) == 3 and isinstance(ref[0], str)
                 and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 16 for v in ref[1:])):
-            raise ModelFileError("The functional model's inputs/outputs are malformed. " + RESAVE)
+            raise ModelFileError(N_("The functional model's inputs/outputs are malformed. {resave}"),
+                                 resave=RESAVE)
         out.append(tuple(ref))
     return out
 
@@ -318,15 +342,19 @@ def _node_tensors(node: Any, outputs: dict, name: str) -> list[Shape]:
             c = v.get("config") if isinstance(v.get("config"), dict) else {}
             refs = _refs(c.get("keras_history"))
             if len(refs) != 1:
-                raise ModelFileError(f"A tensor into layer {name!r} has a malformed history. " + RESAVE)
+                raise ModelFileError(N_("A tensor into layer {name!r} has a malformed history. {resave}"),
+                                     name=name, resave=RESAVE)
             (src, node_i, idx), = refs
             if (src, node_i) not in outputs or idx >= len(outputs[(src, node_i)]):
-                raise ModelFileError(f"Layer {name!r} is called on the output of {src!r}, which comes later or "
-                                     "does not exist. " + RESAVE)
+                raise ModelFileError(N_("Layer {name!r} is called on the output of {src!r}, which comes later or "
+                                        "does not exist. {resave}"),
+                                     name=name, src=src, resave=RESAVE)
             shape = outputs[(src, node_i)][idx]
-            if _shape(c.get("shape"), f"a tensor into {name!r}") != shape:
-                raise ModelFileError(f"The tensor into layer {name!r} has shape {c.get('shape')} in the file but "
-                                     f"{format_shapes([shape])} by the layers before it. " + RESAVE)
+            if _shape(c.get("shape"), Message(N_("a tensor into {name!r}"), {"name": name})) != shape:
+                raise ModelFileError(N_("The tensor into layer {name!r} has shape {stored} in the file but {built} "
+                                        "by the layers before it. {resave}"),
+                                     name=name, stored=c.get('shape'), built=format_shapes([shape]),
+                                     resave=RESAVE)
             found.append(shape)
         elif isinstance(v, dict):
             for x in v.values():
@@ -336,89 +364,106 @@ def _node_tensors(node: Any, outputs: dict, name: str) -> list[Shape]:
                 walk(x)
 
     if not isinstance(node, dict):
-        raise ModelFileError(f"Layer {name!r} has a malformed call. " + RESAVE)
+        raise ModelFileError(N_("Layer {name!r} has a malformed call. {resave}"),
+                             name=name, resave=RESAVE)
     kwargs = node.get("kwargs", {})
     if not isinstance(kwargs, dict) or set(kwargs) - {"training", "mask", "initial_state"}:
-        raise ModelFileError(f"Layer {name!r} is called with arguments other than training, mask and "
-                             "initial_state. " + RESAVE)
+        raise ModelFileError(N_("Layer {name!r} is called with arguments other than training, mask and "
+                                "initial_state. {resave}"),
+                             name=name, resave=RESAVE)
     args = node.get("args", [])
     if not isinstance(args, list) or len(args) != 1:
-        raise ModelFileError(f"Layer {name!r} must be called on exactly one input tensor. " + RESAVE)
+        raise ModelFileError(N_("Layer {name!r} must be called on exactly one input tensor. {resave}"),
+                             name=name, resave=RESAVE)
     walk(args)
     n_args = len(found)
     walk(kwargs)
     if n_args == 0:
-        raise ModelFileError(f"Layer {name!r} is called without an input tensor. " + RESAVE)
+        raise ModelFileError(N_("Layer {name!r} is called without an input tensor. {resave}"),
+                             name=name, resave=RESAVE)
     return found
 
 
 def _check_name(name: Any, what: str) -> str:
     if not isinstance(name, str) or not name or len(name) > MAX_NAME or ".." in name or not _NAME_RE.match(name):
-        raise ModelFileError(f"The {what} name {str(name)[:40]!r} is not allowed: use letters, digits, '_', "
-                             f"'-', '.', ':' or spaces, at most {MAX_NAME} characters, no '/' or '..'.")
+        raise ModelFileError(N_("The {what} name {name!r} is not allowed: use letters, digits, '_', '-', '.', ':' or "
+                                "spaces, at most {max_name} characters, no '/' or '..'."),
+                             what=what, name=str(name)[:40], max_name=MAX_NAME)
     return name
 
 
-def _int(value: Any, what: str, low: int, high: int) -> int:
+def _int(value: Any, what: Message, low: int, high: int) -> int:
+    """``value`` if it is an integer in [low, high]; ``what`` (starting a sentence) names it in the refusal."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         said = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else repr(value)[:40]
-        raise ModelFileError(f"{what[0].upper()}{what[1:]} is {said}; the explorer opens models where it is an "
-                             f"integer from {low} to {high:,}.")
+        raise ModelFileError(N_("{what} is {said}; the explorer opens models where it is an integer from {low} to "
+                                "{high:,}."), what=what, said=said, low=low, high=high)
     return value
 
 
 def _shape(value: Any, what: str) -> Shape:
     if not isinstance(value, list) or not 1 <= len(value) <= 6:
-        raise ModelFileError(f"{what} is not a valid shape ({str(value)[:40]}). " + RESAVE)
-    return tuple(None if d is None else _int(d, f"A dimension of {what}", 0, max(MAX_DIM, MAX_STEPS))
+        raise ModelFileError(N_("{what} is not a valid shape ({value}). {resave}"),
+                             what=what, value=str(value)[:40], resave=RESAVE)
+    return tuple(None if d is None else _int(d, Message(N_("A dimension of {what}"), {"what": what}), 0, max(MAX_DIM, MAX_STEPS))
                  for d in value)
 
 
 def _input_layer_shape(layer: dict) -> Shape:
     c = layer.get("config")
     if not isinstance(c, dict):
-        raise ModelFileError("config.json has a malformed input layer. " + RESAVE)
-    _check_name(c.get("name"), "layer")
+        raise ModelFileError(N_("config.json has a malformed input layer. {resave}"),
+                             resave=RESAVE)
+    _check_name(c.get("name"), Message(N_("layer")))
     if c.get("sparse") or c.get("ragged"):
-        raise ModelFileError("Sparse or ragged inputs are not supported; use a dense input.")
+        raise ModelFileError(N_("Sparse or ragged inputs are not supported; use a dense input."))
     if c.get("dtype", "float32") not in INPUT_DTYPES:
-        raise ModelFileError(f"The input dtype {c.get('dtype')!r} is not supported ({', '.join(INPUT_DTYPES)}).")
-    shape = _shape(c.get("batch_shape", c.get("batch_input_shape")), "the input shape")
+        raise ModelFileError(N_("The input dtype {dtype!r} is not supported ({input_dtypes})."),
+                             dtype=c.get('dtype'), input_dtypes=', '.join(INPUT_DTYPES))
+    shape = _shape(c.get("batch_shape", c.get("batch_input_shape")), Message(N_("the input shape")))
     if shape[0] is not None and not 1 <= shape[0] <= MAX_BATCH:
-        raise ModelFileError(f"The input's fixed batch size is {shape[0]:,}; the explorer opens models with a "
-                             f"batch size of at most {MAX_BATCH} (or none).")
+        raise ModelFileError(N_("The input's fixed batch size is {batch:,}; the explorer opens models with a batch "
+                                "size of at most {max_batch} (or none)."),
+                             batch=shape[0], max_batch=MAX_BATCH)
     return shape
 
 
 def _check_values(c: dict, cls: str, name: str) -> None:
     """Arguments of a layer: named activations/initializers, no constraints, plain values otherwise."""
     for key, value in c.items():
-        where = f"{key} of layer {name!r}"
+        where = Message(N_("{key} of layer {name!r}"), {"key": key, "name": name})
         if key in ("activation", "recurrent_activation"):
             if value not in ACTIVATIONS:
-                raise ModelFileError(f"The {where} is {str(value)[:40]!r}; allowed: {', '.join(ACTIVATIONS)}.")
+                raise ModelFileError(N_("The {where} is {value!r}; allowed: {activations}."),
+                                     where=where, value=str(value)[:40], activations=', '.join(ACTIVATIONS))
         elif key.endswith("_initializer"):
             if not (_is(value, INITIALIZER_CLASSES) or value in INITIALIZER_NAMES):
-                raise ModelFileError(f"The {where} is not a built-in initializer.")
+                raise ModelFileError(N_("The {where} is not a built-in initializer."),
+                                     where=where)
         elif key.endswith("_regularizer"):
             if value is not None and not _is(value, REGULARIZER_CLASSES):
-                raise ModelFileError(f"The {where} is not a built-in regularizer (L1, L2, L1L2).")
+                raise ModelFileError(N_("The {where} is not a built-in regularizer (L1, L2, L1L2)."),
+                                     where=where)
         elif key.endswith("_constraint") or key in ("quantization_config", "lora_rank"):
             if value is not None:
-                raise ModelFileError(f"The {where} is set; the explorer opens models without weight "
-                                     "constraints, quantization or LoRA. Remove it and re-save.")
+                raise ModelFileError(N_("The {where} is set; the explorer opens models without weight constraints, "
+                                        "quantization or LoRA. Remove it and re-save."),
+                                     where=where)
         elif key == "dtype":
             ok = (value in DTYPE_POLICIES or _is(value, ("DTypePolicy", "FloatDTypePolicy"))
                   or (cls == "InputLayer" and value in INPUT_DTYPES))
             if not ok:
-                raise ModelFileError(f"The dtype of layer {name!r} is {str(value)[:40]!r}; the explorer reads "
-                                     f"{' and '.join(DTYPE_POLICIES)} models.")
+                raise ModelFileError(N_("The dtype of layer {name!r} is {value!r}; the explorer reads "
+                                        "{dtype_policies} models."),
+                                     name=name, value=str(value)[:40], dtype_policies=' and '.join(DTYPE_POLICIES))
         elif key in ("layer", "backward_layer") and cls in ("Bidirectional", "TimeDistributed"):
             continue
         elif not _plain(value):
-            raise ModelFileError(f"The {where} holds an object; only numbers, strings and lists are allowed there.")
+            raise ModelFileError(N_("The {where} holds an object; only numbers, strings and lists are allowed there."),
+                                 where=where)
     if c.get("stateful") is not None and not isinstance(c.get("stateful"), bool):
-        raise ModelFileError(f"stateful of layer {name!r} must be true or false.")
+        raise ModelFileError(N_("stateful of layer {name!r} must be true or false."),
+                             name=name)
 
 
 def _is(value: Any, classes: tuple[str, ...]) -> bool:
@@ -445,16 +490,18 @@ def _policy(c: dict) -> str:
 def _add_layer(model: ParsedModel, layer: Any, inputs: list[Shape], used: dict) -> list[Shape]:
     """Output shapes of one top-level layer; records its row, weights and recurrent layers."""
     if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict):
-        raise ModelFileError("config.json has a malformed layer entry. " + RESAVE)
+        raise ModelFileError(N_("config.json has a malformed layer entry. {resave}"),
+                             resave=RESAVE)
     cls, c = layer.get("class_name"), layer["config"]
-    name = _check_name(c.get("name"), "layer")
+    name = _check_name(c.get("name"), Message(N_("layer")))
     weights: list[tuple[str, Shape]] = []
     out, label = _layer_outputs(model, layer, inputs[0], weights, "")
     params = sum(prod(s) for _, s in weights)
     model.params += params
     if model.params > MAX_PARAMS:
-        raise ModelFileError(f"The model has more than {MAX_PARAMS:,} parameters (counted from its config up to "
-                             f"layer {name!r}); the explorer opens smaller models.")
+        raise ModelFileError(N_("The model has more than {max_params:,} parameters (counted from its config up to "
+                                "layer {name!r}); the explorer opens smaller models."),
+                             max_params=MAX_PARAMS, name=name)
     if cls != "InputLayer" or model.class_name == "Functional":
         prefix = _h5_prefix(cls, used)
         dtype = _policy(c)
@@ -469,15 +516,18 @@ def _add_layer(model: ParsedModel, layer: Any, inputs: list[Shape], used: dict) 
 def _layer_outputs(model: ParsedModel, layer: Any, x: Shape, weights: list, sub: str) -> tuple[list[Shape], str]:
     """(output shapes, class label) of one layer entry on input shape ``x``; appends its weights' shapes."""
     if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict):
-        raise ModelFileError("config.json has a malformed layer entry. " + RESAVE)
+        raise ModelFileError(N_("config.json has a malformed layer entry. {resave}"),
+                             resave=RESAVE)
     cls, c = layer.get("class_name"), layer["config"]
-    name = _check_name(c.get("name"), "layer")
+    name = _check_name(c.get("name"), Message(N_("layer")))
     _check_build(layer, x, name)
     model.n_layers += 1
     if model.n_layers > MAX_LAYERS:
-        raise ModelFileError(f"The model has more than {MAX_LAYERS} layers.")
+        raise ModelFileError(N_("The model has more than {max_layers} layers."),
+                             max_layers=MAX_LAYERS)
     if cls not in LAYER_CLASSES:
-        raise ModelFileError(f"Layer {name!r} is a {cls!r}, which the explorer does not open.")
+        raise ModelFileError(N_("Layer {name!r} is a {cls!r}, which the explorer does not open."),
+                             name=name, cls=cls)
     _check_values(c, cls, name)
     if cls == "InputLayer":
         return [x], cls
@@ -489,34 +539,40 @@ def _layer_outputs(model: ParsedModel, layer: Any, x: Shape, weights: list, sub:
         inner = c.get("layer")
         if not isinstance(inner, dict) or inner.get("class_name") in (*RECURRENT_CLASSES, "Bidirectional",
                                                                       "InputLayer", "TimeDistributed"):
-            raise ModelFileError(f"TimeDistributed layer {name!r} must wrap a Dense, Dropout, Activation, "
-                                 "Masking, Embedding, Reshape or Flatten layer.")
+            raise ModelFileError(N_("TimeDistributed layer {name!r} must wrap a Dense, Dropout, Activation, Masking, "
+                                    "Embedding, Reshape or Flatten layer."),
+                                 name=name)
         if len(x) < 3:
-            raise ModelFileError(f"TimeDistributed layer {name!r} needs a 3-D input, got {format_shapes([x])}.")
+            raise ModelFileError(N_("TimeDistributed layer {name!r} needs a 3-D input, got {shape}."),
+                                 name=name, shape=format_shapes([x]))
         inner_out, inner_label = _layer_outputs(model, inner, (x[0],) + x[2:], weights, sub + "layer/")
         return [(x[0], x[1]) + inner_out[0][1:]], f"TimeDistributed({inner_label})"
     if cls == "Dense":
-        units = _int(c.get("units"), f"units of Dense layer {name!r}", 1, MAX_DIM)
+        units = _int(c.get("units"), Message(N_("Units of Dense layer {name!r}"), {"name": name}), 1, MAX_DIM)
         d = _feature(x, name, 2)
         weights.append((sub + "vars/0", (d, units)))
         if c.get("use_bias", True):
             weights.append((sub + "vars/1", (units,)))
         return [x[:-1] + (units,)], cls
     if cls == "Embedding":
-        n = _int(c.get("input_dim"), f"input_dim of Embedding layer {name!r}", 1, MAX_DIM)
-        k = _int(c.get("output_dim"), f"output_dim of Embedding layer {name!r}", 1, MAX_DIM)
+        n = _int(c.get("input_dim"), Message(N_("input_dim of Embedding layer {name!r}"), {"name": name}), 1,
+                 MAX_DIM)
+        k = _int(c.get("output_dim"), Message(N_("output_dim of Embedding layer {name!r}"), {"name": name}), 1,
+                 MAX_DIM)
         weights.append((sub + "vars/0", (n, k)))
         return [x + (k,)], cls
     if cls == "Flatten":
         if any(d is None for d in x[1:]):
-            raise ModelFileError(f"Flatten layer {name!r} needs a fixed input shape, got {format_shapes([x])}.")
+            raise ModelFileError(N_("Flatten layer {name!r} needs a fixed input shape, got {shape}."),
+                                 name=name, shape=format_shapes([x]))
         return [(x[0], prod(x[1:]))], cls
     if cls == "Reshape":
         return [(x[0],) + _reshape(x, c.get("target_shape"), name)], cls
     if cls == "Dropout":
         rate = c.get("rate")
         if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate < 1:
-            raise ModelFileError(f"rate of Dropout layer {name!r} must be in [0, 1).")
+            raise ModelFileError(N_("rate of Dropout layer {name!r} must be in [0, 1)."),
+                                 name=name)
     return [x], cls                      # Masking, Dropout, Activation: same shape
 
 
@@ -528,11 +584,13 @@ def _check_build(layer: dict, x: Shape, name: str) -> None:
     if isinstance(build, dict) and set(build) == {"shapes_dict"}:     # a recurrent layer given initial_state
         build = _initial_state_build(layer, build["shapes_dict"], x, name)
     if not isinstance(build, dict) or set(build) - {"input_shape"}:
-        raise ModelFileError(f"Layer {name!r} has an unexpected build_config. " + RESAVE)
+        raise ModelFileError(N_("Layer {name!r} has an unexpected build_config. {resave}"),
+                             name=name, resave=RESAVE)
     shape = build.get("input_shape")
     if shape is not None and (not isinstance(shape, list) or tuple(shape) != tuple(x)):
-        raise ModelFileError(f"Layer {name!r} would be built for input shape {str(shape)[:60]}, but the layers "
-                             f"before it give {format_shapes([x])}. Refusing a config that does not add up. " + RESAVE)
+        raise ModelFileError(N_("Layer {name!r} would be built for input shape {shape}, but the layers before it give {given}. "
+                                "Refusing a config that does not add up. {resave}"),
+                             name=name, shape=str(shape)[:60], given=format_shapes([x]), resave=RESAVE)
 
 
 def _initial_state_build(layer: dict, shapes: Any, x: Shape, name: str) -> dict:
@@ -543,18 +601,20 @@ def _initial_state_build(layer: dict, shapes: Any, x: Shape, name: str) -> dict:
     if (cls not in RECURRENT_CLASSES or set(shapes) != {"sequences_shape", "initial_state_shape"}
             or not isinstance(states, list) or len(states) != n
             or any(s != [x[0], units] for s in states)):
-        raise ModelFileError(f"Layer {name!r} has an unexpected build_config. " + RESAVE)
+        raise ModelFileError(N_("Layer {name!r} has an unexpected build_config. {resave}"),
+                             name=name, resave=RESAVE)
     return {"input_shape": shapes["sequences_shape"]}
 
 
 def _reshape(x: Shape, target: Any, name: str) -> Shape:
     """Reshape's output shape without the batch: target_shape with one -1 resolved when sizes are known."""
-    what = f"target_shape of Reshape layer {name!r}"
+    what = Message(N_("target_shape of Reshape layer {name!r}"), {"name": name})
     if not isinstance(target, list) or not 1 <= len(target) <= 5 or sum(d == -1 for d in target) > 1:
-        raise ModelFileError(f"{what} must be a list of at most 5 sizes with at most one -1.")
+        raise ModelFileError(N_("{what} must be a list of at most 5 sizes with at most one -1."),
+                             what=what)
     dims = [_int(d, what, -1, MAX_DIM) for d in target]
     if any(d == 0 for d in dims):
-        raise ModelFileError(f"{what} must not contain 0.")
+        raise ModelFileError(N_("{what} must not contain 0."), what=what)
     if -1 in dims:
         known = prod(d for d in dims if d != -1)
         size = None if any(d is None for d in x[1:]) else prod(x[1:])
@@ -564,27 +624,31 @@ def _reshape(x: Shape, target: Any, name: str) -> Shape:
 
 def _feature(x: Shape, name: str, min_rank: int) -> int:
     if len(x) < min_rank or x[-1] is None:
-        raise ModelFileError(f"Layer {name!r} gets an input of shape {format_shapes([x])}; its last dimension must be "
-                             "known. Save the model after building it with a fixed number of features.")
-    return _int(x[-1], f"The number of features into layer {name!r}", 1, MAX_DIM)
+        raise ModelFileError(N_("Layer {name!r} gets an input of shape {shape}; its last dimension must be known. "
+                                "Save the model after building it with a fixed number of features."),
+                             name=name, shape=format_shapes([x]))
+    return _int(x[-1], Message(N_("The number of features into layer {name!r}"), {"name": name}), 1, MAX_DIM)
 
 
 def _recurrent(model: ParsedModel, cls: str, c: dict, name: str, x: Shape, weights: list, sub: str,
                direction: str | None) -> list[Shape]:
     """SimpleRNN/LSTM/GRU: weights in Keras' layout, outputs as return_sequences/return_state say."""
     if len(x) != 3:
-        raise ModelFileError(f"Recurrent layer {name!r} needs a 3-D input (batch, timesteps, features), got "
-                             f"{format_shapes([x])}.")
-    units = _int(c.get("units"), f"units of {cls} layer {name!r}", 1, MAX_UNITS)
+        raise ModelFileError(N_("Recurrent layer {name!r} needs a 3-D input (batch, timesteps, features), got "
+                                "{shape}."), name=name, shape=format_shapes([x]))
+    units = _int(c.get("units"), Message(N_("Units of {cls} layer {name!r}"), {"cls": cls, "name": name}), 1,
+                 MAX_UNITS)
     d = _feature(x, name, 3)
     for key in ("return_sequences", "return_state", "go_backwards", "stateful", "use_bias", "unroll",
                 "reset_after", "unit_forget_bias", "zero_output_for_mask"):
         if key in c and not isinstance(c[key], bool):
-            raise ModelFileError(f"{key} of layer {name!r} must be true or false.")
+            raise ModelFileError(N_("{key} of layer {name!r} must be true or false."),
+                                 key=key, name=name)
     for key in ("dropout", "recurrent_dropout"):
         rate = c.get(key, 0.0)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ModelFileError(f"{key} of layer {name!r} must be in [0, 1).")
+            raise ModelFileError(N_("{key} of layer {name!r} must be in [0, 1)."),
+                                 key=key, name=name)
     g = _GATES[cls]
     weights += [(sub + "cell/vars/0", (d, g * units)), (sub + "cell/vars/1", (units, g * units))]
     if c.get("use_bias", True):
@@ -608,25 +672,29 @@ def _bidirectional(model: ParsedModel, c: dict, name: str, x: Shape, weights: li
     outs = []
     for direction, inner, prefix in parts:
         if not isinstance(inner, dict) or inner.get("class_name") not in RECURRENT_CLASSES:
-            raise ModelFileError(f"Bidirectional layer {name!r} must wrap a SimpleRNN, LSTM or GRU.")
+            raise ModelFileError(N_("Bidirectional layer {name!r} must wrap a SimpleRNN, LSTM or GRU."),
+                                 name=name)
         ic = inner.get("config") if isinstance(inner.get("config"), dict) else {}
-        inner_name = _check_name(ic.get("name"), "layer")
+        inner_name = _check_name(ic.get("name"), Message(N_("layer")))
         _check_build(inner, x, inner_name)
         model.n_layers += 1
         _check_values(ic, inner["class_name"], inner_name)
         outs.append(_recurrent(model, inner["class_name"], ic, inner_name, x, weights, sub + prefix, direction))
     (f_out, *f_states), (b_out, *b_states) = outs
     if f_out[:-1] != b_out[:-1]:
-        raise ModelFileError(f"The two directions of Bidirectional layer {name!r} disagree on return_sequences.")
+        raise ModelFileError(N_("The two directions of Bidirectional layer {name!r} disagree on return_sequences."),
+                             name=name)
     mode = c.get("merge_mode", "concat")
     if mode not in ("concat", "sum", "mul", "ave", None):
-        raise ModelFileError(f"merge_mode of Bidirectional layer {name!r} must be concat, sum, mul, ave or null.")
+        raise ModelFileError(N_("merge_mode of Bidirectional layer {name!r} must be concat, sum, mul, ave or null."),
+                             name=name)
     if mode is None:
         merged = [f_out, b_out]
     elif mode == "concat":
         merged = [f_out[:-1] + (f_out[-1] + b_out[-1],)]
     else:
         if f_out != b_out:
-            raise ModelFileError(f"The two directions of {name!r} must have the same units for merge_mode={mode}.")
+            raise ModelFileError(N_("The two directions of {name!r} must have the same units for merge_mode={mode}."),
+                                 name=name, mode=mode)
         merged = [f_out]
     return merged + f_states + b_states, f"Bidirectional({fwd['class_name']})"

@@ -76,6 +76,7 @@ from math import prod
 from typing import Any
 
 from .data import MAX_BYTES
+from .messages import N_, Message
 from .model_config import (  # noqa: F401 - the limits and classes are part of this module's API
     ACTIVATIONS, DTYPE_POLICIES, LAYER_CLASSES, MAX_DIM, MAX_LAYERS, MAX_PARAMS, MAX_UNITS, RESAVE, LayerRow,
     ModelFileError, RecurrentLayer, Shape, parse_model_config)
@@ -108,9 +109,14 @@ class ModelFileInfo:
     weights_bytes: int
 
     def layer_table(self) -> list[dict[str, Any]]:
-        """The layer table as records (e.g. for pandas.DataFrame)."""
-        return [{"layer": r.name, "class": r.class_name, "output shape": r.output_shape, "parameters": r.params}
+        """The layer table as records (e.g. for pandas.DataFrame); the keys, its column headers, are Messages
+        (equal to "layer", "class", "output shape", "parameters") that the app shows translated."""
+        return [{_LAYER: r.name, _CLASS: r.class_name, _OUTPUT_SHAPE: r.output_shape, _PARAMETERS: r.params}
                 for r in self.layers]
+
+
+_LAYER, _CLASS, _OUTPUT_SHAPE, _PARAMETERS = (Message(N_("layer")), Message(N_("class")), Message(N_("output shape")),
+                                              Message(N_("parameters")))
 
 
 # -- entry point ----------------------------------------------------------------
@@ -127,14 +133,14 @@ def inspect_model_file(filename: str, data: bytes) -> ModelFileInfo:
         ModelFileInfo: model name and class, layer table, recurrent layers, input shape, Keras version.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise ModelFileError("Expected the bytes of a .keras file.")
+        raise ModelFileError(N_("Expected the bytes of a .keras file."))
     data = bytes(data)
     if len(data) == 0:
-        raise ModelFileError("The file is empty. " + RESAVE)
+        raise ModelFileError(N_("The file is empty. {resave}"), resave=RESAVE)
     if len(data) > MAX_FILE_BYTES:
-        raise ModelFileError(f"The file is {_mb(len(data))}; the limit is {_mb(MAX_FILE_BYTES)}. "
-                             "Upload a smaller model (the explorer shows layers of up to "
-                             f"{MAX_UNITS} units).")
+        raise ModelFileError(N_("The file is {size}; the limit is {limit}. Upload a smaller model (the explorer "
+                                "shows layers of up to {max_units} units)."),
+                             size=_mb(len(data)), limit=_mb(MAX_FILE_BYTES), max_units=MAX_UNITS)
     _refuse_other_formats(str(filename), data)
     with _open_zip(data) as zf:
         infos = _check_members(zf)
@@ -145,14 +151,17 @@ def inspect_model_file(filename: str, data: bytes) -> ModelFileInfo:
         except ModelFileError:
             raise
         except (TypeError, KeyError, AttributeError, IndexError, ValueError, RecursionError) as e:  # a safety net
-            raise ModelFileError(f"config.json is malformed ({type(e).__name__}). " + RESAVE) from None
+            raise ModelFileError(N_("config.json is malformed ({error}). {resave}"),
+                                 error=type(e).__name__, resave=RESAVE) from None
         weights = _read_member(zf, infos["model.weights.h5"])
     weights_bytes = _check_weights(weights, model.expected, model.weight_shapes)
     version = metadata.get("keras_version") if isinstance(metadata, dict) else None
     if version is not None and (not isinstance(version, str) or len(version) > 32):
-        raise ModelFileError("metadata.json has an invalid keras_version. " + RESAVE)
+        raise ModelFileError(N_("metadata.json has an invalid keras_version. {resave}"),
+                             resave=RESAVE)
     if isinstance(version, str) and not version.startswith("3."):
-        raise ModelFileError(f"The file was saved by Keras {version}; only Keras 3 files are read. " + RESAVE)
+        raise ModelFileError(N_("The file was saved by Keras {version}; only Keras 3 files are read. {resave}"),
+                             version=version, resave=RESAVE)
     return ModelFileInfo(str(filename), model.name, model.class_name, version, model.input_shape,
                          tuple(model.rows), tuple(model.recurrent), model.params, weights_bytes)
 
@@ -168,21 +177,26 @@ def _refuse_other_formats(filename: str, data: bytes) -> None:
     lower = filename.lower()
     if data[:8] == b"\x89HDF\r\n\x1a\n":
         if lower.endswith(".weights.h5"):
-            raise ModelFileError("This is a weights-only file (.weights.h5); the explorer needs the whole model. "
-                                 + RESAVE)
-        raise ModelFileError("This is a legacy HDF5 model (.h5). Keras loads that format without safe_mode's "
-                             "protection, so the explorer does not open it. " + RESAVE)
+            raise ModelFileError(N_("This is a weights-only file (.weights.h5); the explorer needs the whole model. "
+                                    "{resave}"), resave=RESAVE)
+        raise ModelFileError(N_("This is a legacy HDF5 model (.h5). Keras loads that format without safe_mode's "
+                                "protection, so the explorer does not open it. {resave}"),
+                             resave=RESAVE)
     if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        raise ModelFileError("This is a Python pickle, not a Keras model; pickles can run code when opened, "
-                             "so the explorer never reads them. " + RESAVE)
+        raise ModelFileError(N_("This is a Python pickle, not a Keras model; pickles can run code when opened, so "
+                                "the explorer never reads them. {resave}"),
+                             resave=RESAVE)
     if data[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
         if data.lstrip()[:1] in (b"{", b"["):
-            raise ModelFileError("This is a JSON file, not a whole .keras model (a .keras file is a zip holding "
-                                 "config.json and model.weights.h5). " + RESAVE)
-        raise ModelFileError("This is not a Keras model: a .keras file is a zip archive and this file is not one "
-                             "(random or unknown bytes). " + RESAVE)
+            raise ModelFileError(N_("This is a JSON file, not a whole .keras model (a .keras file is a zip holding "
+                                    "config.json and model.weights.h5). {resave}"),
+                                 resave=RESAVE)
+        raise ModelFileError(N_("This is not a Keras model: a .keras file is a zip archive and this file is not one "
+                                "(random or unknown bytes). {resave}"),
+                             resave=RESAVE)
     if not lower.endswith(".keras"):
-        raise ModelFileError(f"Expected a .keras file, got {filename!r}. " + RESAVE)
+        raise ModelFileError(N_("Expected a .keras file, got {filename!r}. {resave}"),
+                             filename=filename, resave=RESAVE)
 
 
 def _open_zip(data: bytes) -> zipfile.ZipFile:
@@ -190,8 +204,8 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError, NotImplementedError) as e:
-        raise ModelFileError("The file starts like a .keras archive but is truncated or damaged "
-                             f"({e}). Upload the complete file again, or re-save it.") from None
+        raise ModelFileError(N_("The file starts like a .keras archive but is truncated or damaged ({e}). Upload the "
+                                "complete file again, or re-save it."), e=e) from None
 
 
 def _check_directory_record(data: bytes) -> None:
@@ -202,15 +216,17 @@ def _check_directory_record(data: bytes) -> None:
     """
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535))
     if end < 0 or len(data) - end < 22:
-        raise ModelFileError("The file starts like a .keras archive but is truncated or damaged (its directory at "
-                             "the end is missing). Upload the complete file again, or re-save it.")
+        raise ModelFileError(N_("The file starts like a .keras archive but is truncated or damaged (its directory at "
+                                "the end is missing). Upload the complete file again, or re-save it."))
     entries, directory_bytes = struct.unpack("<HI", data[end + 10:end + 16])
     if data[max(0, end - 20):end - 16] == b"PK\x06\x07" or entries == 0xFFFF or directory_bytes == 0xFFFFFFFF:
-        raise ModelFileError("The archive uses the ZIP64 format, which Keras does not write for files this small. "
-                             + RESAVE)
+        raise ModelFileError(N_("The archive uses the ZIP64 format, which Keras does not write for files this small. "
+                                "{resave}"), resave=RESAVE)
     if entries > MAX_MEMBERS or directory_bytes > MAX_DIRECTORY_BYTES:
-        raise ModelFileError(f"The archive lists {entries:,} files in a {directory_bytes:,}-byte directory; a "
-                             f".keras model holds at most {MAX_MEMBERS}. " + RESAVE)
+        raise ModelFileError(N_("The archive lists {entries:,} files in a {directory_bytes:,}-byte directory; a "
+                                ".keras model holds at most {max_members}. {resave}"),
+                             entries=entries, directory_bytes=directory_bytes, max_members=MAX_MEMBERS,
+                             resave=RESAVE)
 
 
 # -- 2. the members ------------------------------------------------------------------
@@ -219,44 +235,53 @@ def _check_directory_record(data: bytes) -> None:
 def _check_members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
-        raise ModelFileError(f"The archive holds {len(infos)} files; a .keras model holds at most "
-                             f"{MAX_MEMBERS}. " + RESAVE)
+        raise ModelFileError(N_("The archive holds {n_infos} files; a .keras model holds at most {max_members}. "
+                                "{resave}"),
+                             n_infos=len(infos), max_members=MAX_MEMBERS, resave=RESAVE)
     found: dict[str, zipfile.ZipInfo] = {}
     total = 0
     for info in infos:
         name = info.filename
         _check_member_name(name)
         if name in found:
-            raise ModelFileError(f"The archive holds {name!r} twice; refusing an ambiguous file. " + RESAVE)
+            raise ModelFileError(N_("The archive holds {name!r} twice; refusing an ambiguous file. {resave}"),
+                                 name=name, resave=RESAVE)
         if info.flag_bits & 0x1:
-            raise ModelFileError(f"{name!r} is encrypted; Keras never writes encrypted files. " + RESAVE)
+            raise ModelFileError(N_("{name!r} is encrypted; Keras never writes encrypted files. {resave}"),
+                                 name=name, resave=RESAVE)
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise ModelFileError(f"{name!r} uses an unusual compression; Keras stores files uncompressed. "
-                                 + RESAVE)
+            raise ModelFileError(N_("{name!r} uses an unusual compression; Keras stores files uncompressed. {resave}"),
+                                 name=name, resave=RESAVE)
         mode = info.external_attr >> 16
         kind = stat.S_IFMT(mode)
         if name == "assets/":
             if info.file_size != 0 or kind not in (0, stat.S_IFDIR):
-                raise ModelFileError("'assets/' must be an empty directory (no layer allowed here has assets).")
+                raise ModelFileError(N_("'assets/' must be an empty directory (no layer allowed here has assets)."))
             continue
         if name not in _MEMBERS:
-            hint = " (this looks like a PyTorch file)" if name.endswith(".pkl") or "data.pkl" in name else ""
-            raise ModelFileError(f"The archive holds {name!r}{hint}; a .keras model holds only config.json, "
-                                 "metadata.json, model.weights.h5 and an empty assets/. " + RESAVE)
+            if name.endswith(".pkl") or "data.pkl" in name:
+                refusal = N_("The archive holds {name!r} (this looks like a PyTorch file); a .keras model holds only "
+                             "config.json, metadata.json, model.weights.h5 and an empty assets/. {resave}")
+            else:
+                refusal = N_("The archive holds {name!r}; a .keras model holds only config.json, metadata.json, "
+                             "model.weights.h5 and an empty assets/. {resave}")
+            raise ModelFileError(refusal, name=name, resave=RESAVE)
         if kind not in (0, stat.S_IFREG):
-            raise ModelFileError(f"{name!r} is a link or special file, not a plain file; refusing it.")
+            raise ModelFileError(N_("{name!r} is a link or special file, not a plain file; refusing it."),
+                                 name=name)
         if info.file_size > _MEMBERS[name]:
-            raise ModelFileError(f"{name} is {_mb(info.file_size)} once unpacked; the limit is "
-                                 f"{_mb(_MEMBERS[name])}. Refusing it before unpacking (a real model's "
-                                 "config.json is a few KB; this may be a zip bomb).")
+            raise ModelFileError(N_("{name} is {size} once unpacked; the limit is {limit}. Refusing it before "
+                                    "unpacking (a real model's config.json is a few KB; this may be a zip bomb)."),
+                                 name=name, size=_mb(info.file_size), limit=_mb(_MEMBERS[name]))
         total += info.file_size
         found[name] = info
     if total > MAX_TOTAL_BYTES:
-        raise ModelFileError(f"The archive unpacks to {_mb(total)}; the limit is {_mb(MAX_TOTAL_BYTES)}.")
+        raise ModelFileError(N_("The archive unpacks to {size}; the limit is {limit}."),
+                             size=_mb(total), limit=_mb(MAX_TOTAL_BYTES))
     for required in ("config.json", "model.weights.h5"):
         if required not in found:
-            raise ModelFileError(f"The archive has no {required}, so it is not a complete Keras 3 model. "
-                                 + RESAVE)
+            raise ModelFileError(N_("The archive has no {required}, so it is not a complete Keras 3 model. {resave}"),
+                                 required=required, resave=RESAVE)
     return found
 
 
@@ -264,8 +289,9 @@ def _check_member_name(name: str) -> None:
     parts = name.split("/")
     if (name.startswith("/") or "\\" in name or "\x00" in name or ":" in name or ".." in parts
             or any(p == "" for p in parts[:-1]) or len(name) > 255):
-        raise ModelFileError(f"The archive holds a file named {name!r}, a path that could point outside its "
-                             "folder (absolute, '..', backslash or drive). Refusing it.")
+        raise ModelFileError(N_("The archive holds a file named {name!r}, a path that could point outside its folder "
+                                "(absolute, '..', backslash or drive). Refusing it."),
+                             name=name)
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytearray:
@@ -277,15 +303,16 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytearray:
         with zf.open(info) as f:
             while chunk := f.read(min(64 * 2**10, cap + 1 - size)):
                 if size + len(chunk) > cap:
-                    raise ModelFileError(f"{info.filename} unpacks to more than {_mb(cap)} although its header "
-                                         "says less; refusing it (this looks like a zip bomb).")
+                    raise ModelFileError(N_("{filename} unpacks to more than {limit} although its header says less; "
+                                            "refusing it (this looks like a zip bomb)."),
+                                         filename=info.filename, limit=_mb(cap))
                 out[size:size + len(chunk)] = chunk
                 size += len(chunk)
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, ValueError, EOFError, OSError, RuntimeError) as e:
-        raise ModelFileError(f"{info.filename} inside the archive is damaged ({e}). Upload the complete file "
-                             "again, or re-save it.") from None
+        raise ModelFileError(N_("{filename} inside the archive is damaged ({e}). Upload the complete file again, or "
+                                "re-save it."), filename=info.filename, e=e) from None
     del out[size:]
     return out
 
@@ -295,7 +322,8 @@ def _read_json(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Any:
     try:
         return json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as e:   # bad UTF-8 or JSON, a 5,000-digit number, deep nesting
-        raise ModelFileError(f"{name} is not valid JSON ({type(e).__name__}). " + RESAVE) from None
+        raise ModelFileError(N_("{name} is not valid JSON ({error}). {resave}"),
+                             name=name, error=type(e).__name__, resave=RESAVE) from None
 
 
 # -- 5. the weights' metadata -----------------------------------------------------------
@@ -335,20 +363,21 @@ def _check_weights(raw: bytearray, expected: dict[str, tuple[Shape, str]], shape
     try:
         f = h5py.File(_ReadOnlyBuffer(raw), "r")
     except Exception as e:  # noqa: BLE001 - h5py raises OSError/ValueError/KeyError for bad files
-        raise ModelFileError(f"model.weights.h5 inside the archive is not a readable HDF5 file ({type(e).__name__})."
-                             " " + RESAVE) from None
+        raise ModelFileError(N_("model.weights.h5 inside the archive is not a readable HDF5 file ({error}). {resave}"),
+                             error=type(e).__name__, resave=RESAVE) from None
     try:
         with f:
             total, seen = _check_h5_objects(h5py, f, expected, shapes)
     except ModelFileError:
         raise
     except Exception as e:  # noqa: BLE001 - a damaged file can make h5py raise almost anything
-        raise ModelFileError(f"model.weights.h5 inside the archive is damaged ({type(e).__name__}). "
-                             + RESAVE) from None
+        raise ModelFileError(N_("model.weights.h5 inside the archive is damaged ({error}). {resave}"),
+                             error=type(e).__name__, resave=RESAVE) from None
     missing = sorted(set(expected) - seen)
     if missing:
-        raise ModelFileError(f"model.weights.h5 lacks {len(missing)} weight(s) the config needs, e.g. "
-                             f"{missing[0]!r}. " + RESAVE)
+        raise ModelFileError(N_("model.weights.h5 lacks {n_missing} weight(s) the config needs, e.g. {missing!r}. "
+                                "{resave}"),
+                             n_missing=len(missing), missing=missing[0], resave=RESAVE)
     return total
 
 
@@ -360,40 +389,48 @@ def _check_h5_objects(h5py, f, expected: dict[str, tuple[Shape, str]], shapes: s
     limit = 16 * len(expected) + 64                # groups and datasets of the layers, optimizer slots
     f.visit_links(lambda name: links.append(name) or (True if len(links) > limit else None))  # stops early
     if len(links) > limit:
-        raise ModelFileError("model.weights.h5 holds far more entries than the layers in config.json need. "
-                             + RESAVE)
+        raise ModelFileError(N_("model.weights.h5 holds far more entries than the layers in config.json need. "
+                                "{resave}"), resave=RESAVE)
     seen, total = set(), 0
     for path in links:
         link = f.get(path, getlink=True)
         if not isinstance(link, h5py.HardLink):
-            raise ModelFileError(f"model.weights.h5 has a {type(link).__name__} at {path!r}; it could point at "
-                                 "another file on the server. Refusing it.")
+            raise ModelFileError(N_("model.weights.h5 has a {error} at {path!r}; it could point at another file on "
+                                    "the server. Refusing it."),
+                                 error=type(link).__name__, path=path)
         obj = f[path]
         if isinstance(obj, h5py.Group):
             continue
         if not isinstance(obj, h5py.Dataset):
-            raise ModelFileError(f"model.weights.h5 holds an unexpected object at {path!r}.")
+            raise ModelFileError(N_("model.weights.h5 holds an unexpected object at {path!r}."),
+                                 path=path)
         plist = obj.id.get_create_plist()
         if obj.is_virtual or plist.get_external_count() or plist.get_nfilters():
-            raise ModelFileError(f"The weight {path!r} is stored outside the file, virtual or filtered; Keras "
-                                 "writes plain datasets. Refusing it (it could read files on the server).")
+            raise ModelFileError(N_("The weight {path!r} is stored outside the file, virtual or filtered; Keras "
+                                    "writes plain datasets. Refusing it (it could read files on the server)."),
+                                 path=path)
         dtype = obj.dtype
         if dtype.kind not in "fi" or dtype.itemsize > 8 or dtype.fields is not None:
-            raise ModelFileError(f"The weight {path!r} has dtype {dtype}; expected float32.")
+            raise ModelFileError(N_("The weight {path!r} has dtype {dtype}; expected float32."),
+                                 path=path, dtype=dtype)
         shape = tuple(obj.shape)
         if path in expected:
             want_shape, want_dtype = expected[path]
             if shape != want_shape or dtype != np.dtype(want_dtype):
-                raise ModelFileError(f"The weight {path!r} has shape {shape} and dtype {dtype}, but the config "
-                                     f"implies {want_shape} and {want_dtype}. The weights do not belong to "
-                                     "this model. " + RESAVE)
+                raise ModelFileError(N_("The weight {path!r} has shape {shape} and dtype {dtype}, but the config "
+                                        "implies {want_shape} and {want_dtype}. The weights do not belong to this "
+                                        "model. {resave}"),
+                                     path=path, shape=shape, dtype=dtype, want_shape=want_shape, want_dtype=want_dtype,
+                                     resave=RESAVE)
             seen.add(path)
         elif re.fullmatch(r"optimizer/vars/\d{1,4}", path) and (shape == () or shape in shapes):
             pass     # optimizer slots: never read with compile=False, still bounded
         else:
-            raise ModelFileError(f"model.weights.h5 holds {path!r} with shape {shape}, which no layer in "
-                                 "config.json explains. " + RESAVE)
+            raise ModelFileError(N_("model.weights.h5 holds {path!r} with shape {shape}, which no layer in "
+                                    "config.json explains. {resave}"),
+                                 path=path, shape=shape, resave=RESAVE)
         total += prod(shape) * dtype.itemsize
         if total > MAX_WEIGHTS_BYTES:
-            raise ModelFileError(f"The weights add up to more than {_mb(MAX_WEIGHTS_BYTES)}.")
+            raise ModelFileError(N_("The weights add up to more than {limit}."),
+                                 limit=_mb(MAX_WEIGHTS_BYTES))
     return total, seen

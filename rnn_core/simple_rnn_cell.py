@@ -21,6 +21,7 @@ import numpy as np
 from .activations import Activation
 from .cell_base import Cell, split_weights
 from .jacobian import StepJacobian, diagonal_times_matrix
+from .messages import N_, Message
 
 Array = np.ndarray
 
@@ -32,7 +33,7 @@ class SimpleRNNCell(Cell):
     state_names = ("h",)
     gate_names = ("z",)
     n_blocks = 1
-    gate_labels = {"z": "pre-activation z_t"}
+    gate_labels = {"z": Message(N_("pre-activation z_t"))}
 
     def __init__(self, units: int, activation: Activation, use_bias: bool = True) -> None:
         super().__init__(units, use_bias)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import SequenceError
+from .messages import N_, Message
 
 MAX_TABLE_ROWS = 1_000_000          # rows of a table (long format: all sequences together)
 MAX_TABLE_COLUMNS = 2_048           # columns of a table (features are limited separately)
@@ -63,14 +64,18 @@ def is_number(cell: str, decimal: str = ".") -> bool:
 def check_shape(rows: int, columns: int, what: str) -> None:
     """Refuse a table too large to read, from its row and column counts."""
     if columns > MAX_TABLE_COLUMNS:
-        raise SequenceError(f"{what} has {columns:,} columns; at most {MAX_TABLE_COLUMNS:,} can be read "
-                            "(and up to 512 of them used as features). Keep the columns you need.")
+        raise SequenceError(N_("{what} has {columns:,} columns; at most {max_table_columns:,} can be read (and up to "
+                               "512 of them used as features). Keep the columns you need."),
+                            what=what, columns=columns, max_table_columns=MAX_TABLE_COLUMNS)
     if rows > MAX_TABLE_ROWS:
-        raise SequenceError(f"{what} has {rows:,} rows; at most {MAX_TABLE_ROWS:,} can be read. "
-                            "Upload a shorter part, or fewer sequences.")
+        raise SequenceError(N_("{what} has {rows:,} rows; at most {max_table_rows:,} can be read. Upload a shorter "
+                               "part, or fewer sequences."),
+                            what=what, rows=rows, max_table_rows=MAX_TABLE_ROWS)
     if rows * columns > MAX_TABLE_CELLS:
-        raise SequenceError(f"{what} has {rows:,} rows x {columns:,} columns = {rows * columns:,} cells; at most "
-                            f"{MAX_TABLE_CELLS:,} can be read. Keep the columns you need.")
+        raise SequenceError(N_("{what} has {rows:,} rows x {columns:,} columns = {cells:,} cells; at most "
+                               "{max_table_cells:,} can be read. Keep the columns you need."),
+                            what=what, rows=rows, columns=columns, cells=rows * columns,
+                            max_table_cells=MAX_TABLE_CELLS)
 
 
 # -- delimited text ------------------------------------------------------------------------------
@@ -153,11 +158,11 @@ def read_delimited(text: str, fmt: str, header: bool | None = None, raw: bytes |
 
     lines, comments = _sample_lines(text)
     if not lines:
-        raise SequenceError("The file has no rows.")
+        raise SequenceError(N_("The file has no rows."))
     delimiter, decimal, sniffed_header = sniff(lines, "\t" if fmt == "tsv" else None)
     header = sniffed_header if header is None else header
     width = len(_split(lines[:1], delimiter)[0])
-    check_shape(0, width, "The file")
+    check_shape(0, width, Message(N_("The file")))
     sep = r"\s+" if delimiter == " " else delimiter
     try:
         with warnings.catch_warnings():
@@ -167,30 +172,37 @@ def read_delimited(text: str, fmt: str, header: bool | None = None, raw: bytes |
                                 comment="#" if comments else None, skip_blank_lines=True, low_memory=False,
                                 on_bad_lines="error", engine="c")
     except pd.errors.EmptyDataError:
-        raise SequenceError("The file has no rows.") from None
+        raise SequenceError(N_("The file has no rows.")) from None
     except pd.errors.ParserError as err:
-        raise SequenceError(_parser_message(str(err), header)) from None
+        message = _parser_message(str(err), header)
+        raise SequenceError(message) from None
     except (ValueError, UnicodeError, OverflowError) as err:
-        raise SequenceError(f"This file cannot be read as a table ({str(err)[:200]}).") from None
+        raise SequenceError(N_("This file cannot be read as a table ({err})."),
+                            err=str(err)[:200]) from None
     if frame.empty:
-        raise SequenceError("The file has a header row but no data rows." if header and len(frame.columns)
-                            else "The file has no rows.")
-    check_shape(len(frame), len(frame.columns), "The file")
+        empty = (N_("The file has a header row but no data rows.") if header and len(frame.columns)
+                 else N_("The file has no rows."))
+        raise SequenceError(empty)
+    check_shape(len(frame), len(frame.columns), Message(N_("The file")))
     frame.columns = column_names(frame.columns, header)
     table = RawTable(frame, bool(header), decimal, delimiter)
     if decimal == "," or delimiter not in (",", "\t"):
-        shown = {" ": "spaces", "\t": "tabs"}.get(delimiter, repr(delimiter))
-        table.notes.append(f"Read with {shown} between columns and {decimal!r} as the decimal mark.")
+        shown = {" ": Message(N_("spaces")), "\t": Message(N_("tabs"))}.get(delimiter, repr(delimiter))
+        table.notes.append(Message(N_("Read with {shown} between columns and {decimal!r} as the decimal mark."),
+                                   {"shown": shown, "decimal": decimal}))
     return table
 
 
-def _parser_message(message: str, header: bool) -> str:
+def _parser_message(message: str, header: bool) -> Message:
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if found:
         expected, line, saw = (int(g) for g in found.groups())
-        return (f"Row {line} has {saw} values but the first {'row' if header else 'data row'} has {expected}. "
-                "Every row must have the same number of columns (is a value with the delimiter in it unquoted?).")
-    return f"This file cannot be read as a table: {message.strip()[:200]}."
+        template = (N_("Row {line} has {saw} values but the first row has {expected}. Every row must have the same "
+                       "number of columns (is a value with the delimiter in it unquoted?).") if header else
+                    N_("Row {line} has {saw} values but the first data row has {expected}. Every row must have the "
+                       "same number of columns (is a value with the delimiter in it unquoted?)."))
+        return Message(template, {"line": line, "saw": saw, "expected": expected})
+    return Message(N_("This file cannot be read as a table: {message}."), {"message": message.strip()[:200]})
 
 
 def column_names(columns, header: bool) -> list[str]:
@@ -216,27 +228,29 @@ def read_parquet(data: bytes, max_unzipped: int = MAX_UNZIPPED) -> RawTable:
     import pyarrow.parquet as pq
 
     if not (data.startswith(b"PAR1") and data.endswith(b"PAR1")):
-        raise SequenceError("This .parquet file does not start and end with Parquet's 'PAR1' mark: is it really "
-                            "a Parquet file? Save it with pandas.DataFrame.to_parquet or pyarrow.")
+        raise SequenceError(N_("This .parquet file does not start and end with Parquet's 'PAR1' mark: is it really a "
+                               "Parquet file? Save it with pandas.DataFrame.to_parquet or pyarrow."))
     try:
         parquet = pq.ParquetFile(pa.BufferReader(data))
         meta = parquet.metadata
-        check_shape(meta.num_rows, meta.num_columns, "This Parquet file")
+        check_shape(meta.num_rows, meta.num_columns, Message(N_("This Parquet file")))
         unzipped = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         if unzipped > max_unzipped:
-            raise SequenceError(f"This Parquet file holds {unzipped / 2**20:,.0f} MB of data once decompressed; "
-                                f"the limit is {max_unzipped // 2**20} MB. Keep the columns and rows you need.")
+            raise SequenceError(N_("This Parquet file holds {unzipped:,.0f} MB of data once decompressed; the limit "
+                                   "is {max_unzipped} MB. Keep the columns and rows you need."),
+                                unzipped=unzipped / 2**20, max_unzipped=max_unzipped // 2**20)
         table = parquet.read(use_threads=False)
         if table.num_rows != meta.num_rows:
-            raise SequenceError("This Parquet file's data does not match its footer (row counts differ): "
-                                "it is damaged.")
+            raise SequenceError(N_("This Parquet file's data does not match its footer (row counts differ): it is "
+                                   "damaged."))
         frame = table.to_pandas()
     except SequenceError:
         raise
     except (pa.ArrowException, OSError, ValueError, TypeError, IndexError, KeyError) as err:
-        raise SequenceError(f"This .parquet file is damaged or cannot be read ({str(err)[:200]}).") from None
+        raise SequenceError(N_("This .parquet file is damaged or cannot be read ({err})."),
+                            err=str(err)[:200]) from None
     if frame.empty:
-        raise SequenceError("This Parquet file has no rows.")
+        raise SequenceError(N_("This Parquet file has no rows."))
     frame = frame.reset_index(drop=True)
     frame.columns = column_names(frame.columns, True)
     return RawTable(frame, True)
@@ -252,13 +266,14 @@ def unzip_capped(data: bytes, what: str, max_unzipped: int = MAX_UNZIPPED) -> di
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-        raise SequenceError(f"This {what} file is not a valid zip archive ({type(err).__name__}): "
-                            "is it damaged, or another format?") from None
+        raise SequenceError(N_("This {what} file is not a valid zip archive ({error}): is it damaged, or another "
+                               "format?"), what=what, error=type(err).__name__) from None
     claimed = sum(m.file_size for m in members)
     if claimed > max_unzipped or len(members) > 10_000:
-        raise SequenceError(f"This {what} file would expand to {claimed / 2**20:,.0f} MB when unzipped "
-                            f"({len(members):,} parts); the limit is {max_unzipped // 2**20} MB. It looks like a "
-                            "zip bomb, or the table is too large: keep the rows and columns you need.")
+        raise SequenceError(N_("This {what} file would expand to {claimed:,.0f} MB when unzipped ({n_members:,} "
+                               "parts); the limit is {max_unzipped} MB. It looks like a zip bomb, or the table is "
+                               "too large: keep the rows and columns you need."),
+                            what=what, claimed=claimed / 2**20, n_members=len(members), max_unzipped=max_unzipped // 2**20)
     out, total = {}, 0
     try:
         for member in members:
@@ -269,15 +284,16 @@ def unzip_capped(data: bytes, what: str, max_unzipped: int = MAX_UNZIPPED) -> di
                 while chunk := stream.read(1 << 20):
                     total += len(chunk)
                     if total > max_unzipped:
-                        raise SequenceError(f"This {what} file expands past {max_unzipped // 2**20} MB when "
-                                            "unzipped (more than its directory says): refused as a zip bomb.")
+                        raise SequenceError(N_("This {what} file expands past {max_unzipped} MB when unzipped (more "
+                                               "than its directory says): refused as a zip bomb."),
+                                            what=what, max_unzipped=max_unzipped // 2**20)
                     chunks.append(chunk)
             out[member.filename] = b"".join(chunks)
     except SequenceError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
-        raise SequenceError(f"This {what} file is damaged or encrypted ({type(err).__name__}: "
-                            f"{str(err)[:120]}).") from None
+        raise SequenceError(N_("This {what} file is damaged or encrypted ({error}: {err})."),
+                            what=what, error=type(err).__name__, err=str(err)[:120]) from None
     return out
 
 
@@ -288,11 +304,11 @@ def read_xlsx(data: bytes, sheet: str | None = None, header: bool | None = None,
     import pandas as pd
 
     if not data.startswith(b"PK"):
-        raise SequenceError("This .xlsx file is not an Excel workbook (a zip archive). Old .xls files: save as "
-                            ".xlsx or .csv first.")
+        raise SequenceError(N_("This .xlsx file is not an Excel workbook (a zip archive). Old .xls files: save as "
+                               ".xlsx or .csv first."))
     members = unzip_capped(data, ".xlsx", max_unzipped)
     if "xl/workbook.xml" not in members:
-        raise SequenceError("This .xlsx file has no workbook inside (xl/workbook.xml): is it really an Excel file?")
+        raise SequenceError(N_("This .xlsx file has no workbook inside (xl/workbook.xml): is it really an Excel file?"))
     # Hand openpyxl only the checked, already decompressed parts (stored, not compressed again).
     checked = io.BytesIO()
     with zipfile.ZipFile(checked, "w", zipfile.ZIP_STORED) as z:
@@ -307,20 +323,21 @@ def read_xlsx(data: bytes, sheet: str | None = None, header: bool | None = None,
         try:
             sheets = list(book.sheetnames)
             if not sheets:
-                raise SequenceError("This workbook has no sheets.")
+                raise SequenceError(N_("This workbook has no sheets."))
             name = sheets[0] if sheet is None else sheet
             if name not in sheets:
-                raise SequenceError(f"No sheet named {name!r} in this workbook; it has: {', '.join(sheets)}.")
+                raise SequenceError(N_("No sheet named {name!r} in this workbook; it has: {sheets}."),
+                                    name=name, sheets=', '.join(sheets))
             rows = _sheet_rows(book[name])
         finally:
             book.close()
     except SequenceError:
         raise
     except Exception as err:   # openpyxl raises many types on damaged XML (KeyError, TypeError, ParseError, ...)
-        raise SequenceError(f"This .xlsx file is damaged or cannot be read ({type(err).__name__}: "
-                            f"{str(err)[:160]}).") from None
+        raise SequenceError(N_("This .xlsx file is damaged or cannot be read ({error}: {err})."),
+                            error=type(err).__name__, err=str(err)[:160]) from None
     if not rows:
-        raise SequenceError(f"Sheet {name!r} is empty.")
+        raise SequenceError(N_("Sheet {name!r} is empty."), name=name)
     width = max(len(r) for r in rows)
     rows = [r + (None,) * (width - len(r)) for r in rows]
     first_text = all(isinstance(v, str) or v is None for v in rows[0]) and any(isinstance(v, str) for v in rows[0])
@@ -328,12 +345,14 @@ def read_xlsx(data: bytes, sheet: str | None = None, header: bool | None = None,
     names = rows[0] if header else list(range(width))
     frame = pd.DataFrame(rows[1:] if header else rows, columns=range(width), dtype=object)
     if frame.empty:
-        raise SequenceError(f"Sheet {name!r} has a header row but no data rows.")
+        raise SequenceError(N_("Sheet {name!r} has a header row but no data rows."),
+                            name=name)
     frame.columns = column_names(names, header)
     frame = frame.infer_objects()
     table = RawTable(frame, header, sheet=name, sheets=sheets)
     if len(sheets) > 1:
-        table.notes.append(f"The workbook has {len(sheets)} sheets; read {name!r}. Pick another in the list.")
+        table.notes.append(Message(N_("The workbook has {n_sheets} sheets; read {name!r}. Pick another in the list."),
+                                   {"n_sheets": len(sheets), "name": name}))
     return table
 
 
@@ -346,15 +365,16 @@ def _sheet_rows(ws) -> list[tuple]:
     """
     declared = (ws.max_row or 0) * (ws.max_column or 0)
     if declared > MAX_XLSX_CELLS:
-        raise SequenceError(f"This sheet declares {ws.max_row:,} rows x {ws.max_column:,} columns; Excel sheets are "
-                            f"read up to {MAX_XLSX_CELLS:,} cells here. Save the table as .csv or .parquet, or keep "
-                            "the rows and columns you need.")
+        raise SequenceError(N_("This sheet declares {max_row:,} rows x {max_column:,} columns; Excel sheets are read "
+                               "up to {max_xlsx_cells:,} cells here. Save the table as .csv or .parquet, or keep the "
+                               "rows and columns you need."),
+                            max_row=ws.max_row, max_column=ws.max_column, max_xlsx_cells=MAX_XLSX_CELLS)
     ws.reset_dimensions()
     rows, cells, seen = [], 0, 0
     for row in ws.iter_rows(values_only=True):
         seen += 1
         if len(row) > MAX_TABLE_COLUMNS or seen > MAX_TABLE_ROWS:
-            check_shape(seen, len(row), "This sheet")
+            check_shape(seen, len(row), Message(N_("This sheet")))
         end = len(row)
         while end and row[end - 1] is None:
             end -= 1
@@ -363,9 +383,9 @@ def _sheet_rows(ws) -> list[tuple]:
         rows.append(tuple(_cell(v) for v in row[:end]))
         cells += end
         if cells > MAX_XLSX_CELLS:
-            raise SequenceError(f"This sheet has more than {MAX_XLSX_CELLS:,} cells; Excel sheets are read up to "
-                                "that many here. Save the table as .csv or .parquet, or keep the rows and columns "
-                                "you need.")
+            raise SequenceError(N_("This sheet has more than {max_xlsx_cells:,} cells; Excel sheets are read up to "
+                                   "that many here. Save the table as .csv or .parquet, or keep the rows and columns "
+                                   "you need."), max_xlsx_cells=MAX_XLSX_CELLS)
     return rows
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import SequenceError
+from .messages import N_, Message
+from .phrases import KIND_WORDS, join
 from .table_readers import _DATE_LIKE, RawTable
 
 KINDS = ("number", "time", "text", "empty")
@@ -127,88 +129,98 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
 
     def column(name, role):
         if name not in kinds:
-            raise SequenceError(f"No column named {name!r} for the {role}; the columns are: "
-                                f"{', '.join(map(repr, kinds))}.")
+            raise SequenceError(N_("No column named {name!r} for the {role}; the columns are: {columns}."),
+                                name=name, role=role, columns=', '.join(map(repr, kinds)))
         return kinds[name]
 
     if time_column == AUTO:
         time_column = next((c.name for c in kinds.values() if c.kind == "time"), None)
-    time = column(time_column, "time axis") if time_column is not None else None
+    time = column(time_column, Message(N_("time axis"))) if time_column is not None else None
     if time is not None and time.kind not in ("time", "number"):
-        raise SequenceError(f"Column {time.name!r} cannot be the time axis: it holds text, not dates, times or "
-                            "numbers. Choose another time column, or none (rows in file order).")
-    ident = column(id_column, "sequence id") if id_column is not None else None
-    label = column(label_column, "label") if label_column is not None else None
+        raise SequenceError(N_("Column {name!r} cannot be the time axis: it holds text, not dates, times or numbers. "
+                               "Choose another time column, or none (rows in file order)."),
+                            name=time.name)
+    ident = column(id_column, Message(N_("sequence id"))) if id_column is not None else None
+    label = column(label_column, Message(N_("label"))) if label_column is not None else None
     roles = {c.name for c in (time, ident, label) if c is not None}
     if len(roles) < sum(c is not None for c in (time, ident, label)):
-        raise SequenceError("The time, id and label columns must be different columns.")
+        raise SequenceError(N_("The time, id and label columns must be different columns."))
 
     if columns is None:
         features = [c.name for c in kinds.values() if c.kind == "number" and c.name not in roles]
         if len(features) > max_features:
-            info.notes.append(f"The table has {len(features)} numeric columns; using the first {max_features}. "
-                              "Pick the features you need.")
+            info.notes.append(Message(N_("The table has {n_features} numeric columns; using the first "
+                                         "{max_features}. Pick the features you need."),
+                                      {"n_features": len(features), "max_features": max_features}))
             features = features[:max_features]
     else:
         features = list(dict.fromkeys(columns))
         if not features:
-            raise SequenceError("Choose at least one feature column.")
+            raise SequenceError(N_("Choose at least one feature column."))
         for name in features:
-            c = column(name, "features")
+            c = column(name, Message(N_("features")))
             if name in roles:
-                raise SequenceError(f"Column {name!r} is already the time, id or label column; it cannot also be "
-                                    "a feature.")
+                raise SequenceError(N_("Column {name!r} is already the time, id or label column; it cannot also be a "
+                                       "feature."), name=name)
             if c.kind == "text":
-                raise SequenceError(f"Column {name!r} holds text (e.g. {_shown(c.values.dropna().iloc[0])!r}), not "
-                                    "numbers: choose it as the label or the sequence id, not as a feature.")
+                raise SequenceError(N_("Column {name!r} holds text (e.g. {example!r}), not numbers: choose it as the "
+                                       "label or the sequence id, not as a feature."),
+                                    name=name, example=_shown(c.values.dropna().iloc[0]))
             if c.kind == "time":
-                raise SequenceError(f"Column {name!r} holds dates or times: choose it as the time axis, not as a "
-                                    "feature.")
+                raise SequenceError(N_("Column {name!r} holds dates or times: choose it as the time axis, not as a "
+                                       "feature."), name=name)
         if len(features) > max_features:
-            raise SequenceError(f"{len(features)} feature columns chosen; the limit is {max_features}.")
+            raise SequenceError(N_("{n_features} feature columns chosen; the limit is {max_features}."),
+                                n_features=len(features), max_features=max_features)
     if not features:
-        raise SequenceError("No numeric columns to use as features. The columns are: "
-                            + ", ".join(f"{n!r} ({k})" for n, k in info.columns.items())
-                            + ". Every feature must be a column of numbers.")
+        kinds_shown = join(Message(N_("{name!r} ({kind})"), {"name": n, "kind": Message(KIND_WORDS[k])})
+                           for n, k in info.columns.items())
+        raise SequenceError(N_("No numeric columns to use as features. The columns are: {columns}. Every feature "
+                               "must be a column of numbers."), columns=kinds_shown)
     for name in features:
         c = kinds[name]
         if c.bad_row is not None:
-            where = f"column {c.position + 1}" + (f" ({name})" if table.header else "")
-            raise SequenceError(f"Row {c.bad_row + row_offset}, {where}: {_shown(c.bad_value)!r} is not a number. "
-                                "Every cell of a feature column must be numeric: fix the cell, or leave the column "
-                                "out of the features.")
+            where = (Message(N_("column {position} ({name})"), {"position": c.position + 1, "name": name})
+                     if table.header else Message(N_("column {position}"), {"position": c.position + 1}))
+            raise SequenceError(N_("Row {bad_row}, {where}: {value!r} is not a number. Every cell of a feature "
+                                   "column must be numeric: fix the cell, or leave the column out of the features."),
+                                bad_row=c.bad_row + row_offset, where=where, value=_shown(c.bad_value))
     left_out = [c.name for c in kinds.values() if c.kind in ("text", "time") and c.name not in roles]
     if left_out:
-        info.notes.append("Left out (not numbers): " + ", ".join(map(repr, left_out))
-                          + ". A text column can be the label or the sequence id.")
+        info.notes.append(Message(N_("Left out (not numbers): {columns}. A text column can be the label or the "
+                                     "sequence id."), {"columns": ", ".join(map(repr, left_out))}))
     info.features, info.time_column = features, time_column
     info.id_column, info.label_column = id_column, label_column
 
     values = np.column_stack([kinds[n].values.to_numpy(np.float64, na_value=np.nan) for n in features])
     n = len(values)
     keep = np.ones(n, bool)
-    for c, role in ((time, "time"), (ident, "sequence id")):
+    for c, role in ((time, Message(N_("time"))), (ident, Message(N_("sequence id")))):
         if c is not None and c.values.isna().any():
             missing = c.values.isna().to_numpy()
             keep &= ~missing
-            info.notes.append(f"Left out {int(missing.sum())} rows without a {role} ({c.name!r}; first at row "
-                              f"{int(np.flatnonzero(missing)[0]) + row_offset}).")
+            info.notes.append(Message(N_("Left out {count} rows without a {role} ({name!r}; first at row {row})."),
+                                      {"count": int(missing.sum()), "role": role, "name": c.name,
+                                       "row": int(np.flatnonzero(missing)[0]) + row_offset}))
     bad = ~np.isfinite(values)
     bad_rows = bad.any(axis=1) & keep
     if bad_rows.any():
         if nan_policy == "error":
             i, j = np.argwhere(bad & keep[:, None])[0]
-            raise SequenceError(f"{int((bad & keep[:, None]).sum())} values are missing, NaN or infinite (first at "
-                                f"row {i + row_offset}, column {features[j]!r}). Choose 'drop' to remove those time "
-                                "steps, or 'fill' to carry the previous value forward.")
+            raise SequenceError(N_("{count} values are missing, NaN or infinite (first at row {row}, column "
+                                   "{column!r}). Choose 'drop' to remove those time steps, or 'fill' to carry the "
+                                   "previous value forward."),
+                                count=int((bad & keep[:, None]).sum()), row=i + row_offset, column=features[j])
         if nan_policy == "drop":
             info.dropped_rows = [int(i) for i in np.flatnonzero(bad_rows)]
-            info.notes.append(f"Dropped {len(info.dropped_rows)} time steps with missing, NaN or infinite values.")
+            info.notes.append(Message(N_("Dropped {n_dropped_rows} time steps with missing, NaN or infinite values."),
+                                      {"n_dropped_rows": len(info.dropped_rows)}))
             keep &= ~bad_rows
         else:
             info.filled_values = int((bad & keep[:, None]).sum())
-            info.notes.append(f"Filled {info.filled_values} missing, NaN or infinite values with the previous "
-                              "value of that feature (0 at the start).")
+            info.notes.append(Message(N_("Filled {filled_values} missing, NaN or infinite values with the previous "
+                                         "value of that feature (0 at the start)."),
+                                      {"filled_values": info.filled_values}))
     rows = np.flatnonzero(keep)
 
     # Order of the steps: by time (stable: rows with equal times keep the file's order), else the file's order.
@@ -220,7 +232,8 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
     if ident is None:
         order = np.argsort(time_key, kind="stable") if time_key is not None else np.arange(len(rows))
         if time_key is not None and not np.all(order == np.arange(len(rows))):
-            info.notes.append(f"Rows were not in time order; sorted by {time.name!r}.")
+            info.notes.append(Message(N_("Rows were not in time order; sorted by {name!r}."),
+                                      {"name": time.name}))
         rows = rows[order]
         x = values[rows]
         if nan_policy == "fill":
@@ -243,17 +256,27 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
         chosen = list(dict.fromkeys(str(i) for i in ids))
         unknown = [i for i in chosen if i not in set(info.all_ids)]
         if unknown:
-            raise SequenceError(f"No sequence {unknown[0]!r} in column {ident.name!r}; it has "
-                                f"{len(info.all_ids)}, e.g. {', '.join(map(repr, info.all_ids[:5]))}.")
+            raise SequenceError(N_("No sequence {unknown!r} in column {name!r}; it has {n_all_ids}, e.g. {examples}."),
+                                unknown=unknown[0], name=ident.name, n_all_ids=len(info.all_ids),
+                                examples=", ".join(map(repr, info.all_ids[:5])))
         if not chosen:
-            raise SequenceError("Choose at least one sequence id.")
+            raise SequenceError(N_("Choose at least one sequence id."))
         if len(chosen) > max_batch:
-            raise SequenceError(f"{len(chosen)} sequences chosen; the batch limit is {max_batch}.")
+            raise SequenceError(N_("{n_chosen} sequences chosen; the batch limit is {max_batch}."),
+                                n_chosen=len(chosen), max_batch=max_batch)
     if len(chosen) < len(info.all_ids):
-        limit = f"; the batch limit is {max_batch}" if len(info.all_ids) > max_batch else ""
-        first = "the first " if ids is None else ""
-        info.notes.append(f"Using {first}{len(chosen)} of {len(info.all_ids)} sequences ({ident.name!r}){limit}. "
+        if ids is None and len(info.all_ids) > max_batch:
+            template = N_("Using the first {n_chosen} of {n_all_ids} sequences ({name!r}); the batch limit is "
+                          "{max_batch}. Pick the ones you want.")
+        elif ids is None:
+            template = N_("Using the first {n_chosen} of {n_all_ids} sequences ({name!r}). Pick the ones you want.")
+        elif len(info.all_ids) > max_batch:
+            template = N_("Using {n_chosen} of {n_all_ids} sequences ({name!r}); the batch limit is {max_batch}. "
                           "Pick the ones you want.")
+        else:
+            template = N_("Using {n_chosen} of {n_all_ids} sequences ({name!r}). Pick the ones you want.")
+        info.notes.append(Message(template, {"n_chosen": len(chosen), "n_all_ids": len(info.all_ids),
+                                             "name": ident.name, "max_batch": max_batch}))
     position_of = {name: b for b, name in enumerate(chosen)}
     batch_of_group = np.array([position_of.get(u, -1) for u in info.all_ids])
     b = batch_of_group[group]
@@ -264,7 +287,8 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
         by_id = np.argsort(b, kind="stable")                     # file order within each sequence
         same_id = np.diff(b[by_id]) == 0
         if (np.diff(key[by_id])[same_id] < 0).any():
-            info.notes.append(f"Rows were not in time order within each sequence; sorted by {time.name!r}.")
+            info.notes.append(Message(N_("Rows were not in time order within each sequence; sorted by {name!r}."),
+                                      {"name": time.name}))
     order = np.lexsort((key, b))
     rows, b = rows[order], b[order]
     B = len(chosen)
@@ -273,7 +297,7 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
     step = np.arange(len(rows)) - starts[b]
     T, D = int(lengths.max(initial=0)), len(features)
     if T > 100_000_000:   # unreachable with the table limits; keeps the allocation below obviously bounded
-        raise SequenceError("A sequence is too long.")
+        raise SequenceError(N_("A sequence is too long."))
     x = np.zeros((B, T, D))
     x[b, step] = values[rows]
     if nan_policy == "fill":
@@ -283,17 +307,19 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
     info.ids = chosen
     if lengths.min() < T:
         info.mask = step_mask = np.arange(T)[None, :] < lengths[:, None]     # (B, T) True where the step is real
-        info.notes.append(f"The sequences have different lengths ({lengths.min()} to {T} steps): the shorter ones "
-                          f"are padded with zeros at the end, and a mask marks the {int(step_mask.sum()):,} real "
-                          "steps (masked steps carry the state on, as with Keras' masking).")
+        info.notes.append(Message(N_("The sequences have different lengths ({shortest} to {longest} steps): the shorter ones "
+                                     "are padded with zeros at the end, and a mask marks the {real:,} real steps "
+                                     "(masked steps carry the state on, as with Keras' masking)."),
+                                  {"shortest": lengths.min(), "longest": T, "real": int(step_mask.sum())}))
     if time is not None:
         t_all = time.values.to_numpy()
         longest = int(np.argmax(lengths))
         info.time_values = t_all[rows[b == longest]]
         same = all(np.array_equal(t_all[rows[b == i]], info.time_values[:lengths[i]]) for i in range(B))
         if not same:
-            info.notes.append(f"The sequences have different {time.name!r} values; steps are aligned by position "
-                              f"and the time axis shows those of {chosen[longest]!r}.")
+            info.notes.append(Message(N_("The sequences have different {name!r} values; steps are aligned by "
+                                         "position and the time axis shows those of {chosen!r}."),
+                                      {"name": time.name, "chosen": chosen[longest]}))
     if label is not None:
         codes, info.class_names = _label_codes(_as_text(label).iloc[rows])
         frame_labels = np.zeros((B, T), np.int64)
@@ -301,8 +327,9 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
         info.labels = frame_labels
         info.label_per_sequence = all(len(np.unique(codes[b == i])) <= 1 for i in range(B))
         if info.label_per_sequence:
-            info.notes.append(f"The label {label.name!r} is the same at every step of each sequence: one class per "
-                              "sequence (many-to-one).")
+            info.notes.append(Message(N_("The label {name!r} is the same at every step of each sequence: one class "
+                                         "per sequence (many-to-one)."),
+                                      {"name": label.name}))
     return x
 
 
@@ -332,6 +359,11 @@ def _repeated_times(info, times, name: str, kinds: dict[str, Column], roles: set
         return
     hint = next((c.name for c in kinds.values() if c.kind == "text" and c.name not in roles), None)
     info.suggested_id = hint
-    info.notes.append(f"{int(repeats.sum()):,} rows repeat a {name!r} value: is this long format (one row per "
-                      f"sequence and time)? Choose a sequence id column"
-                      + (f", e.g. {hint!r}." if hint else "."))
+    if hint:
+        info.notes.append(Message(N_("{count:,} rows repeat a {name!r} value: is this long format (one row per sequence "
+                                     "and time)? Choose a sequence id column, e.g. {hint!r}."),
+                                  {"count": int(repeats.sum()), "name": name, "hint": hint}))
+    else:
+        info.notes.append(Message(N_("{count:,} rows repeat a {name!r} value: is this long format (one row per sequence "
+                                     "and time)? Choose a sequence id column."),
+                                  {"count": int(repeats.sum()), "name": name}))

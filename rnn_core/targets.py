@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .messages import UserError
+from .messages import N_, Message, UserError
 
 Array = np.ndarray
 
@@ -30,7 +30,8 @@ class TargetError(UserError):
 
 def check_loss(loss: str) -> str:
     if loss not in LOSS_NAMES:
-        raise TargetError(f"loss must be one of {', '.join(LOSS_NAMES)}; got {loss!r}.")
+        raise TargetError(N_("loss must be one of {loss_names}; got {loss!r}."),
+                          loss_names=', '.join(LOSS_NAMES), loss=loss)
     return loss
 
 
@@ -38,14 +39,18 @@ def check_inputs(x, dtype=np.float32) -> Array:
     """x as a (B, T, D) array of ``dtype`` with finite values, or a TargetError."""
     x = np.asarray(x)
     if x.dtype.kind not in "biuf" or x.dtype.kind == "b":
-        raise TargetError(f"Inputs must be numbers; got dtype {x.dtype}.")
+        raise TargetError(N_("Inputs must be numbers; got dtype {dtype}."),
+                          dtype=x.dtype)
     if x.ndim != 3:
-        raise TargetError(f"Inputs must be 3-D (batch, timesteps, features); got shape {x.shape}.")
+        raise TargetError(N_("Inputs must be 3-D (batch, timesteps, features); got shape {shape}."),
+                          shape=x.shape)
     if 0 in x.shape:
-        raise TargetError(f"Inputs must not be empty; got shape {x.shape}.")
+        raise TargetError(N_("Inputs must not be empty; got shape {shape}."),
+                          shape=x.shape)
     x = x.astype(dtype, copy=False)
     if not np.isfinite(x).all():
-        raise TargetError(f"Inputs hold {int((~np.isfinite(x)).sum())} NaN or infinite values.")
+        raise TargetError(N_("Inputs hold {count} NaN or infinite values."),
+                          count=int((~np.isfinite(x)).sum()))
     return x
 
 
@@ -61,28 +66,34 @@ def check_targets(y, *, batch: int, steps: int, many_to_many: bool, num_class: i
     y = np.asarray(y)
     want = expected_shape(batch, steps, many_to_many, num_class, loss)
     if y.dtype.kind not in "biuf" or y.dtype.kind == "b":
-        kind = "class indices (integers)" if loss != "mse" else "numbers"
-        raise TargetError(f"Targets must be {kind}; got dtype {y.dtype}.")
-    setting = "many-to-many: one per sequence and step" if many_to_many else "many-to-one: one per sequence"
+        kind = Message(N_("class indices (integers)")) if loss != "mse" else Message(N_("numbers"))
+        raise TargetError(N_("Targets must be {kind}; got dtype {dtype}."),
+                          kind=kind, dtype=y.dtype)
+    setting = (Message(N_("many-to-many: one per sequence and step")) if many_to_many
+               else Message(N_("many-to-one: one per sequence")))
     if loss == "sparse_categorical_crossentropy":
         if y.shape == want + (1,):
             y = y[..., 0]
         if y.shape != want:
-            raise TargetError(f"Labels must have shape {want} ({setting}); got {y.shape}.")
+            raise TargetError(N_("Labels must have shape {want} ({setting}); got {shape}."),
+                              want=want, setting=setting, shape=y.shape)
         if y.dtype.kind == "f":
             if not np.isfinite(y).all() or (y != np.round(y)).any():
-                raise TargetError("Labels must be whole numbers (class indices); got fractions or NaN. "
-                                  "For real-valued targets use the mse loss.")
+                raise TargetError(N_("Labels must be whole numbers (class indices); got fractions or NaN. For "
+                                     "real-valued targets use the mse loss."))
         y = y.astype(np.int64)
         if y.size and (y.min() < 0 or y.max() >= num_class):
-            raise TargetError(f"Labels must be class indices in [0, {num_class}) for a model with {num_class} "
-                              f"classes; got values from {y.min()} to {y.max()}.")
+            raise TargetError(N_("Labels must be class indices in [0, {num_class}) for a model with {num_class} "
+                                 "classes; got values from {low} to {high}."),
+                              num_class=num_class, low=y.min(), high=y.max())
         return y
     if num_class == 1 and y.shape == want[:-1]:
         y = y[..., None]
     if y.shape != want:
-        raise TargetError(f"Targets must have shape {want} ({setting}, {num_class} values each); got {y.shape}.")
+        raise TargetError(N_("Targets must have shape {want} ({setting}, {num_class} values each); got {shape}."),
+                          want=want, setting=setting, num_class=num_class, shape=y.shape)
     y = y.astype(np.float32)
     if not np.isfinite(y).all():
-        raise TargetError(f"Targets hold {int((~np.isfinite(y)).sum())} NaN or infinite values.")
+        raise TargetError(N_("Targets hold {count} NaN or infinite values."),
+                          count=int((~np.isfinite(y)).sum()))
     return y

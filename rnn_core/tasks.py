@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import data
+from .messages import N_, Message
 from .targets import SCCE_LOSS, TargetError, check_inputs, check_targets
 
 Array = np.ndarray
@@ -96,8 +97,9 @@ def frame_classification(n: int = 256, steps: int = 100, features: int = 13, num
             c = successors[c, rng.choice(3, p=[0.6, 0.3, 0.1])]
     x = prototypes[y] + noise * rng.normal(0, 1, (n, steps, features))
     return Task("frame_classification", x.astype(np.float32), y, SCCE_LOSS, True, num_classes,
-                f"{num_classes} classes per frame from {features} noisy features (noise sd {noise:g}); classes "
-                "last 3-8 frames and follow each other in likely orders, so context helps (the tutorial's setting)",
+                Message(N_("{num_classes} classes per frame from {features} noisy features (noise sd {noise:g}); "
+                           "classes last 3-8 frames and follow each other in likely orders, so context helps (the "
+                           "tutorial's setting)"), {"num_classes": num_classes, "features": features, "noise": noise}),
                 tuple(f"f{i}" for i in range(features)))
 
 
@@ -118,9 +120,10 @@ def adding_problem(n: int = 512, steps: int = 50, seed: int | None = 0) -> Task:
     x = np.stack([values, markers], axis=-1).astype(np.float32)
     y = (values * markers).sum(axis=1, keepdims=True).astype(np.float32)
     return Task("adding_problem", x, y, "mse", False, 1,
-                f"sum the two marked values among {steps}; one marker in each half, so the first must be "
-                "remembered for up to the whole sequence (predicting 1.0 always gives MSE 1/6)",
-                ("value", "marker"))
+                Message(N_("sum the two marked values among {steps}; one marker in each half, so the first must be "
+                           "remembered for up to the whole sequence (predicting 1.0 always gives MSE 1/6)"),
+                        {"steps": steps}),
+                (Message(N_("value")), Message(N_("marker"))))
 
 
 def delayed_recall(n: int = 512, lag: int = 10, num_symbols: int = 8, seed: int | None = 0) -> Task:
@@ -143,9 +146,10 @@ def delayed_recall(n: int = 512, lag: int = 10, num_symbols: int = 8, seed: int 
     x[:, :-1, :num_symbols] = np.eye(num_symbols, dtype=np.float32)[shown]
     x[:, -1, num_symbols] = 1.0
     return Task("delayed_recall", x, shown[:, 0].astype(np.int64), SCCE_LOSS, False, num_symbols,
-                f"name the symbol shown at step 0 (one of {num_symbols}) after {lag} distractor symbols; "
-                f"the gradient must reach back {lag + 1} steps (chance accuracy 1/{num_symbols})",
-                tuple(f"symbol {i}" for i in range(num_symbols)) + ("cue",))
+                Message(N_("name the symbol shown at step 0 (one of {num_symbols}) after {lag} distractor symbols; "
+                           "the gradient must reach back {reach} steps (chance accuracy 1/{num_symbols})"),
+                        {"num_symbols": num_symbols, "lag": lag, "reach": lag + 1}),
+                tuple(Message(N_("symbol {i}"), {"i": i}) for i in range(num_symbols)) + (Message(N_("cue")),))
 
 
 def next_character(text: str, steps: int = 25, n: int | None = None, seed: int | None = 0) -> Task:
@@ -155,17 +159,20 @@ def next_character(text: str, steps: int = 25, n: int | None = None, seed: int |
     ``steps`` characters start at every position (or at ``n`` random ones).
     """
     if not isinstance(text, str):
-        raise TargetError("The text must be a string.")
+        raise TargetError(N_("The text must be a string."))
     steps = _count("steps", steps, 2, 1000)
     if len(text) < steps + 1:
-        raise TargetError(f"The text has {len(text)} characters; windows of {steps} steps need at least "
-                          f"{steps + 1}. Type or upload a longer text, or use fewer steps.")
+        raise TargetError(N_("The text has {n_text} characters; windows of {steps} steps need at least {needed}. "
+                             "Type or upload a longer text, or use fewer steps."),
+                          n_text=len(text), steps=steps, needed=steps + 1)
     if len(text) > data.MAX_BYTES:
-        raise TargetError(f"The text has {len(text):,} characters; the limit is {data.MAX_BYTES:,}.")
+        raise TargetError(N_("The text has {n_text:,} characters; the limit is {max_bytes:,}."),
+                          n_text=len(text), max_bytes=data.MAX_BYTES)
     vocabulary = sorted(set(text))
     if len(vocabulary) > MAX_VOCABULARY:
-        raise TargetError(f"The text uses {len(vocabulary)} different characters; the limit is {MAX_VOCABULARY}. "
-                          "Use a simpler text (e.g. lower case, no rare symbols).")
+        raise TargetError(N_("The text uses {n_vocabulary} different characters; the limit is {max_vocabulary}. Use "
+                             "a simpler text (e.g. lower case, no rare symbols)."),
+                          n_vocabulary=len(vocabulary), max_vocabulary=MAX_VOCABULARY)
     index = {ch: i for i, ch in enumerate(vocabulary)}
     codes = np.array([index[ch] for ch in text], np.int64)
     starts = np.arange(len(text) - steps)
@@ -178,7 +185,8 @@ def next_character(text: str, steps: int = 25, n: int | None = None, seed: int |
     V = len(vocabulary)
     x = np.eye(V, dtype=np.float32)[windows[:, :-1]]
     return Task("next_character", x, windows[:, 1:], SCCE_LOSS, True, V,
-                f"predict the next character ({V} distinct characters, windows of {steps})",
+                Message(N_("predict the next character ({V} distinct characters, windows of {steps})"),
+                        {"V": V, "steps": steps}),
                 tuple(vocabulary), tuple(vocabulary))
 
 
@@ -193,14 +201,14 @@ def sine_forecasting(n: int = 256, steps: int = 50, noise: float = 0.05, seed: i
     x = series[:, :-1, None].astype(np.float32)
     y = series[:, 1:, None].astype(np.float32)
     return Task("sine_forecasting", x, y, "mse", True, 1,
-                f"predict the next value of a noisy sine (periods 10-40 steps, noise sd {noise:g}); one value "
-                "does not tell rising from falling, the state does", ("x",))
+                Message(N_("predict the next value of a noisy sine (periods 10-40 steps, noise sd {noise:g}); one "
+                           "value does not tell rising from falling, the state does"), {"noise": noise}), ("x",))
 
 
 # -- the user's own data -------------------------------------------------------------
 
 
-def user_task(x, y, name: str = "your data") -> Task:
+def user_task(x, y, name: str | None = None) -> Task:
     """A task from the user's arrays, with the setting read from y's shape and dtype.
 
     x: (N, T, D), or (T, D) for one sequence. y of an integer dtype -> classes
@@ -208,6 +216,7 @@ def user_task(x, y, name: str = "your data") -> Task:
     sequence; y of a float dtype -> MSE regression, (N, T, K) / (N, T) per step
     or (N, K) / (N,) per sequence.
     """
+    name = Message(N_("your data")) if name is None else name
     x = np.asarray(x)
     y = np.asarray(y)
     if x.ndim == 2:
@@ -215,68 +224,83 @@ def user_task(x, y, name: str = "your data") -> Task:
     x = check_inputs(x)
     N, T, _ = x.shape
     if N > MAX_EXAMPLES:
-        raise TargetError(f"{N} sequences; the limit is {MAX_EXAMPLES}.")
+        raise TargetError(N_("{n} sequences; the limit is {max_examples}."),
+                          n=N, max_examples=MAX_EXAMPLES)
     if y.dtype.kind not in "biuf" or y.dtype.kind == "b":
-        raise TargetError(f"Targets must be numbers; got dtype {y.dtype}.")
+        raise TargetError(N_("Targets must be numbers; got dtype {dtype}."),
+                          dtype=y.dtype)
     if y.ndim == 0 or y.shape[0] != N:
-        raise TargetError(f"x has {N} sequence(s) but y has shape {y.shape}: y needs one entry per sequence "
-                          f"(first axis {N}).")
+        raise TargetError(N_("x has {n} sequence(s) but y has shape {shape}: y needs one entry per sequence (first "
+                             "axis {n})."), n=N, shape=y.shape)
     if y.ndim >= 2 and y.shape[1] == T and y.ndim <= 3:
         many_to_many = True
     elif y.ndim <= 2:
         many_to_many = False
     else:
-        raise TargetError(f"y has shape {y.shape}; expected ({N}, {T}) or ({N},) labels, or ({N}, {T}, K) or "
-                          f"({N}, K) values.")
+        raise TargetError(N_("y has shape {shape}; expected ({n}, {t}) or ({n},) labels, or ({n}, {t}, K) or ({n}, "
+                             "K) values."), shape=y.shape, n=N, t=T)
     classify = y.dtype.kind in "iu"
     if classify and y.ndim != (2 if many_to_many else 1):
-        raise TargetError(f"Integer labels must have shape ({N}, {T}) (a class per step) or ({N},) (a class per "
-                          f"sequence); got {y.shape}. Store real-valued targets as floats.")
+        raise TargetError(N_("Integer labels must have shape ({n}, {t}) (a class per step) or ({n},) (a class per "
+                             "sequence); got {shape}. Store real-valued targets as floats."),
+                          n=N, t=T, shape=y.shape)
     if classify:
         if y.min() < 0:
-            raise TargetError(f"Class labels must be 0 or more; got {y.min()}.")
+            raise TargetError(N_("Class labels must be 0 or more; got {low}."),
+                              low=y.min())
         num = int(y.max()) + 1
         if num > MAX_CLASSES:
-            raise TargetError(f"Labels go up to {num - 1}; the limit is {MAX_CLASSES} classes. "
-                              "For real-valued targets store y as floats.")
+            raise TargetError(N_("Labels go up to {num}; the limit is {max_classes} classes. For real-valued targets "
+                                 "store y as floats."),
+                              num=num - 1, max_classes=MAX_CLASSES)
         num = max(num, 2)
         loss = SCCE_LOSS
     else:
         num = 1 if y.ndim == (2 if many_to_many else 1) else y.shape[-1]
         loss = "mse"
     y = check_targets(y, batch=N, steps=T, many_to_many=many_to_many, num_class=num, loss=loss)
-    what = f"{num} classes" if loss == SCCE_LOSS else f"{num} value(s)"
-    per = "per step (many-to-many)" if many_to_many else "per sequence (many-to-one)"
-    return Task("user", x, y, loss, many_to_many, num, f"{name}: {N} sequence(s) of {T} steps, {what} {per}")
+    description = _USER_DESCRIPTIONS[loss == SCCE_LOSS, many_to_many]
+    return Task("user", x, y, loss, many_to_many, num,
+                Message(description, {"name": name, "n": N, "steps": T, "num": num}))
+
+
+_USER_DESCRIPTIONS = {
+    (True, True): N_("{name}: {n} sequence(s) of {steps} steps, {num} classes per step (many-to-many)"),
+    (True, False): N_("{name}: {n} sequence(s) of {steps} steps, {num} classes per sequence (many-to-one)"),
+    (False, True): N_("{name}: {n} sequence(s) of {steps} steps, {num} value(s) per step (many-to-many)"),
+    (False, False): N_("{name}: {n} sequence(s) of {steps} steps, {num} value(s) per sequence (many-to-one)"),
+}
 
 
 def load_npz_task(content: bytes, x_key: str = "x", y_key: str = "y") -> Task:
     """An uploaded .npz holding arrays ``x`` and ``y`` (never unpickled)."""
     if not isinstance(content, (bytes, bytearray, memoryview)):
-        raise TargetError("Expected the file's bytes.")
+        raise TargetError(N_("Expected the file's bytes."))
     content = bytes(content)
     if len(content) > data.MAX_BYTES:
-        raise TargetError(f"The file is {len(content) / 2**20:.1f} MB; the limit is {data.MAX_BYTES // 2**20} MB.")
+        raise TargetError(N_("The file is {size:.1f} MB; the limit is {limit} MB."),
+                          size=len(content) / 2**20, limit=data.MAX_BYTES // 2**20)
     if not content.startswith(b"PK"):
-        raise TargetError("This is not a NumPy .npz archive (save with numpy.savez(file, x=..., y=...)).")
+        raise TargetError(N_("This is not a NumPy .npz archive (save with numpy.savez(file, x=..., y=...))."))
     try:
         with np.load(io.BytesIO(content), allow_pickle=False) as archive:
             names = list(archive.files)
             missing = [k for k in (x_key, y_key) if k not in names]
             if missing:
-                raise TargetError(f"The .npz needs arrays named {x_key!r} and {y_key!r}; it has: "
-                                  f"{', '.join(names) or 'none'}.")
+                raise TargetError(N_("The .npz needs arrays named {x_key!r} and {y_key!r}; it has: {names}."),
+                                  x_key=x_key, y_key=y_key, names=', '.join(names) or Message(N_("none")))
             x, y = archive[x_key], archive[y_key]
     except TargetError:
         raise
     except ValueError as err:
         if "allow_pickle" in str(err) or "Object arrays" in str(err):
-            raise TargetError("The .npz holds Python objects (pickled arrays), which are never loaded here. "
-                              "Save numeric arrays.") from None
-        raise TargetError(f"This .npz file cannot be read: {err}.") from None
+            raise TargetError(N_("The .npz holds Python objects (pickled arrays), which are never loaded here. Save "
+                                 "numeric arrays.")) from None
+        raise TargetError(N_("This .npz file cannot be read: {err}."), err=err) from None
     except (zipfile.BadZipFile, OSError, EOFError, KeyError) as err:
-        raise TargetError(f"This .npz file is damaged or truncated ({type(err).__name__}).") from None
-    return user_task(x, y, name="the uploaded .npz")
+        raise TargetError(N_("This .npz file is damaged or truncated ({error})."),
+                          error=type(err).__name__) from None
+    return user_task(x, y, name=Message(N_("the uploaded .npz")))
 
 
 def label_column_task(filename: str, content: bytes, label_column: str | int, steps: int | None = None) -> Task:
@@ -288,32 +312,39 @@ def label_column_task(filename: str, content: bytes, label_column: str | int, st
     try:
         table, info = data.load_sequence(filename, content)
     except data.SequenceError as err:
-        raise TargetError(str(err)) from None
+        message = err.message
+        raise TargetError(message) from None
     if table.ndim != 2:
-        raise TargetError("A table with a label column must be 2-D: rows are time steps, columns features.")
+        raise TargetError(N_("A table with a label column must be 2-D: rows are time steps, columns features."))
     header = info.header
     if isinstance(label_column, str) and not label_column.lstrip("-").isdigit():
         if header is None or label_column not in header:
-            raise TargetError(f"No column named {label_column!r}; the columns are "
-                              f"{', '.join(header) if header else 'unnamed (give a number)'}.")
+            if header:
+                raise TargetError(N_("No column named {label_column!r}; the columns are {header}."),
+                                  label_column=label_column, header=", ".join(header))
+            raise TargetError(N_("No column named {label_column!r}; the columns are unnamed (give a number)."),
+                              label_column=label_column)
         col = header.index(label_column)
     else:
         col = int(label_column)
         if not -table.shape[1] <= col < table.shape[1]:
-            raise TargetError(f"Column {col} does not exist; the table has {table.shape[1]} columns.")
+            raise TargetError(N_("Column {col} does not exist; the table has {columns} columns."),
+                              col=col, columns=table.shape[1])
         col %= table.shape[1]
     if table.shape[1] < 2:
-        raise TargetError("The table needs at least one feature column besides the label column.")
+        raise TargetError(N_("The table needs at least one feature column besides the label column."))
     labels = table[:, col]
     features = np.delete(table, col, axis=1)
     if not (labels == np.round(labels)).all():
-        raise TargetError(f"The label column holds fractions (e.g. {labels[labels != np.round(labels)][0]:g}); "
-                          "labels must be whole class numbers 0, 1, 2, ...")
+        raise TargetError(N_("The label column holds fractions (e.g. {labels:g}); labels must be whole class numbers "
+                             "0, 1, 2, ..."),
+                          labels=labels[labels != np.round(labels)][0])
     T = len(labels) if steps is None else _count("steps", steps, 2, len(labels))
     N = len(labels) // T
     x = features[:N * T].reshape(N, T, -1)
     y = labels[:N * T].reshape(N, T).astype(np.int64)
-    return user_task(x, y, name=f"{filename} (label column {header[col] if header else col})")
+    return user_task(x, y, name=Message(N_("{filename} (label column {column})"),
+                                        {"filename": filename, "column": header[col] if header else col}))
 
 
 TASKS = {

@@ -33,6 +33,7 @@ import numpy as np
 from .clipping import global_norm
 from .model import RNNClassifier
 from .optimizers import Optimizer
+from .messages import N_
 from .targets import TargetError, check_inputs, check_loss, check_targets
 
 Array = np.ndarray
@@ -122,10 +123,10 @@ def check_data(model: RNNClassifier, x, y, loss: str) -> tuple[Array, Array]:
     check_loss(loss)
     x = check_inputs(x, _weights_dtype(model))
     if model.rnn.built and x.shape[-1] != model.rnn.kernel.shape[0]:
-        raise TargetError(f"Inputs have {x.shape[-1]} features per step; the model was built for "
-                          f"{model.rnn.kernel.shape[0]}.")
+        raise TargetError(N_("Inputs have {features} features per step; the model was built for {built}."),
+                          features=x.shape[-1], built=model.rnn.kernel.shape[0])
     if loss == SCCE and model.fc.activation_name != "softmax":
-        raise TargetError("sparse_categorical_crossentropy needs the softmax head (class probabilities).")
+        raise TargetError(N_("sparse_categorical_crossentropy needs the softmax head (class probabilities)."))
     B, T, _ = x.shape
     y = check_targets(y, batch=B, steps=T, many_to_many=model.many_to_many, num_class=model.num_class, loss=loss)
     return x, y

@@ -18,7 +18,7 @@ A request may train for at most MAX_SECONDS of estimated compute; past it,
 
 from __future__ import annotations
 
-from .messages import UserError
+from .messages import N_, UserError
 
 STEP_OVERHEAD = 60e-6          # seconds per time step (measured 56 us, SimpleRNN)
 WORK_RATE = 2.0e9              # multiply-adds per second (measured 2.2e9 under load, 1 BLAS thread)
@@ -50,11 +50,14 @@ def check_budget(train_steps: int, cell: str, batch: int, steps: int, features: 
     per_step = estimate_step_seconds(cell, batch, steps, features, units, outputs)
     total = train_steps * per_step
     if train_steps > MAX_STEPS:
-        raise BudgetError(f"{train_steps:,} training steps requested; the limit is {MAX_STEPS:,} per run. "
-                          "Use fewer epochs or a larger batch.")
+        raise BudgetError(N_("{train_steps:,} training steps requested; the limit is {max_steps:,} per run. Use "
+                             "fewer epochs or a larger batch."),
+                          train_steps=train_steps, max_steps=MAX_STEPS)
     if total > max_seconds:
         fits = max(1, int(max_seconds / per_step))
-        raise BudgetError(f"{train_steps:,} steps of batch {batch} x {steps} time steps with {units} units would "
-                          f"take about {total:.0f} s here; the limit is {max_seconds:.0f} s per run (about "
-                          f"{fits:,} such steps). Use fewer epochs, shorter sequences or fewer units.")
+        raise BudgetError(N_("{train_steps:,} steps of batch {batch} x {steps} time steps with {units} units would "
+                             "take about {total:.0f} s here; the limit is {max_seconds:.0f} s per run (about "
+                             "{fits:,} such steps). Use fewer epochs, shorter sequences or fewer units."),
+                          train_steps=train_steps, batch=batch, steps=steps, units=units, total=total, max_seconds=max_seconds,
+                          fits=fits)
     return total
