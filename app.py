@@ -6,7 +6,7 @@ reads the configuration, calls the core and renders.
 
 import streamlit as st
 
-from explorer import controls, custom_layer, warmup
+from explorer import controls, custom_layer, run_log, warmup
 from explorer.i18n import _
 from explorer.widgets import show_input_error
 
@@ -37,4 +37,5 @@ if st.session_state.get("keras", True):
     warmup.start_tensorflow_import()    # once per process, in the background: Keras pages then find it imported
 st.session_state["app_config"] = config
 show_input_error(config)
-page.run()
+with run_log.timed(page.url_path or "home"):    # off unless RNN_EXPLORER_RUN_LOG is set (load test)
+    page.run()
