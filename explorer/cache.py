@@ -12,7 +12,6 @@ Jacobians were measured, an error) is a ``rnn_core.messages.Message``, translate
 
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from rnn_core.dense import Dense, time_distributed
 from rnn_core.examples import Example, make_example
 
 from . import runs
+from .keras_turn import KERAS_TURN
 from .memo import ByteCache, nbytes
 from .settings import AppConfig
 
@@ -57,10 +57,6 @@ def _twins_bytes(twins: runs.KerasTwins) -> int:
     return sum(KERAS_MODEL_BYTES + sum(nbytes(np.asarray(w)) for w in m.get_weights()) for m in models)
 
 
-# Building Keras models is not thread-safe: two visitors building different configurations at the same time
-# made one build fail inside Keras' set_weights ('NoneType' object has no attribute 'assign'; seen by
-# bench/load_test.py with 8 configurations at once). Builds take turns; running built models does not.
-_KERAS_BUILD = threading.Lock()
 
 
 @RESULTS.memoize(sizeof=_twins_bytes)
@@ -68,14 +64,16 @@ def keras_twins(cfg: AppConfig, input_dim: int) -> runs.KerasTwins:
     """The Keras layers and model of a configuration, built once and shared (they hold no per-user state:
     stateful runs pass the carried state explicitly). Weights follow from (cfg, input_dim)."""
     w = weights(cfg, input_dim)
-    with _KERAS_BUILD:
+    with KERAS_TURN:
         return runs.build_keras(cfg, w, (1, 2, input_dim))
 
 
 @RESULTS.memoize
 def keras_forward(cfg: AppConfig, x: np.ndarray, initial_states: tuple | None,
                   mask: np.ndarray | None = None) -> runs.ForwardRun:
-    return runs.keras_forward(cfg, keras_twins(cfg, x.shape[-1]), x, initial_states, mask=mask)
+    twins = keras_twins(cfg, x.shape[-1])
+    with KERAS_TURN:
+        return runs.keras_forward(cfg, twins, x, initial_states, mask=mask)
 
 
 @RESULTS.memoize
@@ -87,7 +85,9 @@ def numpy_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: 
 @RESULTS.memoize
 def keras_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str,
                     mask: np.ndarray | None = None) -> runs.GradientRun:
-    return runs.keras_gradients(cfg, keras_twins(cfg, x.shape[-1]), x, labels, loss_on, mask=mask)
+    twins = keras_twins(cfg, x.shape[-1])
+    with KERAS_TURN:
+        return runs.keras_gradients(cfg, twins, x, labels, loss_on, mask=mask)
 
 
 @RESULTS.memoize
@@ -110,7 +110,8 @@ def dense_heads(cfg: AppConfig, states: np.ndarray) -> tuple[list[np.ndarray], n
 def keras_timedistributed_vs_dense(h: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from rnn_core import keras_bridge as kb
 
-    return kb.timedistributed_vs_dense(h, kernel, bias)
+    with KERAS_TURN:
+        return kb.timedistributed_vs_dense(h, kernel, bias)
 
 
 @RESULTS.memoize
@@ -124,7 +125,8 @@ def keras_bidirectional_check(cfg: AppConfig, x: np.ndarray) -> dict:
     """keras.layers.Bidirectional on the same weights: how many structures agree, and the largest difference."""
     from .widgets import max_difference, tolerance_for
 
-    return runs.keras_bidirectional_check(cfg, x, max_difference, tolerance_for)
+    with KERAS_TURN:
+        return runs.keras_bidirectional_check(cfg, x, max_difference, tolerance_for)
 
 
 @RESULTS.memoize
@@ -134,7 +136,8 @@ def stacking(cfg: AppConfig, x: np.ndarray) -> dict[str, str]:
 
 @RESULTS.memoize
 def keras_stacking_error(cfg: AppConfig, input_shape: tuple[int, int, int]) -> str | None:
-    return runs.keras_stacking_error(cfg, input_shape)
+    with KERAS_TURN:
+        return runs.keras_stacking_error(cfg, input_shape)
 
 
 @RESULTS.memoize

@@ -32,6 +32,8 @@ from rnn_core.targets import TargetError
 from rnn_core.training import Trainer
 from rnn_core.training_budget import MAX_SECONDS, MAX_STEPS, BudgetError, check_budget, estimate_step_seconds
 
+from .keras_turn import KERAS_TURN
+
 Array = np.ndarray
 
 # Stable option values (URL-safe, independent of the UI's language); the page shows labels for them,
@@ -232,10 +234,11 @@ class TrainingRun:
         """Build and compile the Keras twin from the initial weights (imports TensorFlow: seconds, once)."""
         from rnn_core import keras_bridge as kb  # noqa: PLC0415 - TensorFlow only when Keras is on
 
-        model = kb.build_training_model(self.settings.cell, self.model.rnn.config, self.task.num_outputs,
-                                        self.task.many_to_many, self.task.head_activation, self.task.x.shape[-1],
-                                        self.initial_weights)
-        kb.compile_for_training(model, self.optimizer.get_config(), self.task.loss)
+        with KERAS_TURN:                                # Keras work takes turns across visitors
+            model = kb.build_training_model(self.settings.cell, self.model.rnn.config, self.task.num_outputs,
+                                            self.task.many_to_many, self.task.head_activation, self.task.x.shape[-1],
+                                            self.initial_weights)
+            kb.compile_for_training(model, self.optimizer.get_config(), self.task.loss)
         self.keras_model = model
 
     def advance(self, seconds: float) -> int:
@@ -260,7 +263,8 @@ class TrainingRun:
 
             idx = self.trainer.last_indices
             start = time.perf_counter()
-            self.keras_loss.append(kb.train_on_batch(self.keras_model, self.task.x[idx], self.task.y[idx]))
+            with KERAS_TURN:
+                self.keras_loss.append(kb.train_on_batch(self.keras_model, self.task.x[idx], self.task.y[idx]))
             self.keras_seconds += time.perf_counter() - start
             self.numpy_seconds -= time.perf_counter() - start        # NumPy's clock runs around this call
         if progress.epoch_loss is not None:
@@ -313,10 +317,11 @@ class TrainingRun:
         """The trained model as a .keras file (Sequential: the recurrent layer and its Dense head)."""
         from rnn_core import keras_bridge as kb  # noqa: PLC0415
 
-        model = kb.build_training_model(self.settings.cell, self.model.rnn.config, self.task.num_outputs,
-                                        self.task.many_to_many, self.task.head_activation, self.task.x.shape[-1],
-                                        self.model.get_weights())
-        return kb.save_model_bytes(model)
+        with KERAS_TURN:
+            model = kb.build_training_model(self.settings.cell, self.model.rnn.config, self.task.num_outputs,
+                                            self.task.many_to_many, self.task.head_activation, self.task.x.shape[-1],
+                                            self.model.get_weights())
+            return kb.save_model_bytes(model)
 
     def label(self) -> Message:
         """What the other pages show for this layer: a Message (its English text; ``i18n.text`` translates it)."""
