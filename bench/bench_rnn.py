@@ -12,6 +12,10 @@ For each (B, T, D, H) and cell (SimpleRNN at every size; LSTM and GRU at
 with the loss L = <g, output> for a fixed random g, so both compute the same
 gradients (checked). Also: the gradient-flow analysis at T=1000, H=128, and
 the peak memory of forward + BPTT at T=100,000, H=256.
+
+NumPy runs with one BLAS thread, as the app's server runs it (explorer/warmup.py: on a shared 2-core
+server OpenBLAS' threads collapse; at these sizes one thread is also faster alone, since each step's
+matmul is small). TensorFlow keeps its own thread pools, as in the app. ``--blas-threads N`` changes it.
 """
 
 from __future__ import annotations
@@ -120,6 +124,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (used by the test suite)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--eager-max-steps", type=int, default=10_000)
+    parser.add_argument("--blas-threads", type=int, default=1, help="NumPy's BLAS threads (the app uses 1)")
     args = parser.parse_args()
     if args.quick:
         cases, repeats = [(kind, size) for kind in CELL_NAMES for size in QUICK_SIZES], 1
@@ -127,8 +132,11 @@ def main() -> None:
         cases = [("simple_rnn", size) for size in SIZES] + [(k, size) for k in ("lstm", "gru") for size in GATED_SIZES]
         repeats = args.repeats
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, NumPy {np.__version__}")
-    rows = run(cases, repeats, args.eager_max_steps)
+          f"Python {platform.python_version()}, NumPy {np.__version__} ({args.blas_threads} BLAS thread(s))")
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(args.blas_threads, user_api="blas"):
+        rows = run(cases, repeats, args.eager_max_steps)
     print()
     print("| (B, T, D, H) | cell | NumPy fwd+BPTT | Keras tf.function | Keras eager | tf.function / NumPy "
           "| eager / NumPy | NumPy peak memory |")
