@@ -54,9 +54,31 @@ def _apply_preset() -> None:
     st.session_state["preset"] = None      # a preset is an action: the box goes back to its prompt
 
 
+TRANSLATED_CHOICES = "translated_choices"   # session key: the keys of choice widgets whose option labels are translated
+LANGUAGE_DRAWN = "lang_drawn"               # session key: the language the previous run drew
+
+
+def translated_choice(key: str) -> str:
+    """Record that the choice widget ``key`` shows translated option labels (see init_language); returns ``key``."""
+    st.session_state.setdefault(TRANSLATED_CHOICES, set()).add(key)
+    return key
+
+
 def init_language() -> None:
-    """The session's language before anything is drawn: the link's ``?lang=``, else the browser's, else English."""
+    """The session's language before anything is drawn: the link's ``?lang=``, else the browser's, else English.
+
+    After a switch, each choice widget with translated option labels is given its own value again: Streamlit then
+    sends the browser the option's label in the new language. Otherwise the browser would keep showing (and send
+    back) the old language's label, since the value itself did not change.
+    """
     url_params.seed(i18n.SESSION_KEY, list(i18n.LANGUAGES), i18n.browser_language(st.context.locale))
+    state = st.session_state
+    lang = state[i18n.SESSION_KEY]
+    if state.get(LANGUAGE_DRAWN, lang) != lang:
+        for key in state.get(TRANSLATED_CHOICES, ()):
+            if key in state and state[key] is not None:
+                state[key] = state[key]
+    state[LANGUAGE_DRAWN] = lang
 
 
 def language_switch(sb) -> str:
@@ -115,8 +137,8 @@ def sidebar() -> AppConfig:
                          help=_("Start each call from the state the previous call ended in."))
     with sb.expander(_("Weights"), expanded=False):
         kernel_initializer = st.selectbox(_("kernel initializer"), INITIALIZERS,
-                                          index=INITIALIZERS.index(DEFAULT.kernel_initializer), key="kernel_initializer",
-                                          bind=URL)
+                                          index=INITIALIZERS.index(DEFAULT.kernel_initializer),
+                                          key="kernel_initializer", bind=URL)
         recurrent_initializer = st.selectbox(_("recurrent initializer"), INITIALIZERS,
                                              index=INITIALIZERS.index(DEFAULT.recurrent_initializer),
                                              key="recurrent_initializer", bind=URL)
@@ -125,17 +147,18 @@ def sidebar() -> AppConfig:
                                 key="recurrent_scale", bind=URL,
                                 help=_("U is multiplied by this: below 1 gradients vanish, above 1 they can explode."))
     sb.subheader(_("Dense head (the tutorial's classifier)"))
-    head = url_params.choice(sb.selectbox, _("head"), HEADS, key="head", default=DEFAULT.head, format_func=head_label,
+    head = url_params.choice(sb.selectbox, _("head"), HEADS, key=translated_choice("head"), default=DEFAULT.head,
+                             format_func=head_label,
                              help=_("many-to-many: `TimeDistributed(Dense softmax)` on every h_t. "
                                     "many-to-one: `Dense` on the last h."))
     num_classes = sb.number_input(_("classes (C)"), 2, 100, DEFAULT.num_classes, key="num_classes", bind=URL,
                                   disabled=head == "none")
     sb.subheader(_("Input sequence"))
-    source = url_params.choice(sb.segmented_control, _("source"), SOURCES, key="source", default=DEFAULT.source,
-                               format_func=lambda v: _(SOURCE_LABELS[v]), required=True)
+    source = url_params.choice(sb.segmented_control, _("source"), SOURCES, key=translated_choice("source"),
+                               default=DEFAULT.source, format_func=lambda v: _(SOURCE_LABELS[v]), required=True)
     example, steps, batch = DEFAULT.example, DEFAULT.steps, DEFAULT.batch
     if source == "example":
-        example = url_params.choice(sb.selectbox, _("example"), list(EXAMPLES), key="example",
+        example = url_params.choice(sb.selectbox, _("example"), list(EXAMPLES), key=translated_choice("example"),
                                     default=DEFAULT.example, format_func=_)
         c1, c2 = sb.columns(2)
         steps = c1.number_input(_("steps (T)"), 2, MAX_STEPS, DEFAULT.steps, key="steps", bind=URL)
@@ -144,7 +167,8 @@ def sidebar() -> AppConfig:
         _upload_controls(sb)
     else:
         _typed_controls(sb)
-    normalization = url_params.choice(sb.selectbox, _("normalise each feature"), NORMALIZATIONS, key="normalization",
+    normalization = url_params.choice(sb.selectbox, _("normalise each feature"), NORMALIZATIONS,
+                                      key=translated_choice("normalization"),
                                       default=DEFAULT.normalization, format_func=_,
                                       help=_("Applied before the run; the statistics used are shown on the pages."))
     _model_controls(sb)
@@ -230,7 +254,7 @@ def _upload_controls(sb) -> None:
                               help=_("Rows are time steps, columns features (tables: pick the columns below). "
                                      "`.npy` may also be (B, T, D)."))
     sb.caption(_("{limits} Uploads are not part of the URL.").format(limits=i18n.text(limits_text())))
-    nan_policy = sb.selectbox(_("NaN / inf values"), NAN_POLICIES, key="nan_policy",
+    nan_policy = sb.selectbox(_("NaN / inf values"), NAN_POLICIES, key=translated_choice("nan_policy"),
                               format_func=lambda v: _(NAN_LABELS[v]))
     previous = st.session_state.get("user_sequence")
     npz_key = None
@@ -331,16 +355,16 @@ def _table_widgets(sb, info) -> None:
         st.multiselect(_("features (numeric columns)"), features, key="upload_columns", max_selections=MAX_FEATURES,
                        help=_("Each chosen column is one feature of x_t. Default: every numeric column."))
         _init("upload_time", info.time_column or NONE, [NONE] + times)
-        st.selectbox(_("time column"), [NONE] + times, key="upload_time",
+        st.selectbox(_("time column"), [NONE] + times, key=translated_choice("upload_time"),
                      format_func=lambda v: _("none: rows in file order") if v == NONE else v,
                      help=_("Rows are sorted by it and the charts show its values on the time axis."))
         _init("upload_id", info.id_column or NONE, [NONE] + texts + numbers)
-        st.selectbox(_("sequence id (long format)"), [NONE] + texts + numbers, key="upload_id",
+        st.selectbox(_("sequence id (long format)"), [NONE] + texts + numbers, key=translated_choice("upload_id"),
                      format_func=lambda v: _("none: one sequence") if v == NONE else v,
                      help=_("Each id becomes one sequence of the batch (e.g. country), sorted by the time column; "
                             "shorter sequences are padded and masked."))
         _init("upload_label", info.label_column or NONE, [NONE] + texts + numbers)
-        st.selectbox(_("label column (targets)"), [NONE] + texts + numbers, key="upload_label",
+        st.selectbox(_("label column (targets)"), [NONE] + texts + numbers, key=translated_choice("upload_label"),
                      format_func=lambda v: _("none") if v == NONE else v,
                      help=_("Classes for the Dense head: one per step, or one per sequence when constant in each."))
         if info.suggested_id and not info.id_column:

@@ -220,7 +220,12 @@ def test_switching_language_keeps_the_configuration_the_input_and_the_layer():
     assert dict(at.query_params) == {**url_before, "lang": "ko"}
     assert at.session_state["typed_sequence"] is typed and at.session_state["custom_layer"] is custom
     assert "모든 페이지에 표시 중" in sidebar_texts(at)
+    # The browser is sent the chosen options' labels in the new language (it would keep showing the old ones).
+    head = at.selectbox(key="head").proto
+    assert head.set_value and head.raw_value == "다대일"
     switch_language(at, "en")
+    head = at.selectbox(key="head").proto
+    assert head.set_value and head.raw_value == "many-to-one"
     assert configuration(at) == before and dict(at.query_params) == url_before
     assert "Every page shows" in sidebar_texts(at) and not at.warning
 
