@@ -4,6 +4,10 @@ A toggle reruns the page script; only what the changed setting touches is recomp
 lives in one cache shared by all visitors and bounded by bytes (explorer/memo.py): CACHE_BYTES in all,
 results over a quarter of that are returned but not kept, and each key is computed once however many
 visitors ask for it at the same time. At most RUN_SLOTS computations run at once.
+
+Cached results are the same for every language: the prose they carry (a loss described in words, how the
+Jacobians were measured, an error) is a ``rnn_core.messages.Message``, translated by the page when shown
+(``explorer.i18n.text``), never before it is cached.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Conventions across pages: NumPy is blue, Keras is orange; signed values use a
 diverging scale centred on zero; time runs left to right; every axis says
 what it shows.
+
+Every text a builder writes (titles, axes, legends, hover, notes) is in the visitor's language
+(``explorer.i18n``; ``use_language("ko")`` outside Streamlit); titles and labels passed in are the
+caller's, already translated. The figures are cached per language (FIGURES, below).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import plotly.graph_objects as go
 
 from rnn_core.budget import FIGURE_CACHE_BYTES
 
+from . import i18n
+from .i18n import _, ngettext
 from .memo import ByteCache
 
 Array = np.ndarray
@@ -32,8 +38,11 @@ def _with_alpha(hex_color: str, alpha: float) -> str:
 
 
 def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=15)), height=height,
-                      margin=dict(l=60, r=20, t=50, b=50), **kwargs)
+    # The title at the top of the figure; a two-line aggregation note (below) gets room between it and the plot.
+    noted = any(a.name == AGGREGATION_NOTE for a in fig.layout.annotations)
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left", yref="container", y=1, yanchor="top",
+                                 pad=dict(t=10), font=dict(size=15)), height=height + (24 if noted else 0),
+                      margin=dict(l=60, r=20, t=74 if noted else 50, b=50), **kwargs)
     return fig
 
 
@@ -55,9 +64,16 @@ def aggregate(values: Array, max_columns: int = MAX_COLUMNS) -> tuple[Array, Arr
                 np.nanmax(buckets, axis=1), size)
 
 
-def _aggregation_note(fig: go.Figure, size: int, T: int, what: str = "each column is the mean") -> None:
+AGGREGATION_NOTE = "aggregation"     # the name of the note's annotation
+
+
+def _aggregation_note(fig: go.Figure, size: int, T: int, lines: bool = False) -> None:
+    """Two short lines above the plot (a half-width chart has room for about 50 characters a line)."""
     if size > 1:
-        fig.add_annotation(text=f"aggregated: {what} of {size} steps ({T:,} in all); zoom to see raw steps",
+        note = (_("aggregated: lines show the mean, bands the min-max<br>of {size} steps ({T:,} in all); "
+                  "zoom to see raw steps") if lines else
+                _("aggregated: each column is the mean of {size} steps<br>({T:,} in all); zoom to see raw steps"))
+        fig.add_annotation(text=note.format(size=size, T=T), name=AGGREGATION_NOTE, align="left", xanchor="left",
                            xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
                            font=dict(size=11, color="gray"))
 
@@ -90,23 +106,26 @@ def symmetric_range(values: Array) -> float:
 
 
 def states_heatmap(states: Array, title: str, quantity: str = "h", highlight: int | None = None,
-                   step_offset: int = 0, zmax: float | None = None, rows: str = "unit",
+                   step_offset: int = 0, zmax: float | None = None, rows: str | None = None,
                    signed: bool = True, time_values=None, time_label: str | None = None) -> go.Figure:
     """Heatmap of a (T, H) array: time on x, unit on y.
 
     Signed values get a diverging scale centred on zero; ``signed=False``
     (probabilities) a sequential one from zero. ``time_values`` (T,), dates or
     numbers of each row of ``states``, label the x axis instead of the step
-    numbers (``time_label`` names them); ``highlight`` stays a step number.
+    numbers (``time_label`` names them); ``highlight`` stays a step number. ``rows`` names the y axis
+    (default: unit, translated).
     """
+    rows = rows if rows is not None else _("unit")
+    time_name = time_label or _("time")
     T, H = states.shape
     times = _time_axis(T, time_values)
-    steps, mean, _, _, size = aggregate(states)
+    steps, mean, _lo, _hi, size = aggregate(states)
     zmax = zmax if zmax is not None else symmetric_range(mean)
     scale = dict(colorscale=DIVERGING, zmid=0, zmin=-zmax, zmax=zmax) if signed else \
         dict(colorscale=SEQUENTIAL, zmin=0, zmax=zmax)
     x = steps + step_offset if times is None else times[steps]
-    where = "t=%{x}" if times is None else f"{time_label or 'time'}=%{{x}}"
+    where = "t=%{x}" if times is None else f"{time_name}=%{{x}}"
     fig = go.Figure(go.Heatmap(
         z=mean.T, x=x, y=np.arange(H), **scale,
         colorbar=dict(title=dict(text=quantity)),
@@ -118,7 +137,7 @@ def states_heatmap(states: Array, title: str, quantity: str = "h", highlight: in
         x0, x1 = _highlight_span(times, highlight - step_offset)
         fig.add_vrect(x0=x0, x1=x1, line=dict(color="black", width=2))
     _aggregation_note(fig, size, T)
-    fig.update_xaxes(title_text="time step t" if times is None else (time_label or "time"))
+    fig.update_xaxes(title_text=_("time step t") if times is None else time_name)
     fig.update_yaxes(title_text=rows, autorange="reversed")
     return _layout(fig, title, height=int(np.clip(220 + 3 * H, 300, 640)))   # taller for many units
 
@@ -131,12 +150,13 @@ def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: 
     ``time_values`` (T,) put dates or numbers on the x axis instead of step numbers, as in states_heatmap.
     """
     fig = go.Figure()
+    time_name = time_label or _("time")
     for engine, states in runs.items():
         times = _time_axis(states.shape[0], time_values)
         steps, mean, lo, hi, size = aggregate(states)
         x = steps + step_offset if times is None else times[steps]
         keras = engine == "Keras"
-        where = "t=%{x}" if times is None else f"{time_label or 'time'}=%{{x}}"
+        where = "t=%{x}" if times is None else f"{time_name}=%{{x}}"
         for i, u in enumerate(units):
             if lo is not None and not keras:
                 # Aggregated: the min-max range of each bucket as a band behind the mean line.
@@ -144,24 +164,26 @@ def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: 
                 fig.add_trace(go.Scatter(x=x, y=hi[:, u], mode="lines", line=dict(width=0),
                                          showlegend=False, hoverinfo="skip", legendgroup=f"unit {u}"))
                 fig.add_trace(go.Scatter(x=x, y=lo[:, u], mode="lines", line=dict(width=0),
-                                         fill="tonexty", fillcolor=_with_alpha(color, 0.2), name=f"unit {u} min-max",
+                                         fill="tonexty", fillcolor=_with_alpha(color, 0.2),
+                                         name=_("unit {u} min-max").format(u=u),
                                          hoverinfo="skip", legendgroup=f"unit {u}", showlegend=False))
             fig.add_trace(go.Scatter(
                 x=x, y=mean[:, u], mode="lines+markers" if len(steps) <= 60 else "lines",
-                name=f"unit {u} ({engine})", legendgroup=f"unit {u}",
+                name=_("unit {u} ({engine})").format(u=u, engine=engine), legendgroup=f"unit {u}",
                 line=dict(color=UNIT_COLORS[i % len(UNIT_COLORS)], dash="dash" if keras else "solid",
                           width=1.5 if keras else 2.5),
                 marker=dict(symbol="x-thin-open" if keras else "circle", size=8 if keras else 6),
-                hovertemplate=f"{engine} unit {u}<br>{where}<br>{quantity}=%{{y:.5g}}<extra></extra>",
+                hovertemplate=_("{engine} unit {u}").format(engine=engine, u=u)
+                + f"<br>{where}<br>{quantity}=%{{y:.5g}}<extra></extra>",
             ))
-    _aggregation_note(fig, size, states.shape[0], "lines: mean, band: min-max")   # every engine has the same T
+    _aggregation_note(fig, size, states.shape[0], lines=True)   # every engine has the same T
     if highlight is not None and time_values is None:
         fig.add_vline(x=highlight, line=dict(color="gray", dash="dot"))
     elif highlight is not None and 0 <= highlight - step_offset < len(time_values):
         at = np.asarray(time_values)[highlight - step_offset]
         fig.add_vline(x=str(at) if np.asarray(time_values).dtype.kind == "M" else float(at),
                       line=dict(color="gray", dash="dot"))
-    fig.update_xaxes(title_text="time step t" if time_values is None else (time_label or "time"))
+    fig.update_xaxes(title_text=_("time step t") if time_values is None else time_name)
     fig.update_yaxes(title_text=quantity)
     return _layout(fig, title)
 
@@ -201,7 +223,8 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
         lit = highlight == i
         shapes.append(dict(type="rect", x0=x0, x1=x0 + 1, y0=0.62, y1=1.38, line=dict(color=ink, width=3 if lit else 1),
                            fillcolor="#ffe8a3" if lit else "#eef3fa"))
-        label(x0 + 0.5, 1.0, f"{cell_name}<br>step {i}" + (f"<br><i>{gates}</i>" if gates else ""), color="#222")
+        label(x0 + 0.5, 1.0, f"{cell_name}<br>" + _("step {i}").format(i=i) + (f"<br><i>{gates}</i>" if gates else ""),
+              color="#222")
         src = T - 1 - i if go_backwards else i
         arrow(x0 + 0.5, 0.62, x0 + 0.5, 0.05)
         label(x0 + 0.5, -0.05, f"x<sub>{src}</sub> (B, {D})")
@@ -210,7 +233,7 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
         if returned:
             label(x0 + 0.5, 2.1, f"h<sub>{i}</sub> (B, {H})")
         else:
-            label(x0 + 0.5, 2.1, f"h<sub>{i}</sub> not returned", color=faded)
+            label(x0 + 0.5, 2.1, _("{h} not returned").format(h=f"h<sub>{i}</sub>"), color=faded)
         if col + 1 < len(shown):
             for name, y in lanes.items():
                 arrow(x0 + 1.6, y, x0 + 1, y, lane_color.get(name, ink))
@@ -221,15 +244,17 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
         for name, y in lanes.items():
             arrow(last_x + 2.2, y, last_x + 1, y, KERAS_COLOR)
         what = ", ".join(f"{n}<sub>T</sub>" for n in state_names)
-        notes.append(dict(x=last_x + 2.35, y=1.0, text=f"state{'s' if len(state_names) > 1 else ''}<br>{what}<br>"
-                          + " ".join(f"(B, {H})" for _ in state_names), showarrow=False, xanchor="left",
+        states_word = ngettext("state", "states", len(state_names))
+        notes.append(dict(x=last_x + 2.35, y=1.0, text=f"{states_word}<br>{what}<br>"
+                          + " ".join(f"(B, {H})" for _name in state_names), showarrow=False, xanchor="left",
                           font=dict(size=11, color=KERAS_COLOR)))
-    out = f"output (B, {T}, {H}): every h<sub>t</sub>" if return_sequences else f"output (B, {H}): last h only"
+    out = (_("output {shape}: every {h}").format(shape=f"(B, {T}, {H})", h="h<sub>t</sub>") if return_sequences
+           else _("output {shape}: last h only").format(shape=f"(B, {H})"))
     notes.append(dict(x=0, y=2.55, text=out, showarrow=False, xanchor="left", font=dict(size=12)))
     fig = go.Figure(layout=dict(annotations=notes, shapes=shapes))
     fig.update_xaxes(visible=False, range=[-0.3, last_x + (3.6 if return_state else 1.3)])
     fig.update_yaxes(visible=False, range=[-0.4, 2.8])
-    title = "Unrolled in time" + (" (go_backwards: cell 0 reads the last input)" if go_backwards else "")
+    title = _("Unrolled in time (go_backwards: cell 0 reads the last input)") if go_backwards else _("Unrolled in time")
     return _layout(fig, title, height=260, plot_bgcolor="rgba(0,0,0,0)")
 
 
@@ -243,10 +268,11 @@ def gradient_norms(norms: dict[str, Array], title: str, decay=None, step_offset:
     colors = ENGINE_COLORS | CELL_COLORS
     for engine, values in norms.items():
         values = np.asarray(values, np.float64)
-        steps, mean, _, _, size = aggregate(values)
+        steps, mean, _lo, _hi, size = aggregate(values)
         shown = np.where(np.isfinite(mean) & (mean > 0), mean, np.nan)
         fit = (rates or {}).get(engine)
-        name = engine if fit is None else f"{engine}: x{fit.factor:.3g} per step back"
+        name = engine if fit is None else _("{engine}: x{factor:.3g} per step back").format(engine=engine,
+                                                                                            factor=fit.factor)
         fig.add_trace(go.Scatter(x=steps + step_offset, y=shown, mode="lines+markers" if len(steps) <= 80 else "lines",
                                  name=name, line=dict(color=colors.get(engine),
                                                         dash="dash" if engine == "Keras" else "solid"),
@@ -255,15 +281,17 @@ def gradient_norms(norms: dict[str, Array], title: str, decay=None, step_offset:
         if bad.any():
             fig.add_trace(go.Scatter(x=np.flatnonzero(bad) + step_offset, y=np.ones(int(bad.sum())), mode="markers",
                                      marker=dict(symbol="x", color="red", size=9), name=f"{engine}: inf/nan",
-                                     hovertemplate="t=%{x}: overflow (inf or nan)<extra></extra>"))
+                                     hovertemplate="t=%{x}: " + _("overflow (inf or nan)") + "<extra></extra>"))
         _aggregation_note(fig, size, len(values))
     if decay is not None:
-        fig.add_annotation(text=f"fit: x{decay.factor:.3g} per step back "
-                                f"({'halves' if decay.factor < 1 else 'doubles'} every {decay.half_life:.3g} steps, R²={decay.r2:.2f})",
+        fit = (_("fit: x{factor:.3g} per step back (halves every {steps:.3g} steps, R²={r2:.2f})")
+               if decay.factor < 1 else
+               _("fit: x{factor:.3g} per step back (doubles every {steps:.3g} steps, R²={r2:.2f})"))
+        fig.add_annotation(text=fit.format(factor=decay.factor, steps=decay.half_life, r2=decay.r2),
                            xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom", showarrow=False,
                            font=dict(size=11))
-    fig.update_yaxes(type="log", title_text="||dL/dh_t|| (log)", exponentformat="power")
-    fig.update_xaxes(title_text="time step t")
+    fig.update_yaxes(type="log", title_text=_("||dL/dh_t|| (log)"), exponentformat="power")
+    fig.update_xaxes(title_text=_("time step t"))
     return _layout(fig, title, legend=dict(orientation="h", y=-0.25))
 
 
@@ -275,70 +303,75 @@ def jacobian_map(steps: Array, log10_norm: Array, method: str, state: str = "h")
     fig = go.Figure(go.Heatmap(
         z=log10_norm, x=steps, y=steps, colorscale=DIVERGING, zmid=0, zmin=-zmax, zmax=zmax,
         colorbar=dict(title=dict(text=f"log10 ||d{state}_t/d{state}_k||")),
-        hovertemplate=f"from {state}_k, k=%{{x}}<br>to {state}_t, t=%{{y}}<br>log10 ||d{state}_t/d{state}_k|| = "
-                      "%{z:.3g}<extra></extra>",
+        hovertemplate=_("from {s}_k, k={k}<br>to {s}_t, t={t}").format(s=state, k="%{x}", t="%{y}")
+                      + f"<br>log10 ||d{state}_t/d{state}_k|| = %{{z:.3g}}<extra></extra>",
     ))
-    fig.update_xaxes(title_text="earlier state k")
-    fig.update_yaxes(title_text="later state t", autorange="reversed")
-    fig.add_annotation(text=method, xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
+    fig.update_xaxes(title_text=_("earlier state k"))
+    fig.update_yaxes(title_text=_("later state t"), autorange="reversed")
+    fig.add_annotation(text=i18n.text(method), xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
                        font=dict(size=11, color="gray"))
-    return _layout(fig, f"How much {state}_k still moves {state}_t: ||d{state}_t/d{state}_k||", height=380)
+    return _layout(fig, _("How much {s}_k still moves {s}_t: ||d{s}_t/d{s}_k||").format(s=state), height=380)
 
 
 def step_sigmas(sigma: Array, bound: float | None, method: str, steps: Array | None = None,
-                title: str = "Per-step stretch: largest singular value of J_t = diag(f'(z_t)) Uᵀ",
-                state: str = "h") -> go.Figure:
+                title: str | None = None, state: str = "h") -> go.Figure:
     """Largest singular value of each step Jacobian, with Pascanu's bound gamma * sigma_max(U) (SimpleRNN; None
-    for gated cells, which have no such bound) and the line 1."""
+    for gated cells, which have no such bound) and the line 1. ``title``: the caller's, or the SimpleRNN's."""
+    title = title if title is not None else _("Per-step stretch: largest singular value of J_t = diag(f'(z_t)) Uᵀ")
+    neither = _("1: neither shrinks nor grows")
     sigma = np.asarray(sigma, np.float64)
     steps = np.arange(len(sigma)) if steps is None else np.asarray(steps)
     fig = go.Figure(go.Scatter(x=steps, y=sigma, mode="lines+markers" if len(steps) <= 80 else "lines",
                                name="sigma_max(J_t)", line=dict(color=NUMPY_COLOR),
                                hovertemplate="t=%{x}<br>sigma_max(J_t)=%{y:.4g}<extra></extra>"))
     if bound is None:
-        fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text="1: neither shrinks nor grows",
+        fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text=neither,
                       annotation_position="bottom left")
     elif abs(bound - 1.0) < 0.05:
         fig.add_hline(y=bound, line=dict(color="firebrick", dash="dash"),
-                      annotation_text=f"bound gamma·sigma_max(U) = {bound:.3g} ≈ 1 (neither shrinks nor grows)",
-                      annotation_position="top left")
+                      annotation_text=_("bound gamma·sigma_max(U) = {bound:.3g} ≈ 1 (neither shrinks nor grows)")
+                      .format(bound=bound), annotation_position="top left")
     else:
         fig.add_hline(y=bound, line=dict(color="firebrick", dash="dash"),
-                      annotation_text=f"bound gamma·sigma_max(U) = {bound:.3g}", annotation_position="top left")
-        fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text="1: neither shrinks nor grows",
+                      annotation_text=_("bound gamma·sigma_max(U) = {bound:.3g}").format(bound=bound),
+                      annotation_position="top left")
+        fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text=neither,
                       annotation_position="bottom left")
-    fig.add_annotation(text=method, xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom",
+    fig.add_annotation(text=i18n.text(method), xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom",
                        showarrow=False, font=dict(size=11, color="gray"))
-    fig.update_xaxes(title_text="time step t")
+    fig.update_xaxes(title_text=_("time step t"))
     fig.update_yaxes(title_text=f"sigma_max(d{state}_t/d{state}_{{t-1}})", rangemode="tozero")
     return _layout(fig, title)
 
 
 def carry_products(distance: Array, log10_mean: Array, log10_max: Array, gate_label: str) -> go.Figure:
     """The product of a gated cell's carry gate along the path back from the last step (log10, mean and max
-    over units): the part of the gradient the cell passes on untouched (LSTM: the constant error carousel)."""
+    over units): the part of the gradient the cell passes on untouched (LSTM: the constant error carousel).
+    ``gate_label`` is the cell's label of the gate (rnn_core's gate_labels, English or already translated)."""
     d = np.arange(len(log10_mean))
     fig = go.Figure()
-    for values, name, dash in ((log10_max, "largest unit", "dot"), (log10_mean, "mean over units", "solid")):
+    hover = _("distance {d}<br>log10 product = {p}").format(d="%{x}", p="%{y:.3g}")
+    for values, name, dash in ((log10_max, _("largest unit"), "dot"), (log10_mean, _("mean over units"), "solid")):
         shown = np.where(np.isfinite(values), values, np.nan)
         fig.add_trace(go.Scatter(x=d, y=shown, mode="lines", name=name, line=dict(color=CELL_COLORS["LSTM"], dash=dash),
-                                 hovertemplate=f"{name}<br>distance %{{x}}<br>log10 product = %{{y:.3g}}<extra></extra>"))
-    fig.add_hline(y=0.0, line=dict(color="gray", dash="dot"), annotation_text="1: passed on in full",
+                                 hovertemplate=f"{name}<br>{hover}<extra></extra>"))
+    fig.add_hline(y=0.0, line=dict(color="gray", dash="dot"), annotation_text=_("1: passed on in full"),
                   annotation_position="bottom left")
-    fig.update_xaxes(title_text="steps back from the last step (t − k)")
-    fig.update_yaxes(title_text="log10 prod of the gate")
-    return _layout(fig, f"Products of the {gate_label} along the path back", legend=dict(orientation="h", y=-0.25))
+    fig.update_xaxes(title_text=_("steps back from the last step (t − k)"))
+    fig.update_yaxes(title_text=_("log10 prod of the gate"))
+    return _layout(fig, _("Products of the {label} along the path back").format(label=i18n.text(gate_label)),
+                   legend=dict(orientation="h", y=-0.25))
 
 
 def contributions(values: Array) -> go.Figure:
     """||h_{t-1}^T dz_t||_F: how much each step adds to dL/d(recurrent_kernel)."""
-    steps, mean, _, _, size = aggregate(np.asarray(values, np.float64))
+    steps, mean, _lo, _hi, size = aggregate(np.asarray(values, np.float64))
     fig = go.Figure(go.Bar(x=steps, y=mean, marker_color=NUMPY_COLOR,
                            hovertemplate="t=%{x}<br>||h_{t-1}ᵀ dz_t||=%{y:.4g}<extra></extra>"))
     _aggregation_note(fig, size, len(values))
-    fig.update_xaxes(title_text="time step t")
-    fig.update_yaxes(title_text="Frobenius norm")
-    return _layout(fig, "Each step's share of dL/d(recurrent_kernel)", height=280)
+    fig.update_xaxes(title_text=_("time step t"))
+    fig.update_yaxes(title_text=_("Frobenius norm"))
+    return _layout(fig, _("Each step's share of dL/d(recurrent_kernel)"), height=280)
 
 
 def parity_bars(rows: list[tuple[str, float, float]]) -> go.Figure:
@@ -347,18 +380,19 @@ def parity_bars(rows: list[tuple[str, float, float]]) -> go.Figure:
     diffs = [max(r[1], 1e-12) for r in rows]
     tols = [r[2] for r in rows]
     colors = ["#2e9d4f" if d <= t else "#d62728" for d, t in zip(diffs, tols, strict=True)]
-    fig = go.Figure(go.Bar(x=diffs, y=names, orientation="h", marker_color=colors, name="max |difference|",
+    fig = go.Figure(go.Bar(x=diffs, y=names, orientation="h", marker_color=colors, name=_("max |difference|"),
                            hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
     fig.add_trace(go.Scatter(x=tols, y=names, mode="markers", marker=dict(symbol="line-ns-open", size=16, color="black"),
-                             name="tolerance"))
-    fig.update_xaxes(type="log", title_text="max |NumPy - Keras| (log)", exponentformat="power")
-    return _layout(fig, "Agreement of every tensor", height=120 + 26 * len(rows), legend=dict(orientation="h", y=-0.2))
+                             name=_("tolerance")))
+    fig.update_xaxes(type="log", title_text=_("max |NumPy - Keras| (log)"), exponentformat="power")
+    return _layout(fig, _("Agreement of every tensor"), height=120 + 26 * len(rows), legend=dict(orientation="h", y=-0.2))
 
 
 # -- each figure built once for every visitor ----------------------------------------------------------
 # The builders are pure functions of their arguments, and building a figure (plotly validates every
 # property) costs 30-100 ms on every rerun of every visitor. The server builds each once and shares it
 # (st.plotly_chart serialises its own copy per visitor), in a cache bounded by bytes (explorer/memo.py).
+# A figure's texts are in the visitor's language: the language is part of every key (context=).
 FIGURES = ByteCache(FIGURE_CACHE_BYTES)
 
 
@@ -369,11 +403,15 @@ def figure_bytes(fig: go.Figure) -> int:
     return 2 * len(plotly.io.to_json(fig, validate=False))
 
 
-states_heatmap = FIGURES.memoize(states_heatmap, sizeof=figure_bytes)
-unit_lines = FIGURES.memoize(unit_lines, sizeof=figure_bytes)
-unrolled_diagram = FIGURES.memoize(unrolled_diagram, sizeof=figure_bytes)
-gradient_norms = FIGURES.memoize(gradient_norms, sizeof=figure_bytes)
-jacobian_map = FIGURES.memoize(jacobian_map, sizeof=figure_bytes)
-step_sigmas = FIGURES.memoize(step_sigmas, sizeof=figure_bytes)
-contributions = FIGURES.memoize(contributions, sizeof=figure_bytes)
-parity_bars = FIGURES.memoize(parity_bars, sizeof=figure_bytes)
+def _memoize(fn):
+    return FIGURES.memoize(fn, sizeof=figure_bytes, context=i18n.current_language)
+
+
+states_heatmap = _memoize(states_heatmap)
+unit_lines = _memoize(unit_lines)
+unrolled_diagram = _memoize(unrolled_diagram)
+gradient_norms = _memoize(gradient_norms)
+jacobian_map = _memoize(jacobian_map)
+step_sigmas = _memoize(step_sigmas)
+contributions = _memoize(contributions)
+parity_bars = _memoize(parity_bars)

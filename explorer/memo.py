@@ -183,14 +183,21 @@ class ByteCache:
             if outer:
                 self._slots.release()
 
-    def memoize(self, fn: Callable | None = None, *, sizeof: Callable[[Any], int] = nbytes):
-        """Decorator: cache ``fn``'s results in this cache, keyed by its name and arguments."""
+    def memoize(self, fn: Callable | None = None, *, sizeof: Callable[[Any], int] = nbytes,
+                context: Callable[[], Any] | None = None):
+        """Decorator: cache ``fn``'s results in this cache, keyed by its name and arguments.
+
+        ``context`` (optional) is called on every call and its hashable value joins the key: what the result
+        depends on besides the arguments, such as the visitor's language for figures with translated labels.
+        """
         def wrap(f: Callable) -> Callable:
             name = f"{f.__module__}.{f.__qualname__}"
 
             @functools.wraps(f)
             def cached(*args, **kwargs):
                 key = (name, key_of(args), key_of(kwargs))
+                if context is not None:
+                    key += (key_of(context()),)
                 return self.get_or_compute(key, lambda: f(*args, **kwargs), sizeof)
 
             cached.uncached = f

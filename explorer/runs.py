@@ -3,6 +3,10 @@
 Plain functions on arrays and an AppConfig; no Streamlit here (``cache.py``
 wraps these in st.cache_data). The Keras functions import TensorFlow through
 ``rnn_core.keras_bridge`` only when they are called.
+
+Results are cached for every visitor, so the prose they carry (what the loss is, how the Jacobians were
+measured) is a :class:`rnn_core.messages.Message`: its English text with a template and fields, which the
+page shows in the visitor's language with ``explorer.i18n.text``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from rnn_core.analysis import StateFlow, fit_decay, pascanu_report, recurrent_co
 from rnn_core.analysis import compare_cells as analysis_compare_cells
 from rnn_core.clipping import clip_gradients, global_norm, l2_norm
 from rnn_core.dense import Dense
+from rnn_core.messages import Message, N_, UserError
 from rnn_core.model import RNNClassifier
 
 from . import custom_layer
@@ -257,9 +262,9 @@ def stacking(cfg: AppConfig, x: Array) -> dict[str, str]:
     lower = cfg.layer_class(**asdict(replace(base, return_sequences=False)))
     try:
         second(lower(x))
-        error = "(no error)"
+        error = Message(N_("(no error)"))
     except ValueError as err:
-        error = str(err)
+        error = err.message if isinstance(err, UserError) else str(err)   # a Message: shown with i18n.text
     return {"flow": flow, "numpy_error": error}
 
 
@@ -276,7 +281,7 @@ def keras_stacking_error(cfg: AppConfig, input_shape: tuple[int, int, int]) -> s
 @dataclass
 class GradientRun:
     loss: float
-    loss_text: str                 # what the loss is, in words
+    loss_text: Message             # what the loss is, in words (shown with i18n.text)
     hidden: Array                  # (B, T, H) total dL/dh_t, processing order
     cell: Array | None             # (B, T, H) total dL/dc_t for LSTM, else None
     weights: dict[str, Array]      # dL/dW etc. after truncation, before clipping
@@ -292,12 +297,15 @@ def probe_directions(cfg: AppConfig, shape: tuple[int, ...]) -> Array:
     return (g / np.linalg.norm(g, axis=-1, keepdims=True)).astype(np.float32)
 
 
-def loss_text(cfg: AppConfig, loss_on: str) -> str:
+def loss_text(cfg: AppConfig, loss_on: str) -> Message:
+    """What the loss is, in words: a Message (English as a str; the page shows it translated)."""
     if cfg.head == "none":
-        where = "h_T (last step)" if loss_on == "last" else "every h_t"
-        return f"L = sum of <g, h> over {where}, g fixed random unit vectors (no head): dL/dh gets exactly g there"
-    what = "every step (many-to-many)" if cfg.head == "many-to-many" else "the last step (many-to-one)"
-    return f"sparse categorical cross-entropy of the softmax head on {what}"
+        where = Message(N_("h_T (last step)") if loss_on == "last" else N_("every h_t"))
+        return Message(N_("L = sum of <g, h> over {where}, g fixed random unit vectors (no head): dL/dh gets "
+                          "exactly g there"), {"where": where})
+    what = Message(N_("every step (many-to-many)") if cfg.head == "many-to-many" else
+                   N_("the last step (many-to-one)"))
+    return Message(N_("sparse categorical cross-entropy of the softmax head on {what}"), {"what": what})
 
 
 def _probe_output_gradient(cfg: AppConfig, x_shape: tuple[int, int, int], loss_on: str) -> Array:
@@ -397,11 +405,13 @@ class FlowAnalysis:
     seconds: float
 
     @property
-    def sigma_method(self) -> str:
+    def sigma_method(self) -> Message:
+        """How the per-step sigma_max were measured (shown with i18n.text)."""
         f = self.flow
         every = len(f.sigma_steps) == len(self.hidden_norms)
-        where = "all steps" if every else f"{len(f.sigma_steps):,} evenly spaced steps of {len(self.hidden_norms):,}"
-        return f"Lanczos ({f.lanczos_steps} steps, batched), {where}"
+        where = Message(N_("all steps")) if every else Message(
+            N_("{shown:,} evenly spaced steps of {total:,}"), {"shown": len(f.sigma_steps), "total": len(self.hidden_norms)})
+        return Message(N_("Lanczos ({lanczos} steps, batched), {where}"), {"lanczos": f.lanczos_steps, "where": where})
 
     @property
     def state(self) -> str:

@@ -2,7 +2,8 @@
 
 Live curves are thinned to at most MAX_POINTS per trace (every k-th step and
 the last), so a tick sends a bounded amount of data to the browser however
-long the run is.
+long the run is. Every text is translated when the figure is built (``_()``: the visitor's language, or
+``i18n.use_language``'s); nothing here is cached.
 """
 
 from __future__ import annotations
@@ -13,12 +14,18 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .figures import CELL_COLORS, ENGINE_COLORS, _layout
+from .i18n import N_, _
 
 Array = np.ndarray
 MAX_POINTS = 1000
 BEFORE_CLIP, AFTER_CLIP = "#7f7f7f", "#1f77b4"
 LEGEND_BELOW = dict(legend=dict(orientation="h", x=0, y=-0.3, xanchor="left", yanchor="top"),
                     margin=dict(l=60, r=20, t=50, b=90))   # half-width charts: a legend on the right hides data
+# compare_curves' quantities: (title, axis title), translated when drawn.
+COMPARE_TEXTS = {"accuracy": (N_("Accuracy per epoch"), N_("accuracy")),
+                 "training accuracy": (N_("Training accuracy per epoch"), N_("training accuracy")),
+                 "held-out accuracy": (N_("Held-out accuracy per epoch"), N_("held-out accuracy")),
+                 "loss": (N_("Loss per epoch"), N_("loss"))}
 
 
 def thin(values: Sequence[float], max_points: int = MAX_POINTS) -> tuple[Array, Array]:
@@ -42,9 +49,10 @@ def loss_curve(numpy_loss: Sequence[float], keras_loss: Sequence[float] | None =
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="Keras train_on_batch",
                                  line=dict(color=ENGINE_COLORS["Keras"], width=2, dash="dash")))
     if chance is not None:
-        fig.add_hline(y=chance, line=dict(color="gray", dash="dot"), annotation_text="constant best guess",
+        fig.add_hline(y=chance, line=dict(color="gray", dash="dot"), annotation_text=_("constant best guess"),
                       annotation_position="top right")
-    _layout(fig, f"Loss per step ({loss_name})", height=330, xaxis_title="training step", yaxis_title="batch loss")
+    _layout(fig, _("Loss per step ({loss})").format(loss=loss_name), height=330, xaxis_title=_("training step"),
+            yaxis_title=_("batch loss"))
     fig.update_layout(**LEGEND_BELOW)
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])
@@ -55,8 +63,8 @@ def accuracy_curve(batch_accuracy: Sequence[float | None], total_steps: int | No
     """Accuracy of each training batch (before its update); chance is 1 / classes."""
     values = [np.nan if a is None else a for a in batch_accuracy]
     x, y = thin(values)
-    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", name="accuracy", line=dict(color="#2ca02c", width=2)))
-    _layout(fig, "Accuracy per step", height=300, xaxis_title="training step", yaxis_title="batch accuracy")
+    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", name=_("accuracy"), line=dict(color="#2ca02c", width=2)))
+    _layout(fig, _("Accuracy per step"), height=300, xaxis_title=_("training step"), yaxis_title=_("batch accuracy"))
     fig.update_yaxes(range=[0, 1.02])
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])
@@ -67,14 +75,14 @@ def grad_norm_curve(before: Sequence[float], after: Sequence[float], clip: float
     """The global norm of all weight gradients per step, before and after the optimizer's clipping."""
     fig = go.Figure()
     x, y = thin(before)
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="before clipping", line=dict(color=BEFORE_CLIP, width=2)))
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_("before clipping"), line=dict(color=BEFORE_CLIP, width=2)))
     x, y = thin(after)
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="after clipping (used)",
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_("after clipping (used)"),
                              line=dict(color=AFTER_CLIP, width=1.5, dash="dash")))
     if clip is not None:
-        fig.add_hline(y=clip, line=dict(color="red", dash="dot"), annotation_text=f"clipnorm {clip:g} (per weight)")
-    _layout(fig, "Gradient global norm per step", height=330, xaxis_title="training step",
-            yaxis_title="||dL/dw|| (all weights)")
+        fig.add_hline(y=clip, line=dict(color="red", dash="dot"), annotation_text=_("clipnorm {clip:g} (per weight)").format(clip=clip))
+    _layout(fig, _("Gradient global norm per step"), height=330, xaxis_title=_("training step"),
+            yaxis_title=_("||dL/dW|| (all weights)"))
     fig.update_layout(**LEGEND_BELOW)
     fig.update_yaxes(type="log", dtick="D2")          # 1, 2, 5 per decade: a short range stays readable
     return fig
@@ -86,9 +94,9 @@ def reach_heatmap(epochs: Sequence[int], norms: Sequence[Array]) -> go.Figure:
     T = z.shape[1]
     fig = go.Figure(go.Heatmap(z=z, x=np.arange(1, T + 1), y=[str(e) for e in epochs], colorscale="Viridis",
                                colorbar=dict(title="log10"),
-                               hovertemplate="epoch %{y}, t=%{x}: log10 ||dL/dh_t|| = %{z:.2f}<extra></extra>"))
-    _layout(fig, "||dL/dh_t|| by epoch (log10): how far back the gradient reaches", height=330,
-            xaxis_title="time step t", yaxis_title="after epoch")
+                               hovertemplate=_("epoch %{y}, t=%{x}: log10 ||dL/dh_t|| = %{z:.2f}") + "<extra></extra>"))
+    _layout(fig, _("||dL/dh_t|| by epoch (log10): how far back the gradient reaches"), height=330,
+            xaxis_title=_("time step t"), yaxis_title=_("after epoch"))
     fig.update_yaxes(type="category")
     if T <= 30:
         fig.update_xaxes(dtick=1)
@@ -103,7 +111,7 @@ def reach_lines(norms: dict[str, Array]) -> go.Figure:
         shade = 0.25 + 0.75 * (i / max(1, n - 1))
         fig.add_trace(go.Scatter(x=np.arange(1, len(values) + 1), y=np.asarray(values, np.float64), mode="lines",
                                  name=name, line=dict(color=f"rgba(31,119,180,{shade:.2f})", width=2)))
-    _layout(fig, "||dL/dh_t|| over t at chosen epochs", height=320, xaxis_title="time step t",
+    _layout(fig, _("||dL/dh_t|| over t at chosen epochs"), height=320, xaxis_title=_("time step t"),
             yaxis_title="||dL/dh_t||")
     fig.update_yaxes(type="log")
     return fig
@@ -111,16 +119,21 @@ def reach_lines(norms: dict[str, Array]) -> go.Figure:
 
 def compare_curves(curves: dict[str, Sequence[float]], what: str = "accuracy", lag: int | None = None,
                    chance: float | None = None) -> go.Figure:
-    """One line per cell (SimpleRNN red, LSTM green, GRU purple): loss or accuracy per epoch."""
+    """One line per cell (SimpleRNN red, LSTM green, GRU purple): loss or accuracy per epoch.
+
+    ``what`` is a key of COMPARE_TEXTS ("accuracy", "training accuracy", "held-out accuracy", "loss").
+    """
     fig = go.Figure()
     for name, values in curves.items():
         fig.add_trace(go.Scatter(x=np.arange(1, len(values) + 1), y=np.asarray(values, np.float64),
                                  mode="lines+markers" if len(values) < 40 else "lines", name=name,
                                  line=dict(color=CELL_COLORS.get(name), width=2.5)))
     if chance is not None:
-        fig.add_hline(y=chance, line=dict(color="gray", dash="dot"), annotation_text="chance")
-    where = f" (delayed recall, lag k={lag})" if lag is not None else ""
-    _layout(fig, f"{what[0].upper() + what[1:]} per epoch{where}", height=360, xaxis_title="epoch", yaxis_title=what)
+        fig.add_hline(y=chance, line=dict(color="gray", dash="dot"), annotation_text=_("chance"))
+    title, axis = (_(t) for t in COMPARE_TEXTS[what])
+    if lag is not None:
+        title = _("{title} (delayed recall, lag k={lag})").format(title=title, lag=lag)
+    _layout(fig, title, height=360, xaxis_title=_("epoch"), yaxis_title=axis)
     fig.update_layout(**LEGEND_BELOW)
     if "accuracy" in what:
         fig.update_yaxes(range=[0, 1.02])

@@ -25,18 +25,22 @@ import numpy as np
 import pandas as pd
 
 from rnn_core import tasks as task_lib
+from rnn_core.messages import N_, Message
 from rnn_core.model import RNNClassifier
 from rnn_core.optimizers import get as get_optimizer
+from rnn_core.targets import TargetError
 from rnn_core.training import Trainer
 from rnn_core.training_budget import MAX_SECONDS, MAX_STEPS, BudgetError, check_budget, estimate_step_seconds
 
 Array = np.ndarray
 
-# Stable option values (URL-safe, independent of the UI's language); the page shows labels for them.
+# Stable option values (URL-safe, independent of the UI's language); the page shows labels for them,
+# translated when shown (N_: English here, looked up in the visitor's catalog by the page).
 TASKS = ("delayed_recall", "frame_classification", "adding_problem", "sine_forecasting", "next_character", "upload")
-TASK_LABELS = {"delayed_recall": "delayed recall (lag k)", "frame_classification": "frame classification (39 classes)",
-               "adding_problem": "adding problem", "sine_forecasting": "sine forecasting",
-               "next_character": "next character (your text)", "upload": "your data (.npz with x and y)"}
+TASK_LABELS = {"delayed_recall": N_("delayed recall (lag k)"),
+               "frame_classification": N_("frame classification (39 classes)"),
+               "adding_problem": N_("adding problem"), "sine_forecasting": N_("sine forecasting"),
+               "next_character": N_("next character (your text)"), "upload": N_("your data (.npz with x and y)")}
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LEARNING_RATES = ("0.0001", "0.0003", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1.0")
 CELL_KINDS = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}
@@ -81,8 +85,9 @@ class TrainingSettings:
     def make_task(self) -> task_lib.Task:
         """The task's data, generated from the seed (a TargetError/ValueError says what is wrong)."""
         if self.data_bytes() > MAX_DATA_BYTES:
-            raise ValueError(f"The task's inputs would take {self.data_bytes() / 2**20:.0f} MB; the limit per run is "
-                             f"{MAX_DATA_BYTES // 2**20} MB. Use fewer sequences or shorter ones.")
+            raise TargetError(N_("The task's inputs would take {size:.0f} MB; the limit per run is {limit} MB. "
+                                 "Use fewer sequences or shorter ones."),
+                              size=self.data_bytes() / 2**20, limit=MAX_DATA_BYTES // 2**20)
         if self.task == "delayed_recall":
             return task_lib.delayed_recall(n=self.n, lag=self.lag, seed=self.seed)
         if self.task == "next_character":
@@ -122,9 +127,12 @@ class TrainingSettings:
                 return units
         return 1
 
-    def describe(self) -> str:
-        what = f"delayed recall k={self.lag}" if self.task == "delayed_recall" else TASK_LABELS[self.task]
-        return f"{KERAS_NAMES[self.cell]}({self.units}), {what}"
+    def describe(self) -> Message:
+        """"SimpleRNN(16), delayed recall k=2": a Message (English as a str, translated by the page)."""
+        what = (Message(N_("delayed recall k={lag}"), {"lag": self.lag}) if self.task == "delayed_recall"
+                else Message(TASK_LABELS[self.task]))
+        # A layout with no words: not in the catalogs (gettext leaves it as it is), its fields are translated.
+        return Message("{cell}({units}), {task}", {"cell": KERAS_NAMES[self.cell], "units": self.units, "task": what})
 
     def make_optimizer(self):
         kwargs = {"learning_rate": self.learning_rate}
@@ -145,8 +153,8 @@ def load_upload(content: bytes) -> task_lib.Task:
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         inflated = 0                                  # load_npz_task says what is wrong with it
     if inflated > MAX_DATA_BYTES:
-        raise task_lib.TargetError(f"The .npz's arrays take {inflated / 2**20:.0f} MB once unpacked; the limit per "
-                                   f"run is {MAX_DATA_BYTES // 2**20} MB. Save fewer or shorter sequences.")
+        raise TargetError(N_("The .npz's arrays take {size:.0f} MB once unpacked; the limit per run is {limit} MB. "
+                             "Save fewer or shorter sequences."), size=inflated / 2**20, limit=MAX_DATA_BYTES // 2**20)
     return task_lib.load_npz_task(content)
 
 
@@ -310,8 +318,10 @@ class TrainingRun:
                                         self.model.get_weights())
         return kb.save_model_bytes(model)
 
-    def label(self) -> str:
-        return f"trained: {self.settings.describe()}, {self.steps_done} steps"
+    def label(self) -> Message:
+        """What the other pages show for this layer: a Message (its English text; ``i18n.text`` translates it)."""
+        return Message(N_("trained: {model}, {steps} steps"), {"model": self.settings.describe(),
+                                                               "steps": self.steps_done})
 
     def custom_layer(self) -> dict:
         """The trained layer for every other page (``st.session_state["custom_layer"]``).
@@ -332,8 +342,8 @@ class TrainingRun:
             # input has another number of features (explorer/custom_layer.py).
             "example": {"x": np.array(self.task.x[:4], np.float32),
                         "labels": np.asarray(self.task.y[:4]) if softmax else None,
-                        "description": f"the first {min(4, len(self.task.x))} training sequences of "
-                                       f"{self.task.description}"},
+                        "description": Message(N_("the first {n} training sequences of {task}"),
+                                               {"n": min(4, len(self.task.x)), "task": self.task.description})},
         }
 
 
@@ -363,8 +373,9 @@ class CompareSettings:
         total = sum(estimate_step_seconds(c, self.batch_size, T, D, self.units, task.num_outputs)
                     for c in CELL_KINDS.values()) * steps
         if total > MAX_SECONDS:
-            raise BudgetError(f"Three models x {steps:,} steps at lag {self.lag} with {self.units} units would take "
-                              f"about {total:.0f} s here; the limit is {MAX_SECONDS:.0f} s.")
+            raise BudgetError(N_("Three models x {steps:,} steps at lag {lag} with {units} units would take about "
+                                 "{seconds:.0f} s here; the limit is {limit:.0f} s."),
+                              steps=steps, lag=self.lag, units=self.units, seconds=total, limit=MAX_SECONDS)
         return total
 
     def fitting_epochs(self, task: task_lib.Task) -> int:

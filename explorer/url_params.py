@@ -54,8 +54,21 @@ def choice(widget: Callable, label: str, options: Sequence[Any], *, key: str, de
     """
     options = list(options)
     seed(key, options, default)
-    value = widget(label, options, key=key, format_func=format_func, **kwargs)
+    value = widget(label, options, key=key, format_func=_in_this_language(format_func), **kwargs)
     if value is None:
         value = default
     publish(key, value, default)
     return value
+
+
+def _in_this_language(format_func: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``format_func`` fixed to this run's language: Streamlit's AppTest formats the value again after the run,
+    outside it, where ``_()`` would fall back to English and miss the (translated) options."""
+    from . import i18n
+
+    lang = i18n.current_language()
+
+    def shown(option: Any) -> str:
+        with i18n.use_language(lang):
+            return format_func(option)
+    return shown

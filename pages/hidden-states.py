@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, export, figures, runs
+from explorer import cache, export, figures, i18n, runs
 from explorer.controls import stateful_controls
+from explorer.i18n import N_, _, ngettext
 from explorer.widgets import (
     engine_header,
     keras_enabled,
@@ -21,14 +22,14 @@ x = seq.inputs
 B, T, D = x.shape
 H = cfg.units
 
-st.title("Unrolled hidden states")
-st.caption(f"What does the network compute at each step? x has shape {x.shape} (batch, time, features). "
-           f"Input: {seq.description}")
+st.title(_("Unrolled hidden states"))
+st.caption(_("What does the network compute at each step? x has shape {shape} (batch, time, features). "
+             "Input: {description}").format(shape=x.shape, description=seq.description))
 show_normalization(seq, cfg)
 init = stateful_controls(cfg, lambda states: cache.numpy_forward(cfg, x, states, seq.mask).final_states)
 run = cache.numpy_forward(cfg, x, init, seq.mask)
 cell = runs.cell_of(cfg)
-LABELS = {"h": "hidden state h_t", "c": "cell state c_t", **cell.gate_labels}
+LABELS = {"h": N_("hidden state h_t"), "c": N_("cell state c_t"), **cell.gate_labels}   # translated when shown
 
 
 def clamp(key: str, top: int) -> None:
@@ -39,13 +40,13 @@ def clamp(key: str, top: int) -> None:
 c1, c2 = st.columns([3, 1])
 if T > 1:
     clamp("t", T - 1)
-    t = c1.slider("step t (processing order)", 0, T - 1, 0, key="t", bind="query-params",
-                  help="Highlights one step in every chart and shows its arithmetic below.")
+    t = c1.slider(_("step t (processing order)"), 0, T - 1, 0, key="t", bind="query-params",
+                  help=_("Highlights one step in every chart and shows its arithmetic below."))
 else:
     t = 0
 if B > 1:
     clamp("b", B - 1)
-    b = c2.number_input("sequence in the batch", 0, B - 1, 0, key="b", bind="query-params")
+    b = c2.number_input(_("sequence in the batch"), 0, B - 1, 0, key="b", bind="query-params")
 else:
     b = 0
 
@@ -55,57 +56,63 @@ st.plotly_chart(figures.unrolled_diagram(T, D, H, cfg.return_sequences, cfg.retu
 
 lo, hi = 0, T - 1
 if T > figures.MAX_COLUMNS:
-    lo, hi = st.slider("step range to draw (zoom in to see raw steps)", 0, T - 1, (0, T - 1), key="zoom",
-                       help=f"Charts show at most {figures.MAX_COLUMNS:,} columns; wider ranges are aggregated.")
+    lo, hi = st.slider(_("step range to draw (zoom in to see raw steps)"), 0, T - 1, (0, T - 1), key="zoom",
+                       help=_("Charts show at most {columns:,} columns; wider ranges are aggregated.")
+                       .format(columns=figures.MAX_COLUMNS))
 view = slice(lo, hi + 1)
 axis = dict(time_values=None if seq.time_values is None else seq.time_values[view], time_label=seq.time_label)
 units = list(range(min(H, 4)))
 col_np, col_k = st.columns(2, gap="medium")
 with col_np:
     engine_header("NumPy", f"rnn_core.{cfg.cell}, {run.seconds * 1e3:.1f} ms")
-    st.badge("the reference for the comparison", icon=":material/functions:", color="blue")
-    st.plotly_chart(figures.states_heatmap(run.states[b, view], f"h_t of sequence {b} (NumPy)", highlight=t,
+    st.badge(_("the reference for the comparison"), icon=":material/functions:", color="blue")
+    st.plotly_chart(figures.states_heatmap(run.states[b, view], _("h_t of sequence {b} (NumPy)").format(b=b),
+                                           highlight=t,
                                            step_offset=lo, **axis), key="np_heat")
 keras_run = None
 with col_k:
     if keras_enabled(T):
-        engine_header("Keras", f"keras.layers.{cfg.cell}, same weights")
+        engine_header("Keras", _("{layer}, same weights").format(layer=f"keras.layers.{cfg.cell}"))
         with keras_spinner():
             keras_run = cache.keras_forward(cfg, x, init, seq.mask)
         # h_t at every step and every final state (c_T too for an LSTM), against the same NumPy numbers.
         pairs = [(run.states, keras_run.states)] + list(zip(run.final_states, keras_run.final_states, strict=True))
         diff = max(max_difference(a, b) for a, b in pairs)
-        parity_badge(diff, max(tolerance_for(b) for _, b in pairs),
-                     "h_t and final state" + ("s" if len(pairs) > 2 else "") + ": max |NumPy − Keras|")
-        st.plotly_chart(figures.states_heatmap(keras_run.states[b, view], f"h_t of sequence {b} (Keras)",
+        parity_badge(diff, max(tolerance_for(theirs) for _ours, theirs in pairs),
+                     ngettext("h_t and final state: max |NumPy − Keras|", "h_t and final states: max |NumPy − Keras|",
+                              len(pairs) - 1))
+        st.plotly_chart(figures.states_heatmap(keras_run.states[b, view], _("h_t of sequence {b} (Keras)").format(b=b),
                                                highlight=t, step_offset=lo, **axis), key="k_heat")
     elif not st.session_state.get("keras", True):
-        st.info("Keras is off (sidebar: *Keras side by side*). The NumPy core alone needs no TensorFlow.")
+        st.info(_("Keras is off (see the sidebar). The NumPy core alone needs no TensorFlow."))
 lines = {"NumPy": run.states[b, view]}
 if keras_run is not None:
     lines["Keras"] = keras_run.states[b, view]
-st.plotly_chart(figures.unit_lines(lines, units, f"units {units} over time"
-                                   + (": NumPy (solid) and Keras (dashed, x)" if keras_run is not None else ""),
+lines_title = (_("units {units} over time: NumPy (solid) and Keras (dashed, x)") if keras_run is not None
+               else _("units {units} over time")).format(units=units)
+st.plotly_chart(figures.unit_lines(lines, units, lines_title,
                                    highlight=t, step_offset=lo, **axis), key="lines")
 
 inside = [name for name in run.sequences if name != "h"]
 if inside:
-    st.subheader(f"Inside the {cfg.cell} cell")
-    st.caption("Every quantity the cell computes, over time (NumPy; Keras returns only h_t and the final states). "
-               "Values that cannot be negative (the gates) are drawn from 0 (white) to their maximum: "
-               "a gate near 0 closes, near 1 opens.")
+    st.subheader(_("Inside the {cell} cell").format(cell=cfg.cell))
+    st.caption(_("Every quantity the cell computes, over time (NumPy; Keras returns only h_t and the final states). "
+                 "Values that cannot be negative (the gates) are drawn from 0 (white) to their maximum: "
+                 "a gate near 0 closes, near 1 opens."))
     columns = st.columns(2, gap="medium")
     for k, name in enumerate(inside):
         values = run.sequences[name][b, view]
         signed = bool(np.nanmin(values, initial=0.0) < 0)
         unit_range = not signed and np.nanmax(values, initial=0.0) <= 1.0
         with columns[k % 2]:
-            st.plotly_chart(figures.states_heatmap(values, f"{LABELS.get(name, name)} (sequence {b})", quantity=name,
+            label = i18n.text(LABELS[name]) if name in LABELS else name
+            st.plotly_chart(figures.states_heatmap(values, _("{label} (sequence {b})").format(label=label, b=b),
+                                                   quantity=name,
                                                    highlight=t, step_offset=lo, signed=signed,
                                                    zmax=1.0 if unit_range else None), key=f"inside_{name}")
 
 # -- one step's arithmetic -----------------------------------------------------------------
-st.subheader(f"Step t = {t}, with the actual numbers")
+st.subheader(_("Step t = {t}, with the actual numbers").format(t=t))
 weights = cache.weights(cfg, D)
 src = T - 1 - t if cfg.go_backwards else t
 x_t = x[b, src]
@@ -114,44 +121,50 @@ prev = tuple((init[k][b] if init is not None else np.zeros(H, np.float32)) if t 
              for k, n in enumerate(names))
 st.latex(r" \\ ".join(cell.step_latex).join([r"\begin{aligned}", r"\end{aligned}"]).replace("x_t", f"x_{{{src}}}"))
 if cfg.go_backwards:
-    st.caption(f"go_backwards: processing step {t} reads input step {src} = T-1-t.")
+    st.caption(_("go_backwards: processing step {t} reads input step {src} = T-1-t.").format(t=t, src=src))
 parts = cell.explain_step(x_t, prev, weights)
 shown = min(H, 8)
-table = pd.DataFrame({name: value[:shown] for name, value in parts.items()}, index=pd.Index(range(shown), name="unit"))
-table["h_t (NumPy run)"] = run.states[b, t, :shown]
+table = pd.DataFrame({name: value[:shown] for name, value in parts.items()},
+                     index=pd.Index(range(shown), name=_("unit")))
+table[_("h_t (NumPy run)")] = run.states[b, t, :shown]
 if keras_run is not None:
-    table["h_t (Keras run)"] = keras_run.states[b, t, :shown]
+    table[_("h_t (Keras run)")] = keras_run.states[b, t, :shown]
 st.dataframe(table.style.format("{:+.5f}"), width="stretch")
 st.caption(f"x_{src} = {np.array2string(x_t[:8], precision=4)}{' …' if D > 8 else ''} (D = {D}); "
-           f"showing {shown} of {H} units, computed here in float64 from the weights: the h column equals the "
-           "run's h_t.")
-with st.expander("Weights of this layer"):
-    blocks = f" ({cell.n_blocks} gate blocks side by side: {', '.join(cell.gate_names)})" if cell.n_blocks > 1 else ""
-    st.write(f"kernel W {weights[0].shape}, recurrent_kernel U {weights[1].shape} (scaled by {cfg.recurrent_scale})"
-             f"{blocks}, bias {weights[2].shape if cfg.use_bias else 'none'}")
+           + _("showing {shown} of {H} units, computed here in `float64` from the weights: the h column equals the "
+               "run's h_t.").format(shown=shown, H=H))
+with st.expander(_("Weights of this layer")):
+    kernels = _("kernel W {kernel}, recurrent_kernel U {recurrent} (scaled by {scale})").format(
+        kernel=weights[0].shape, recurrent=weights[1].shape, scale=cfg.recurrent_scale)
+    if cell.n_blocks > 1:
+        kernels += " " + _("({n} gate blocks side by side: {gates})").format(n=cell.n_blocks,
+                                                                          gates=", ".join(cell.gate_names))
+    bias = (_("bias {shape}").format(shape=weights[2].shape) if cfg.use_bias else _("no bias"))
+    st.write(f"{kernels}, {bias}")
     st.dataframe(pd.DataFrame(weights[1][:8, :8]).style.format("{:+.3f}"), width="content")
 
 if run.probs is not None:
-    st.subheader("The Dense head on top")
+    st.subheader(_("The Dense head on top"))
     probs = run.probs[b]
     if probs.ndim == 2:
-        st.caption("many-to-many: TimeDistributed(Dense softmax) gives a class distribution at every step.")
-        st.plotly_chart(figures.states_heatmap(probs, "class probabilities p_t (NumPy)", quantity="p", highlight=t,
-                                               rows="class", signed=False), key="probs")
+        st.caption(_("many-to-many: `TimeDistributed(Dense softmax)` gives a class distribution at every step."))
+        st.plotly_chart(figures.states_heatmap(probs, _("class probabilities p_t (NumPy)"), quantity="p", highlight=t,
+                                               rows=_("class"), signed=False), key="probs")
     else:
-        st.caption("many-to-one: Dense softmax reads only the last h; one distribution per sequence.")
+        st.caption(_("many-to-one: `Dense` softmax reads only the last h; one distribution per sequence."))
         st.bar_chart(pd.DataFrame({"p": probs}))
 
-st.subheader("Export")
+st.subheader(_("Export"))
 arrays = export.forward_arrays(cfg, x, weights, init, run.output, run.states)
 # Files are built only when a button is clicked (a callable), not on every rerun (long sequences make them
 # slow); a download changes nothing, so it triggers no rerun either.
 c1, c2, c3 = st.columns(3)
-c1.download_button("hidden states h_t (CSV)", lambda: export.to_csv(run.states if B > 1 else run.states[0]),
+c1.download_button(_("hidden states h_t (CSV)"), lambda: export.to_csv(run.states if B > 1 else run.states[0]),
                    "hidden_states.csv", "text/csv", icon=":material/download:", on_click="ignore")
-c2.download_button("inputs, weights and outputs (NPZ)", lambda: export.to_npz(arrays, cfg), "rnn_explorer.npz",
+c2.download_button(_("inputs, weights and outputs (NPZ)"), lambda: export.to_npz(arrays, cfg), "rnn_explorer.npz",
                    "application/octet-stream", icon=":material/download:", on_click="ignore")
-c3.download_button("Keras script that reproduces this (.py)", export.reproduce_script(cfg), "reproduce_keras.py",
+c3.download_button(_("Keras script that reproduces this (`.py`)"), export.reproduce_script(cfg), "reproduce_keras.py",
                    "text/x-python", icon=":material/code:", on_click="ignore")
-st.caption("Put reproduce_keras.py next to rnn_explorer.npz and run it: it rebuilds keras.layers.SimpleRNN with "
-           "these flags and weights and prints the difference to the numbers exported here.")
+st.caption(_("Put `reproduce_keras.py` next to `rnn_explorer.npz` and run it: it rebuilds `{layer}` with "
+             "these flags and weights and prints the difference to the numbers exported here.")
+           .format(layer=f"keras.layers.{cfg.cell}"))

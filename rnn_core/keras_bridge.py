@@ -147,17 +147,43 @@ COMPILE_FORWARD_MIN_STEPS = 1000
 
 
 def _compiled_call(owner):
-    """``owner``'s inference call as a tf.function, made once per layer or model and kept on it (retraced per
-    input shape; it goes away with its owner), as the gradient functions are (see _compiled)."""
+    """``owner``'s inference call as a tf.function, made once per layer or model and kept on it (it goes
+    away with its owner), as the gradient functions are (see _compiled).
+
+    A model is traced once for every batch size and length (see _sequence_spec); a layer's call is
+    retraced for a new shape, then relaxed to any shape by ``reduce_retracing``."""
     fn = owner.__dict__.get(_CALL_ATTR)
     if fn is None:
         tf, _ = _tf()
         if hasattr(owner, "cell"):
-            fn = tf.function(lambda x, mask, states: owner(x, mask=mask, initial_state=states, training=False))
+            fn = tf.function(lambda x, mask, states: owner(x, mask=mask, initial_state=states, training=False),
+                             reduce_retracing=True)
         else:
-            fn = tf.function(lambda x: owner(x, training=False))
+            fn = tf.function(lambda x: _head(owner)(owner.rnn(x, training=False)),
+                             input_signature=[_sequence_spec(tf, owner)])
         object.__setattr__(owner, _CALL_ATTR, fn)          # not a Keras-tracked attribute
     return fn
+
+
+def _sequence_spec(tf, model):
+    """(None, None, D) float32: a model's input with batch and length left open, so one trace serves
+    every sequence a visitor picks (see _head for why that needs the head's Dense)."""
+    return tf.TensorSpec((None, None, int(model.rnn.cell.kernel.shape[0])), tf.float32)
+
+
+def _head(model):
+    """The tutorial model's head as called in compiled functions: the Dense inside TimeDistributed, on 3-D.
+
+    TimeDistributed(Dense) is Dense on a (B, T, H) input (the tutorial's point, shown and tested on the
+    output-shapes page): the same variables, the same numbers. Compiled, Keras 3's TimeDistributed is
+    unusable here: with a known length it unrolls a Python loop, one Dense per step in the graph
+    (tracing the model's gradients took 34 s at T=400 on this machine, growing with T); with the length
+    left open it maps over ``range(batch)`` instead of the steps (keras/src/layers/rnn/time_distributed.py:
+    ``vectorized_map(step_function, ops.arange(input_shape[0]))`` with the shape taken before the
+    transpose), returning (B, B, C). Eager calls use the model itself.
+    """
+    fc = model.fc
+    return fc.layer if fc.__class__.__name__ == "TimeDistributed" else fc
 
 
 def run_model(model, x: Array) -> Array:
@@ -207,17 +233,21 @@ COMPILE_MIN_STEPS = 32
 _COMPILED_ATTR = "_rnn_explorer_gradient_fn"
 
 
-def _compiled(owner, make, steps: int):
+def _compiled(owner, make, steps: int, **options):
     """The gradient function of ``owner``: a tf.function made once per layer or model and kept on it
-    (TensorFlow retraces it per input shape and flags; it goes away with its owner), or the same
-    function run eagerly for short sequences."""
+    (it goes away with its owner), or the same function run eagerly for short sequences.
+
+    ``options`` go to tf.function: a model's gradients are traced once for any batch and length
+    (``input_signature``, see _sequence_spec); a layer's are retraced per new shape and flags, then
+    relaxed to any length (``reduce_retracing``)."""
     if steps < COMPILE_MIN_STEPS:
         return make(owner)
-    fn = owner.__dict__.get(_COMPILED_ATTR)
+    key = _COMPILED_ATTR + "_" + "_".join(sorted(options))
+    fn = owner.__dict__.get(key)
     if fn is None:
         tf, _ = _tf()
-        fn = tf.function(make(owner))
-        object.__setattr__(owner, _COMPILED_ATTR, fn)      # not a Keras-tracked attribute
+        fn = tf.function(make(owner), **(options or {"reduce_retracing": True}))
+        object.__setattr__(owner, key, fn)                 # not a Keras-tracked attribute
     return fn
 
 
@@ -305,11 +335,11 @@ def _state_totals(layer, x, states0, d_output, d_states, mask, training, in_mask
     cell = layer.cell
     xs = tf.reverse(x, [1]) if layer.go_backwards else x
     xs = tf.transpose(xs, [1, 0, 2])                                   # (T, B, D) time-major
-    T = x.shape[1]
+    T = tf.shape(x)[1]                                                 # open when traced for any length
     ms = None
     if mask is not None:
         ms = tf.transpose(tf.reverse(mask, [1]) if layer.go_backwards else mask)[:, :, None]   # (T, B, 1)
-    eps = [tf.zeros((T, *s.shape), dtype=s.dtype) for s in states0]
+    eps = [tf.zeros(tf.concat([[T], tf.shape(s)], 0), dtype=s.dtype) for s in states0]
     nested = isinstance(cell.state_size, (list, tuple))
     with tf.GradientTape() as tape:
         tape.watch(eps)
@@ -405,9 +435,14 @@ def model_gradients(model, x: Array, labels: Array, mask: Array | None = None) -
     (padded steps carry its state); the loss is over every step, as rnn_core.model.RNNClassifier.loss."""
     tf, _ = _tf()
     n = _n_states(model.rnn)
-    fn = _compiled(model, _model_gradient_graph, int(np.shape(x)[1]))
+    labels = np.asarray(labels)
+    if mask is None:
+        mask = np.ones(np.shape(x)[:2], bool)   # one traced function: an all-true mask changes nothing
+    spec = [_sequence_spec(tf, model), tf.TensorSpec([None] * labels.ndim, tf.as_dtype(labels.dtype)),
+            tf.TensorSpec((None, None), tf.bool)]
+    fn = _compiled(model, _model_gradient_graph, int(np.shape(x)[1]), input_signature=spec)
     loss, probs, grads, totals = fn(tf.constant(x, dtype="float32"), tf.constant(labels),
-                                    None if mask is None else tf.constant(np.asarray(mask, bool)))
+                                    tf.constant(np.asarray(mask, bool)))
     return {"loss": float(loss), "probs": probs.numpy(), "weights": [np.asarray(g) for g in grads[:-1]],
             "inputs": np.asarray(grads[-1]), "hidden": np.asarray(totals[0]),
             "cell": np.asarray(totals[1]) if n > 1 else None}
@@ -422,13 +457,13 @@ def _model_gradient_graph(model):
             tape.watch(x)
             # identity: the head and the loss see the outputs without Keras' mask attached (no loss masking).
             rnn_out = tf.identity(model.rnn(x, mask=mask))
-            probs = model.fc(rnn_out)
+            probs = _head(model)(rnn_out)
             loss = loss_fn(labels, probs)
         grads = tape.gradient(loss, model.trainable_variables + [x])
         d_rnn_out = tape.gradient(loss, rnn_out)
         del tape
         n = _n_states(model.rnn)
-        states0 = tuple(tf.zeros((x.shape[0], model.rnn.cell.units), x.dtype) for _ in range(n))
+        states0 = tuple(tf.zeros(tf.stack([tf.shape(x)[0], model.rnn.cell.units]), x.dtype) for _ in range(n))
         totals = _state_totals(model.rnn, x, states0, d_rnn_out, (None,) * n, mask, False, None, None)
         return loss, probs, grads, totals
 

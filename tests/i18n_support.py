@@ -85,7 +85,7 @@ CODE_WORDS = {
     "ave", "None", "True", "False", "CSV", "TSV", "JSON", "NPZ", "NPY", "Parquet", "Excel", "xlsx", "csv", "tsv",
     "npz", "npy", "json", "txt", "parquet", "keras", "h5", "layers", "tf", "np", "ms", "s", "MB", "MiB", "GiB",
     "KiB", "GB", "URL", "ID", "id", "max", "min", "log", "exp", "sigma", "Lanczos", "Pascanu", "Hochreiter",
-    "Schmidhuber", "Bengio", "CS231n", "ML", "UTF", "NaN", "inf", "nan", "float32", "float64", "dtype", "dL",
+    "Schmidhuber", "Bengio", "Mikolov", "Glorot", "Saxe", "CS231n", "ML", "UTF", "NaN", "inf", "nan", "float32", "float64", "dtype", "dL",
     "dh", "dc", "dW", "dU", "db", "dx", "OK", "vs", "x", "e", "glorot_uniform", "glorot_normal", "orthogonal",
     "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "zeros", "ones", "random_normal", "random_uniform",
     "truncated_normal", "identity", "fit", "GradientTape", "tf.function", "Plotly", "plotly", "pandas",
@@ -131,6 +131,11 @@ def visible_texts(at) -> list[str]:
 def _figure_texts(spec: dict):
     """Titles, axis titles, trace names, annotations and hover templates of a plotly figure's JSON."""
     layout = spec.get("layout", {})
+    title = layout.get("title")
+    if isinstance(title, dict) and title.get("text"):
+        yield title["text"]
+    elif isinstance(title, str) and title:
+        yield title
     for key, value in layout.items():
         if isinstance(value, dict):
             title = value.get("title")
@@ -163,6 +168,8 @@ _STRIP = [
     re.compile(r"%\{[^}]*\}"),                    # plotly hover fields
     re.compile(r"https?://\S+"),
     re.compile(r":material/[a-z_]+:"),
+    re.compile(r":[a-z]+(-[a-z]+)*\["),          # Streamlit's colour and badge markers :green[...], :blue-badge[...]
+    re.compile(r"&[a-z]+;|&#\d+;"),              # html entities (&nbsp;)
     re.compile(r"\b\w+\.\w+(\.\w+)*\b"),          # dotted names: keras.layers.LSTM, model.keras, file.csv
     re.compile(r"\b\w*_\w*\b"),                   # snake_case names and subscripts (h_t, return_sequences)
     re.compile(r"\b\w+\([^()]*\)"),               # calls: LSTM(4), f(z)

@@ -79,7 +79,7 @@ def _glossary() -> list[tuple[str, str]]:
     rows = []
     for line in (ROOT / "locales" / "ko" / "GLOSSARY.md").read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and "checked" in cells[2]:
+        if len(cells) == 3 and cells[2] == "**checked**":
             rows.append((cells[0], cells[1]))
     return rows
 

@@ -162,3 +162,19 @@ def test_keys_of_date_and_text_arrays():
     assert key_of(dates) == key_of(dates.copy()) != key_of(dates + np.timedelta64(1, "D"))
     words = np.array(["a", "b"], object)
     assert key_of(words) == key_of(words.copy()) != key_of(np.array(["a", "c"], object))
+
+
+def test_a_context_joins_the_key():
+    cache, calls, lang = ByteCache(max_bytes=MiB), [], ["en"]
+
+    @cache.memoize(context=lambda: lang[0])
+    def label(n):
+        calls.append((n, lang[0]))
+        return f"{lang[0]}:{n}"
+
+    assert label(1) == "en:1" and label(1) == "en:1"
+    lang[0] = "ko"
+    assert label(1) == "ko:1" and label(1) == "ko:1"       # another context: computed once more, then kept
+    lang[0] = "en"
+    assert label(1) == "en:1"
+    assert calls == [(1, "en"), (1, "ko")]

@@ -62,3 +62,45 @@ def test_model_parity_with_keras(many_to_many, rng):
     for name, a, b in zip(names, grads.weights(), theirs["weights"], strict=True):
         assert_close(a, b, f"d {name}")
     assert_close(grads.rnn.inputs, theirs["inputs"], "d inputs")
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("many_to_many", [True, False])
+def test_compiled_model_gradients_match_the_eager_model_for_any_length(many_to_many, rng):
+    """From COMPILE_MIN_STEPS steps model_gradients is one tf.function for every batch and length (its head is
+    the Dense inside TimeDistributed, on 3-D): the numbers of an eager GradientTape on the real model, with
+    its TimeDistributed, at float32 tolerance; one trace for two lengths and two batch sizes."""
+    from rnn_core import keras_bridge as kb
+
+    tf, keras = kb._tf()
+    steps = kb.COMPILE_MIN_STEPS + 8
+    model = kb.build_tutorial_model(H, C, many_to_many, input_shape=(B, steps, D))
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    for b, t in ((B, steps), (B + 1, steps + 25)):
+        x = rng.normal(size=(b, t, D)).astype(np.float32)
+        y = rng.integers(0, C, size=(b, t) if many_to_many else (b,))
+        theirs = kb.model_gradients(model, x, y)
+        x_t = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x_t)
+            probs = model(x_t)                                   # eager: TimeDistributed's own per-step loop
+            loss = loss_fn(y, probs)
+        grads = tape.gradient(loss, model.trainable_variables + [x_t])
+        assert_close(probs.numpy(), theirs["probs"], f"probabilities at B={b}, T={t}")
+        assert abs(float(loss) - theirs["loss"]) <= 1e-5 * max(1.0, abs(float(loss)))
+        for i, (a, g) in enumerate(zip(theirs["weights"], grads[:-1], strict=True)):
+            assert_close(a, g.numpy(), f"d weight {i} at B={b}, T={t}")
+        assert_close(theirs["inputs"], grads[-1].numpy(), "d inputs")
+    fn = next(v for k, v in model.__dict__.items() if k.startswith(kb._COMPILED_ATTR))
+    assert fn.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.keras
+def test_compiled_model_call_matches_the_eager_model(rng):
+    """run_model compiles from COMPILE_FORWARD_MIN_STEPS steps (head as Dense on 3-D): the eager model's numbers."""
+    from rnn_core import keras_bridge as kb
+
+    T_long = kb.COMPILE_FORWARD_MIN_STEPS
+    model = kb.build_tutorial_model(H, C, True, input_shape=(1, T_long, D))
+    x = rng.normal(size=(1, T_long, D)).astype(np.float32)
+    assert_close(kb.run_model(model, x), np.asarray(model(x)), "compiled vs eager model call")
