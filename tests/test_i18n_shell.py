@@ -57,7 +57,7 @@ def run(at: AppTest, element=None) -> AppTest:
     AppTest turns each choice widget's value back into its label in the test's thread, with the script's
     format_func: outside a script run ``_()`` would say English while the tree shows Korean labels.
     """
-    with i18n.use_language(at.session_state["lang"]):
+    with i18n.use_language(at.session_state["lang"] if "lang" in at.session_state else "en"):
         (element or at).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
@@ -280,3 +280,45 @@ def test_url_params_choice_removes_an_invalid_value_and_the_default_leaves_the_u
     assert "fruit" not in at.query_params
     at = open_choice({})
     assert at.selectbox(key="fruit").value == "apple" and "fruit" not in at.query_params
+
+
+# -- what the pages share, in Korean -------------------------------------------------------------------------
+
+def test_stateful_controls_in_korean():
+    at = open_app({"lang": "ko", "stateful": "true"}, page="hidden-states")
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "**stateful**: 호출 #1, 0에서 시작합니다." in shown
+    run(at, next(b for b in at.button if b.label == "다시 호출").click())
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "**stateful**: 호출 #2, 호출 #1이(가) 남긴 상태에서 시작합니다." in shown
+    assert [b.label for b in at.button if b.label in ("다시 호출", "상태 초기화")] == ["다시 호출", "상태 초기화"]
+
+
+@pytest.mark.keras
+def test_an_uploaded_model_in_korean(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((None, 1)), keras.layers.GRU(3, return_sequences=True, name="encoder")])
+    model.save(tmp_path / "frames.keras")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = "ko"
+    at.switch_page("pages/hidden-states.py")
+    run(at)
+    run(at, at.file_uploader(key="model_file").upload("frames.keras", (tmp_path / "frames.keras").read_bytes()))
+    assert not at.error, [e.value for e in at.error]
+    table = at.sidebar.dataframe[0].value
+    assert list(table.columns) == ["층", "클래스", "출력 형태", "파라미터 수"]
+    assert any(m.value.startswith("**frames\\.keras**: Sequential 모델") for m in at.sidebar.markdown)
+    assert at.selectbox(key="model_layer").label == "표시할 순환 층"
+    run(at, at.button(key="use_model_layer").click())
+    assert not at.error, [e.value for e in at.error]
+    assert "**모든 페이지에 표시 중:**" in sidebar_texts(at)
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert any("표시 중: " in b for b in badges), badges
+    parity = [b for b in badges if "NumPy − Keras" in b]
+    assert parity and all(b.startswith(":green-badge[") and "≤ 허용 오차" in b for b in parity), parity
+    run(at, at.file_uploader(key="model_file").upload("evil.keras", b"\x80\x04\x95" + bytes(200)))
+    assert any(e.value.startswith("**evil\\.keras** 파일을 불러오지 못했습니다: ") for e in at.error)
+    run(at, at.button(key="custom_layer_stop").click())
+    assert "모든 페이지에 표시 중" not in sidebar_texts(at)
