@@ -308,7 +308,7 @@ def test_an_uploaded_model_in_korean(tmp_path):
     run(at, at.file_uploader(key="model_file").upload("frames.keras", (tmp_path / "frames.keras").read_bytes()))
     assert not at.error, [e.value for e in at.error]
     table = at.sidebar.dataframe[0].value
-    assert list(table.columns) == ["층", "클래스", "출력 형태", "파라미터 수"]
+    assert list(table.columns) == ["층", "클래스", "출력 형태", "파라미터"]
     assert any(m.value.startswith("**frames\\.keras**: Sequential 모델") for m in at.sidebar.markdown)
     assert at.selectbox(key="model_layer").label == "표시할 순환 층"
     run(at, at.button(key="use_model_layer").click())
