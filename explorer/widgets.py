@@ -112,8 +112,11 @@ def current_sequence(cfg: AppConfig) -> Sequence:
                 count=x.shape[0], steps=x.shape[1], features=x.shape[2])
         else:
             shape = _("{steps:,} steps x {features} features").format(steps=x.shape[1], features=x.shape[2])
-        description = f"{loaded['name']} ({info.format}, {shape})"
-        if info.features and len(info.features) <= 8:
+        if cfg.source == "typed":        # its columns have no names of their own ("column 1", ...)
+            description = _("the typed numbers ({shape})").format(shape=shape)
+        else:
+            description = f"{loaded['name']} ({info.format}, {shape})"
+        if cfg.source != "typed" and info.features and len(info.features) <= 8:
             description += ": " + ", ".join(info.features)
         if info.label_column and len(info.class_names) > cfg.num_classes:
             description += _("; labels from {column!r} ({n} classes, taken modulo C = {C}: raise 'classes (C)')"

@@ -165,8 +165,7 @@ def test_english_is_the_default():
 def test_url_values_do_not_depend_on_the_language():
     at = open_app({"lang": "ko"})
     source = at.button_group(key="source")
-    assert list(source.options) == ["예제", "파일 업로드", "숫자 입력"] or [o.content for o in source.proto.options] == [
-        "예제", "파일 업로드", "숫자 입력"]
+    assert [o.content for o in source.proto.options] == ["예제", "파일 업로드", "숫자 입력"]
     run(at, source.set_value("typed"))
     assert at.query_params["source"] == "typed"
     run(at, at.selectbox(key="head").set_value("many-to-one"))
