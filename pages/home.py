@@ -65,7 +65,12 @@ TRY = [
 st.markdown("\n".join(f"- {text.format(url=link(url))}" for text, url in TRY) + "\n- "
             + _("Upload your own sequence in the sidebar (*Input sequence → upload a file*), or type one."))
 
-st.info(_("Current layer: `{layer}` on a {example!r} sequence of {steps} steps. The whole configuration is in the "
-          "URL: copy it to share this exact view.").format(layer=cfg.layer_call(), example=_(cfg.example),
-                                                           steps=cfg.steps),
+if cfg.source == "typed":
+    current = _("Current layer: `{layer}` on the typed numbers.").format(layer=cfg.layer_call())
+elif cfg.source == "upload":
+    current = _("Current layer: `{layer}` on your uploaded sequence.").format(layer=cfg.layer_call())
+else:
+    current = _("Current layer: `{layer}` on a {example!r} sequence of {steps} steps.").format(
+        layer=cfg.layer_call(), example=_(cfg.example), steps=cfg.steps)
+st.info(current + " " + _("The whole configuration is in the URL: copy it to share this exact view."),
         icon=":material/link:")
