@@ -14,6 +14,7 @@ from explorer.widgets import show_input_error
 # fetched from a font CDN, and the app must work offline.
 st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide")
 
+link = st.query_params.to_dict()        # as opened: drawing the widgets resets values out of their range
 controls.init_language()                # before the first _(): the link's ?lang=, else the browser's language
 # Each page's URL is its file name (/hidden-states, ...): see explorer/routing.py for why. Titles are
 # translated; the URLs are not.
@@ -28,7 +29,6 @@ PAGES = [
 
 warmup.limit_blas_threads()             # once per process: one BLAS thread, visitors run side by side
 page = st.navigation(PAGES)
-link = st.query_params.to_dict()        # as opened: drawing the widgets resets values out of their range
 config = controls.sidebar()
 # A layer the visitor trained or uploaded replaces the sidebar's (for this session only, never the URL).
 config = custom_layer.apply(config, st.session_state.get(custom_layer.KEY))

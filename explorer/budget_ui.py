@@ -16,7 +16,10 @@ import streamlit as st
 
 from rnn_core import budget
 from rnn_core.examples import make_example
+from rnn_core.messages import Message
 
+from . import i18n
+from .i18n import N_, _
 from .settings import AppConfig
 
 USER_KEYS = {"upload": "user_sequence", "typed": "typed_sequence"}
@@ -40,7 +43,7 @@ def input_shape(cfg: AppConfig) -> tuple[int, int, int, str | None]:
 
 
 def estimate_for(page: str, cfg: AppConfig, keras: bool) -> budget.Estimate:
-    B, T, D, _ = input_shape(cfg)
+    B, T, D, _key = input_shape(cfg)
     return budget.estimate(page, B, T, cfg.units, D, keras, cfg.kind, cfg.num_classes)
 
 
@@ -55,27 +58,37 @@ def check_budget(page: str, cfg: AppConfig) -> None:
     suggestion = budget.nearest_fitting(page, B, T, cfg.units, D, keras, cell, cfg.num_classes)
     limits = []
     if "memory" in est.over:
-        limits.append(f"memory {budget.fmt_bytes(est.bytes)} > {budget.fmt_bytes(est.budget_bytes)}")
+        limits.append(_("memory {need} > {budget}").format(need=budget.fmt_bytes(est.bytes),
+                                                          budget=budget.fmt_bytes(est.budget_bytes)))
     if "time" in est.over:
-        limits.append(f"time {budget.fmt_seconds(est.seconds)} > {budget.fmt_seconds(est.budget_seconds)}")
-    what = f"batch {B} × {T:,} steps × {cfg.units} units × {D} features" + (", Keras on" if est.keras_runs else "")
-    message = (f"**This view is too large for this server.** {what} would need {est.text()}, "
-               f"past the budget of {budget.fmt_bytes(est.budget_bytes)} and {est.budget_seconds:g} s per view "
-               f"({'; '.join(limits)}). Nothing has been computed.")
+        limits.append(_("time {need} > {budget}").format(need=budget.fmt_seconds(est.seconds),
+                                                        budget=budget.fmt_seconds(est.budget_seconds)))
+    what = _("batch {B} × {T:,} steps × {H} units × {D} features").format(B=B, T=T, H=cfg.units, D=D)
+    if est.keras_runs:
+        what = _("{shape}, Keras on").format(shape=what)
+    message = _("**This view is too large for this server.** {what} would need {need}, past the budget of "
+                "{budget_bytes} and {budget_seconds:g} s per view ({limits}). Nothing has been computed.").format(
+        what=what, need=i18n.text(est.text()), budget_bytes=budget.fmt_bytes(est.budget_bytes),
+        budget_seconds=est.budget_seconds, limits="; ".join(limits))
     if est.keras_runs:
         no_keras = estimate_for(page, cfg, keras=False)
         if no_keras.fits:
-            message += (f"  \nMost of it is the Keras column (it steps through time in eager TensorFlow): "
-                        f"with *Keras side by side* off this view needs {no_keras.text()}.")
+            message += "  \n" + _("Most of it is the Keras column (it steps through time in eager TensorFlow): "
+                                  "with *Keras side by side* off this view needs {need}.").format(
+                need=i18n.text(no_keras.text()))
     st.error(message, icon=":material/memory:")
     if suggestion is None:
-        st.info("Even the smallest sequence does not fit with these settings: lower *units* in the sidebar.")
+        st.info(_("Even the smallest sequence does not fit with these settings: lower *units* in the sidebar."))
         st.stop()
-    reduce = ", ".join(suggestion.changes)
-    where = "the sidebar" if user_key is None else "the sidebar (for your file: its first steps / sequences)"
-    st.markdown(f"Reduce {reduce} in {where}, or apply the nearest configuration that fits "
-                f"({suggestion.estimate.text()}):")
-    st.button(f"Use {reduce}", key="apply_budget", type="primary", icon=":material/tune:",
+    reduce = ", ".join(i18n.text(change) for change in suggestion.changes)
+    fits = i18n.text(suggestion.estimate.text())
+    if user_key is None:
+        st.markdown(_("Reduce {changes} in the sidebar, or apply the nearest configuration that fits ({estimate}):")
+                    .format(changes=reduce, estimate=fits))
+    else:
+        st.markdown(_("Reduce {changes} in the sidebar (for your file: its first steps / sequences), or apply the "
+                      "nearest configuration that fits ({estimate}):").format(changes=reduce, estimate=fits))
+    st.button(_("Use {changes}").format(changes=reduce), key="apply_budget", type="primary", icon=":material/tune:",
               on_click=apply_suggestion, args=(suggestion, user_key))
     st.stop()
 
@@ -91,6 +104,11 @@ def apply_suggestion(suggestion: budget.Suggestion, user_key: str | None) -> Non
     x = loaded["x"]
     x = x[: suggestion.batch, : suggestion.steps] if x.ndim == 3 else x[: suggestion.steps]
     loaded["x"] = np.ascontiguousarray(x)
-    kept = f"the first {suggestion.steps:,} steps" + (f" of the first {suggestion.batch} sequences" if x.ndim == 3 else "")
-    loaded["info"] = replace(loaded["info"], notes=[*loaded["info"].notes, f"Using {kept}, to fit the server's budget."])
+    # A Message, like rnn_core's notes: shown in the visitor's language of the moment (explorer.widgets).
+    if x.ndim == 3:
+        note = Message(N_("Using the first {steps:,} steps of the first {count} sequences, to fit the server's "
+                          "budget."), {"steps": suggestion.steps, "count": suggestion.batch})
+    else:
+        note = Message(N_("Using the first {steps:,} steps, to fit the server's budget."), {"steps": suggestion.steps})
+    loaded["info"] = replace(loaded["info"], notes=[*loaded["info"].notes, note])
     st.session_state[user_key] = loaded

@@ -24,14 +24,17 @@ from rnn_core.budget import budget_text
 from rnn_core.examples import EXAMPLES
 from rnn_core.initializers import INITIALIZERS
 
+from rnn_core.messages import Message
+
 from . import i18n, url_params
-from .i18n import N_, _
+from .i18n import N_, _, ngettext
 from .settings import CELL_TYPES, DEFAULT, HEADS, LAYER_CLASSES, PRESET_EXTRAS, PRESETS, SOURCES, AppConfig
 
 URL = "query-params"       # numbers, toggles and code names; choices with translated labels use url_params.choice
 MAX_UNITS = 256
 SOURCE_LABELS = {"example": N_("example"), "upload": N_("upload a file"), "typed": N_("type numbers")}
 HEAD_LABELS = {"none": N_("none"), "many-to-many": N_("many-to-many"), "many-to-one": N_("many-to-one")}
+NAN_LABELS = {"error": N_("reject the file"), "drop": N_("drop those steps"), "fill": N_("fill with previous value")}
 
 
 def head_label(head: str) -> str:
@@ -51,15 +54,37 @@ def _apply_preset() -> None:
     st.session_state["preset"] = None      # a preset is an action: the box goes back to its prompt
 
 
+TRANSLATED_CHOICES = "translated_choices"   # session key: the keys of choice widgets whose option labels are translated
+LANGUAGE_DRAWN = "lang_drawn"               # session key: the language the previous run drew
+
+
+def translated_choice(key: str) -> str:
+    """Record that the choice widget ``key`` shows translated option labels (see init_language); returns ``key``."""
+    st.session_state.setdefault(TRANSLATED_CHOICES, set()).add(key)
+    return key
+
+
 def init_language() -> None:
-    """The session's language before anything is drawn: the link's ``?lang=``, else the browser's, else English."""
+    """The session's language before anything is drawn: the link's ``?lang=``, else the browser's, else English.
+
+    After a switch, each choice widget with translated option labels is given its own value again: Streamlit then
+    sends the browser the option's label in the new language. Otherwise the browser would keep showing (and send
+    back) the old language's label, since the value itself did not change.
+    """
     url_params.seed(i18n.SESSION_KEY, list(i18n.LANGUAGES), i18n.browser_language(st.context.locale))
+    state = st.session_state
+    lang = state[i18n.SESSION_KEY]
+    if state.get(LANGUAGE_DRAWN, lang) != lang:
+        for key in state.get(TRANSLATED_CHOICES, ()):
+            if key in state and state[key] is not None:
+                state[key] = state[key]
+    state[LANGUAGE_DRAWN] = lang
 
 
 def language_switch(sb) -> str:
     """English / 한국어, bound to the URL as ``lang=ko``; switching keeps every other setting."""
     return url_params.choice(sb.segmented_control, "Language · 언어", list(i18n.LANGUAGES), key=i18n.SESSION_KEY,
-                             default=i18n.DEFAULT_LANGUAGE, format_func=i18n.LANGUAGES.get,
+                             default=i18n.DEFAULT_LANGUAGE, format_func=i18n.LANGUAGES.get, required=True,
                              label_visibility="collapsed")
 
 
@@ -67,82 +92,89 @@ def sidebar() -> AppConfig:
     """Draw the shared controls and return the configuration they describe."""
     sb = st.sidebar
     language_switch(sb)
-    sb.selectbox("Preset", list(PRESETS), index=None, key="preset", on_change=_apply_preset,
-                 placeholder="Load a preset…",
-                 help="Load a whole configuration; every control below stays editable.")
-    sb.toggle("Keras side by side", True, key="keras", bind=URL,
-              help="Run the real keras.layers.SimpleRNN with the same weights next to the NumPy core. "
-                   "Off: NumPy only, TensorFlow is never imported.")
-    cell = sb.segmented_control("recurrent layer", CELL_TYPES, default=DEFAULT.cell, key="cell", bind=URL,
-                                help="keras.layers.SimpleRNN, LSTM or GRU: every page shows the one chosen here.")
+    sb.selectbox(_("Preset"), list(PRESETS), index=None, key="preset", on_change=_apply_preset, format_func=_,
+                 placeholder=_("Load a preset…"),
+                 help=_("Load a whole configuration; every control below stays editable."))
+    sb.toggle(_("Keras side by side"), True, key="keras", bind=URL,
+              help=_("Run the real `keras.layers.SimpleRNN` with the same weights next to the NumPy core. "
+                     "Off: NumPy only, TensorFlow is never imported."))
+    cell = sb.segmented_control(_("recurrent layer"), CELL_TYPES, default=DEFAULT.cell, key="cell", bind=URL,
+                                help=_("`keras.layers.SimpleRNN`, `LSTM` or `GRU`: every page shows the one chosen "
+                                       "here."))
     cell = cell or DEFAULT.cell
     config_fields = LAYER_CLASSES[cell].config_class.__dataclass_fields__
-    sb.subheader(f"{cell} layer")
+    sb.subheader(_("{cell} layer").format(cell=cell))
     c1, c2 = sb.columns(2)
-    units = c1.number_input("units (H)", 1, MAX_UNITS, DEFAULT.units, key="units", bind=URL)
-    activation = c2.selectbox("activation", ACTIVATIONS, index=ACTIVATIONS.index(DEFAULT.activation),
+    units = c1.number_input(_("units (H)"), 1, MAX_UNITS, DEFAULT.units, key="units", bind=URL)
+    activation = c2.selectbox(_("activation"), ACTIVATIONS, index=ACTIVATIONS.index(DEFAULT.activation),
                               key="activation", bind=URL)
-    # The cell brings its own flags: each is drawn when this cell's Keras layer takes it.
+    # The cell brings its own flags: each is drawn when this cell's Keras layer takes it. Their labels are
+    # Keras' argument names, the same in every language; their help is translated.
     recurrent_activation, unit_forget_bias, reset_after = (DEFAULT.recurrent_activation, DEFAULT.unit_forget_bias,
                                                            DEFAULT.reset_after)
     if "recurrent_activation" in config_fields:
         recurrent_activation = sb.selectbox(
             "recurrent_activation", ACTIVATIONS, index=ACTIVATIONS.index(DEFAULT.recurrent_activation),
-            key="recurrent_activation", bind=URL, help="The gates' squashing function (sigmoid; hard_sigmoid is cheaper).")
+            key="recurrent_activation", bind=URL,
+            help=_("The gates' squashing function (`sigmoid`; `hard_sigmoid` is cheaper)."))
     if "unit_forget_bias" in config_fields:
         unit_forget_bias = sb.toggle("unit_forget_bias", DEFAULT.unit_forget_bias, key="unit_forget_bias", bind=URL,
-                                     help="Start the forget gate's bias at 1, so f_t ≈ 0.73 and c_t is kept at first.")
+                                     help=_("Start the forget gate's bias at 1, so f_t ≈ 0.73 and c_t is kept at "
+                                            "first."))
     if "reset_after" in config_fields:
         reset_after = sb.toggle("reset_after", DEFAULT.reset_after, key="reset_after", bind=URL,
-                                help="True (Keras 3, cuDNN): r_t multiplies h_{t-1} U_h + b after the matmul; "
-                                     "False: (r_t * h_{t-1}) U_h, the original GRU.")
+                                help=_("True (Keras 3, cuDNN): r_t multiplies h_{{t-1}} U_h + b after the matmul; "
+                                       "False: (r_t * h_{{t-1}}) U_h, the original GRU.").format())
     return_sequences = sb.toggle("return_sequences", DEFAULT.return_sequences, key="return_sequences", bind=URL,
-                                 help="True: output every h_t, (B, T, H). False: only the last, (B, H).")
+                                 help=_("True: output every h_t, (B, T, H). False: only the last, (B, H)."))
     return_state = sb.toggle("return_state", DEFAULT.return_state, key="return_state", bind=URL,
-                             help="True: return the tuple (output, *final states): (output, h) or, for LSTM, "
-                                  "(output, h, c).")
+                             help=_("True: return the tuple (output, *final states): `(output, h)` or, for LSTM, "
+                                    "`(output, h, c)`."))
     go_backwards = sb.toggle("go_backwards", DEFAULT.go_backwards, key="go_backwards", bind=URL,
-                             help="Read the input from its last step to its first.")
+                             help=_("Read the input from its last step to its first."))
     use_bias = sb.toggle("use_bias", DEFAULT.use_bias, key="use_bias", bind=URL)
     stateful = sb.toggle("stateful", DEFAULT.stateful, key="stateful", bind=URL,
-                         help="Start each call from the state the previous call ended in.")
-    with sb.expander("Weights", expanded=False):
-        kernel_initializer = st.selectbox("kernel initializer", INITIALIZERS,
-                                          index=INITIALIZERS.index(DEFAULT.kernel_initializer), key="kernel_initializer",
-                                          bind=URL)
-        recurrent_initializer = st.selectbox("recurrent initializer", INITIALIZERS,
+                         help=_("Start each call from the state the previous call ended in."))
+    with sb.expander(_("Weights"), expanded=False):
+        kernel_initializer = st.selectbox(_("kernel initializer"), INITIALIZERS,
+                                          index=INITIALIZERS.index(DEFAULT.kernel_initializer),
+                                          key="kernel_initializer", bind=URL)
+        recurrent_initializer = st.selectbox(_("recurrent initializer"), INITIALIZERS,
                                              index=INITIALIZERS.index(DEFAULT.recurrent_initializer),
                                              key="recurrent_initializer", bind=URL)
-        seed = st.number_input("seed", 0, 1_000_000, DEFAULT.seed, key="seed", bind=URL)
-    recurrent_scale = sb.slider("recurrent weight scale", 0.0, 3.0, DEFAULT.recurrent_scale, 0.05,
+        seed = st.number_input(_("seed"), 0, 1_000_000, DEFAULT.seed, key="seed", bind=URL)
+    recurrent_scale = sb.slider(_("recurrent weight scale"), 0.0, 3.0, DEFAULT.recurrent_scale, 0.05,
                                 key="recurrent_scale", bind=URL,
-                                help="U is multiplied by this: below 1 gradients vanish, above 1 they can explode.")
-    sb.subheader("Dense head (the tutorial's classifier)")
-    head = url_params.choice(sb.selectbox, _("head"), HEADS, key="head", default=DEFAULT.head, format_func=head_label,
-                             help=_("many-to-many: TimeDistributed(Dense softmax) on every h_t. "
-                                    "many-to-one: Dense on the last h."))
-    num_classes = sb.number_input("classes (C)", 2, 100, DEFAULT.num_classes, key="num_classes", bind=URL,
+                                help=_("U is multiplied by this: below 1 gradients vanish, above 1 they can explode."))
+    sb.subheader(_("Dense head (the tutorial's classifier)"))
+    head = url_params.choice(sb.selectbox, _("head"), HEADS, key=translated_choice("head"), default=DEFAULT.head,
+                             format_func=head_label,
+                             help=_("many-to-many: `TimeDistributed(Dense softmax)` on every h_t. "
+                                    "many-to-one: `Dense` on the last h."))
+    num_classes = sb.number_input(_("classes (C)"), 2, 100, DEFAULT.num_classes, key="num_classes", bind=URL,
                                   disabled=head == "none")
-    sb.subheader("Input sequence")
-    source = url_params.choice(sb.segmented_control, _("source"), SOURCES, key="source", default=DEFAULT.source,
-                               format_func=lambda v: _(SOURCE_LABELS[v]))
+    sb.subheader(_("Input sequence"))
+    source = url_params.choice(sb.segmented_control, _("source"), SOURCES, key=translated_choice("source"),
+                               default=DEFAULT.source, format_func=lambda v: _(SOURCE_LABELS[v]), required=True)
     example, steps, batch = DEFAULT.example, DEFAULT.steps, DEFAULT.batch
     if source == "example":
-        example = url_params.choice(sb.selectbox, _("example"), list(EXAMPLES), key="example",
+        example = url_params.choice(sb.selectbox, _("example"), list(EXAMPLES), key=translated_choice("example"),
                                     default=DEFAULT.example, format_func=_)
         c1, c2 = sb.columns(2)
-        steps = c1.number_input("steps (T)", 2, MAX_STEPS, DEFAULT.steps, key="steps", bind=URL)
-        batch = c2.number_input("batch (B)", 1, 16, DEFAULT.batch, key="batch", bind=URL)
+        steps = c1.number_input(_("steps (T)"), 2, MAX_STEPS, DEFAULT.steps, key="steps", bind=URL)
+        batch = c2.number_input(_("batch (B)"), 1, 16, DEFAULT.batch, key="batch", bind=URL)
     elif source == "upload":
         _upload_controls(sb)
     else:
         _typed_controls(sb)
-    normalization = url_params.choice(sb.selectbox, _("normalise each feature"), NORMALIZATIONS, key="normalization",
+    normalization = url_params.choice(sb.selectbox, _("normalise each feature"), NORMALIZATIONS,
+                                      key=translated_choice("normalization"),
                                       default=DEFAULT.normalization, format_func=_,
                                       help=_("Applied before the run; the statistics used are shown on the pages."))
     _model_controls(sb)
-    sb.caption(budget_text(), help="Estimated before anything runs, from batch × steps × units (and features), "
-               "the page and Keras on or off; measured on this server (README: *Serving a class*).")
+    sb.caption(i18n.text(budget_text()),
+               help=_("Estimated before anything runs, from batch × steps × units (and features), the page and "
+                      "Keras on or off; measured on this server (README: *Serving a class*)."))
     cfg = AppConfig(
         cell=cell, units=int(units), activation=activation, use_bias=use_bias, return_sequences=return_sequences,
         return_state=return_state, go_backwards=go_backwards, stateful=stateful,
@@ -159,33 +191,44 @@ def _model_controls(sb) -> None:
     from .model_upload import STATE, model_upload_controls, plain
 
     custom_layer.sidebar_notice(sb)
-    with sb.expander("Your own Keras model (.keras)", expanded=st.session_state.get(STATE) is not None):
+    with sb.expander(_("Your own Keras model (.keras)"), expanded=st.session_state.get(STATE) is not None):
         chosen = model_upload_controls(st)
         if chosen is None or chosen["layer"] is None:
             return
         layer = chosen["layer"]
-        if st.button("Show this layer on every page", key="use_model_layer", icon=":material/visibility:"):
+        if st.button(_("Show this layer on every page"), key="use_model_layer", icon=":material/visibility:"):
             from rnn_core.keras_bridge import app_layer
 
             try:
                 st.session_state[custom_layer.KEY] = app_layer(chosen["model"], layer.name, layer.direction,
                                                                plain(chosen["name"]))
             except ValueError as err:      # a layer without a NumPy twin: say so, keep what is shown
-                st.error(plain(err))
+                st.error(plain(i18n.text(err)))
                 return
             st.rerun()
 
 
+LINK_SEEN = "url_seen"     # the URL as the previous run of this session left it
+
+
 def show_url_corrections(link: dict[str, str]) -> None:
-    """Say which values of the opened link were not valid (Streamlit drew those widgets with their defaults)."""
+    """Say which values of the opened link were not valid (Streamlit drew those widgets with their defaults).
+
+    ``link`` is the URL as this run started. A value the session itself wrote there (the previous run's URL)
+    is not the visitor's link: changing a choice back to its default removes it from the URL, which is no
+    correction. Only values that came from outside (the first run, a link followed) are checked.
+    """
     now = st.query_params.to_dict()
-    fixed = [key for key, value in link.items() if key in st.session_state and now.get(key) != value
-             and not _same(value, st.session_state[key])]     # a default value simply leaves the URL
+    seen = st.session_state.get(LINK_SEEN, {})
+    fixed = [key for key, value in link.items() if key in st.session_state and seen.get(key) != value
+             and now.get(key) != value and not _same(value, st.session_state[key])]  # a default simply leaves the URL
+    st.session_state[LINK_SEEN] = now
     if fixed:
-        parts = [f"`{key}={link[key][:40]}` (now {st.session_state[key]!r})" for key in fixed]
-        st.warning("Some values in this link are out of range or not valid, so the default is used instead: "
-                   + ", ".join(parts) + ". Limits: units 1–256, steps 2–100,000, batch 1–16.",
-                   icon=":material/link_off:")
+        parts = [_("`{key}={value}` (now {now})").format(key=key, value=link[key][:40], now=repr(st.session_state[key]))
+                 for key in fixed]
+        st.warning(_("Some values in this link are out of range or not valid, so the default is used instead: "
+                     "{values}. Limits: units 1–256, steps 2–100,000, batch 1–16.").format(
+                         values=", ".join(parts)), icon=":material/link_off:")
 
 
 def _same(text: str, value) -> bool:
@@ -207,17 +250,16 @@ def _upload_controls(sb) -> None:
     time column, a sequence id column (long format) with the ids, a label column, the sheet, and a
     preview of the first rows. Like the upload itself, these are not part of the URL.
     """
-    upload = sb.file_uploader("sequence file", type=[f[1:] for f in FORMATS], key="upload_file",
-                              help="Rows are time steps, columns features (tables: pick the columns below). "
-                                   ".npy may also be (B, T, D).")
-    sb.caption(limits_text() + " Uploads are not part of the URL.")
-    nan_policy = sb.selectbox("NaN / inf values", NAN_POLICIES, key="nan_policy",
-                              format_func={"error": "reject the file", "drop": "drop those steps",
-                                           "fill": "fill with previous value"}.get)
+    upload = sb.file_uploader(_("sequence file"), type=[f[1:] for f in FORMATS], key="upload_file",
+                              help=_("Rows are time steps, columns features (tables: pick the columns below). "
+                                     "`.npy` may also be (B, T, D)."))
+    sb.caption(_("{limits} Uploads are not part of the URL.").format(limits=i18n.text(limits_text())))
+    nan_policy = sb.selectbox(_("NaN / inf values"), NAN_POLICIES, key=translated_choice("nan_policy"),
+                              format_func=lambda v: _(NAN_LABELS[v]))
     previous = st.session_state.get("user_sequence")
     npz_key = None
     if previous is not None and previous["name"] == getattr(upload, "name", None) and len(previous["info"].arrays) > 1:
-        npz_key = sb.selectbox("array in the .npz", previous["info"].arrays, key="npz_key")
+        npz_key = sb.selectbox(_("array in the `.npz`"), previous["info"].arrays, key="npz_key")
     if upload is None:
         return
     if st.session_state.get("upload_options_for") != upload.file_id:      # a new file: its own columns
@@ -231,8 +273,9 @@ def _upload_controls(sb) -> None:
         st.session_state["upload_token"] = token
         try:
             x, info = load_sequence(upload.name, upload.getvalue(), nan_policy=nan_policy, npz_key=npz_key, **options)
-        except SequenceError as err:
-            st.session_state["input_error"] = f"**{upload.name}** was not loaded: {err}"
+        except SequenceError as err:      # shown in the visitor's language of the moment (input_error)
+            st.session_state["input_error"] = Message(N_("**{name}** was not loaded: {reason}"),
+                                                      {"name": upload.name, "reason": err.message})
             st.session_state["upload_failed"] = (upload.file_id, getattr(err, "info", None))
         else:
             st.session_state["user_sequence"] = {"name": upload.name, "file_id": upload.file_id, "x": x, "info": info}
@@ -302,60 +345,66 @@ def _table_widgets(sb, info) -> None:
     texts = [n for n, kind in info.columns.items() if kind == "text"]
     times = [n for n, kind in info.columns.items() if kind == "time"] + numbers
     roles = {info.time_column, info.id_column, info.label_column} - {None}
-    with sb.expander("Table columns", expanded=True, icon=":material/table:"):
+    # Column names come from the file: shown as they are (options), the pickers' own words translated.
+    with sb.expander(_("Table columns"), expanded=True, icon=":material/table:"):
         if len(info.sheets) > 1:
             _init("upload_sheet", info.sheet, info.sheets)
-            st.selectbox("sheet", info.sheets, key="upload_sheet")
+            st.selectbox(_("sheet"), info.sheets, key="upload_sheet")
         features = [n for n in numbers if n not in roles]
         _init("upload_columns", list(info.features), features)
-        st.multiselect("features (numeric columns)", features, key="upload_columns", max_selections=MAX_FEATURES,
-                       help="Each chosen column is one feature of x_t. Default: every numeric column.")
+        st.multiselect(_("features (numeric columns)"), features, key="upload_columns", max_selections=MAX_FEATURES,
+                       help=_("Each chosen column is one feature of x_t. Default: every numeric column."))
         _init("upload_time", info.time_column or NONE, [NONE] + times)
-        st.selectbox("time column", [NONE] + times, key="upload_time",
-                     format_func=lambda v: "none: rows in file order" if v == NONE else v,
-                     help="Rows are sorted by it and the charts show its values on the time axis.")
+        st.selectbox(_("time column"), [NONE] + times, key=translated_choice("upload_time"),
+                     format_func=lambda v: _("none: rows in file order") if v == NONE else v,
+                     help=_("Rows are sorted by it and the charts show its values on the time axis."))
         _init("upload_id", info.id_column or NONE, [NONE] + texts + numbers)
-        st.selectbox("sequence id (long format)", [NONE] + texts + numbers, key="upload_id",
-                     format_func=lambda v: "none: one sequence" if v == NONE else v,
-                     help="Each id becomes one sequence of the batch (e.g. country), sorted by the time column; "
-                          "shorter sequences are padded and masked.")
+        st.selectbox(_("sequence id (long format)"), [NONE] + texts + numbers, key=translated_choice("upload_id"),
+                     format_func=lambda v: _("none: one sequence") if v == NONE else v,
+                     help=_("Each id becomes one sequence of the batch (e.g. country), sorted by the time column; "
+                            "shorter sequences are padded and masked."))
         _init("upload_label", info.label_column or NONE, [NONE] + texts + numbers)
-        st.selectbox("label column (targets)", [NONE] + texts + numbers, key="upload_label",
-                     format_func=lambda v: "none" if v == NONE else v,
-                     help="Classes for the Dense head: one per step, or one per sequence when constant in each.")
+        st.selectbox(_("label column (targets)"), [NONE] + texts + numbers, key=translated_choice("upload_label"),
+                     format_func=lambda v: _("none") if v == NONE else v,
+                     help=_("Classes for the Dense head: one per step, or one per sequence when constant in each."))
         if info.suggested_id and not info.id_column:
-            st.caption(f"Times repeat: try **{info.suggested_id}** as the sequence id.")
+            st.caption(_("Times repeat: try **{column}** as the sequence id.").format(column=info.suggested_id))
     if info.id_column and len(info.all_ids) > MAX_BATCH:
-        with sb.expander(f"Sequences: {len(info.ids)} of {len(info.all_ids)} {info.id_column!r} values",
-                         icon=":material/stacks:"):
+        with sb.expander(_("Sequences: {shown} of {total} {column!r} values").format(
+                shown=len(info.ids), total=len(info.all_ids), column=info.id_column), icon=":material/stacks:"):
             _init("upload_ids", list(info.ids), info.all_ids)
-            st.multiselect("sequence ids", info.all_ids, key="upload_ids", max_selections=MAX_BATCH,
-                           help=f"At most {MAX_BATCH} sequences in a batch.")
+            st.multiselect(_("sequence ids"), info.all_ids, key="upload_ids", max_selections=MAX_BATCH,
+                           help=_("At most {n} sequences in a batch.").format(n=MAX_BATCH))
     if info.preview is not None:
-        with sb.expander("Preview: first rows", icon=":material/visibility:"):
+        with sb.expander(_("Preview: first rows"), icon=":material/visibility:"):
             st.dataframe(info.preview, height=240, hide_index=True)
 
 
 def _typed_controls(sb) -> None:
-    text = sb.text_area("numbers", "0, 0.5, 1, 0.5, 0, -0.5, -1, -0.5, 0", key="typed", bind=URL,
-                        help="One time step per line or separated by ';'; features separated by ',' or spaces. "
-                             "A single line of numbers is one feature over time.")
+    text = sb.text_area(_("numbers"), "0, 0.5, 1, 0.5, 0, -0.5, -1, -0.5, 0", key="typed", bind=URL,
+                        help=_("One time step per line or separated by ';'; features separated by ',' or spaces. "
+                               "A single line of numbers is one feature over time."))
     if st.session_state.get("typed_token") == text:
         return
     st.session_state["typed_token"] = text
     try:
         x, info = parse_typed(text)
     except SequenceError as err:
-        st.session_state["typed_error"] = f"The typed sequence was not used: {err}"
+        st.session_state["typed_error"] = Message(N_("The typed sequence was not used: {reason}"),
+                                                  {"reason": err.message})
         return
     st.session_state["typed_sequence"] = {"name": "typed", "x": x, "info": info}
     st.session_state.pop("typed_error", None)
 
 
 def input_error(cfg: AppConfig) -> str | None:
-    """The message of the last rejected input for the current source, if any."""
+    """The message of the last rejected input for the current source, if any, in the visitor's language.
+
+    Kept in the session as a Message (template and fields), so switching the language translates it too.
+    """
     key = {"upload": "input_error", "typed": "typed_error"}.get(cfg.source)
-    return st.session_state.get(key) if key else None
+    message = st.session_state.get(key) if key else None
+    return i18n.text(message) if message else None
 
 
 def stateful_controls(cfg: AppConfig, final_states_of) -> tuple[np.ndarray, ...] | None:
@@ -374,19 +423,27 @@ def stateful_controls(cfg: AppConfig, final_states_of) -> tuple[np.ndarray, ...]
     if carried is not None and (len(carried["states"]) != len(names)
                                 or any(s.shape != shape for s in carried["states"])):
         st.warning(
-            f"The carried state does not fit this configuration, which needs {len(names)} state(s) of shape {shape} "
-            "(cell, batch or units changed). A stateful layer keeps its batch size, as in Keras. "
-            "Press **Reset state** to start again from zeros with the new shape.")
+            ngettext("The carried state does not fit this configuration, which needs {n} state of shape {shape} "
+                     "(cell, batch or units changed). A stateful layer keeps its batch size, as in Keras. "
+                     "Press **Reset state** to start again from zeros with the new shape.",
+                     "The carried state does not fit this configuration, which needs {n} states of shape {shape} "
+                     "(cell, batch or units changed). A stateful layer keeps its batch size, as in Keras. "
+                     "Press **Reset state** to start again from zeros with the new shape.",
+                     len(names)).format(n=len(names), shape=shape))
         carried = None
     calls = 0 if carried is None else carried["calls"]
-    states = tuple(np.zeros(shape, np.float32) for _ in names) if carried is None else carried["states"]
+    states = tuple(np.zeros(shape, np.float32) for _s in names) if carried is None else carried["states"]
     c1, c2, c3 = st.columns([2, 1, 1])
-    c1.markdown(f"**stateful**: call #{calls + 1}, starting from "
-                + ("zeros." if calls == 0 else f"the state{'s' if len(names) > 1 else ''} left by call #{calls}."))
-    if c2.button("Call again", help="Feed the sequence once more, starting from this call's final state."):
+    if calls == 0:
+        c1.markdown(_("**stateful**: call #{call}, starting from zeros.").format(call=calls + 1))
+    else:
+        c1.markdown(ngettext("**stateful**: call #{call}, starting from the state left by call #{previous}.",
+                             "**stateful**: call #{call}, starting from the states left by call #{previous}.",
+                             len(names)).format(call=calls + 1, previous=calls))
+    if c2.button(_("Call again"), help=_("Feed the sequence once more, starting from this call's final state.")):
         st.session_state["carried_state"] = {"states": tuple(final_states_of(states)), "calls": calls + 1}
         st.rerun()
-    if c3.button("Reset state", help="reset_state(): back to zeros."):
+    if c3.button(_("Reset state"), help=_("`reset_state()`: back to zeros.")):
         st.session_state.pop("carried_state", None)
         st.rerun()
     return states

@@ -23,6 +23,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from . import i18n
+from .i18n import _, ngettext
+
 KEY = "custom_layer"
 
 
@@ -92,9 +95,15 @@ def input_mismatch(custom: dict | None, features: int) -> str | None:
     """What to do when the sequence does not have the features the layer was built for (None when it has)."""
     if not custom or custom["input_dim"] == features:
         return None
-    return (f"The layer shown ({custom['label']}) reads {custom['input_dim']} feature(s) per step, but the input "
-            f"sequence has {features}. Upload or type a sequence with {custom['input_dim']} column(s) (sidebar: "
-            "*Input sequence*), or press *Stop using this layer* to go back to the sidebar's layer.")
+    return _("The layer shown ({label}) reads {wanted} feature(s) per step, but the input sequence has {features}. "
+             "Upload or type a sequence with {wanted} column(s) (sidebar: *Input sequence*), or press *Stop using "
+             "this layer* to go back to the sidebar's layer.").format(label=label(custom), wanted=custom["input_dim"],
+                                                                       features=features)
+
+
+def label(custom: dict) -> str:
+    """The layer's name for people ("LSTM layer 'encoder' of model.keras"), in the visitor's language."""
+    return i18n.text(custom["label"])
 
 
 # -- Streamlit -----------------------------------------------------------------------------------------------
@@ -108,11 +117,15 @@ def sidebar_notice(sb) -> None:
     if not custom:
         return
     box = sb.container(border=True)
-    box.markdown(f"**Every page shows:** {custom['label']}")
-    box.caption(f"{custom['cell']}({custom['config']['units']}), {custom['input_dim']} input feature(s). The layer "
-                "settings below (cell, units, activations, weights) are replaced by this layer's; the flags "
-                "return_sequences, return_state and stateful still apply.")
-    if box.button("Stop using this layer", key="custom_layer_stop", icon=":material/close:"):
+    box.markdown(_("**Every page shows:** {label}").format(label=label(custom)))
+    box.caption(ngettext("`{cell}({units})`, {n} input feature. The layer settings below (cell, units, activations, "
+                         "weights) are replaced by this layer's; the flags `return_sequences`, `return_state` and "
+                         "`stateful` still apply.",
+                         "`{cell}({units})`, {n} input features. The layer settings below (cell, units, activations, "
+                         "weights) are replaced by this layer's; the flags `return_sequences`, `return_state` and "
+                         "`stateful` still apply.", custom["input_dim"]).format(
+        cell=custom["cell"], units=custom["config"]["units"], n=custom["input_dim"]))
+    if box.button(_("Stop using this layer"), key="custom_layer_stop", icon=":material/close:"):
         st.session_state.pop(KEY, None)
         st.rerun()
 
@@ -123,4 +136,4 @@ def badge() -> None:
 
     custom = st.session_state.get(KEY)
     if custom:
-        st.badge(f"Showing {custom['label']}", icon=":material/model_training:", color="violet")
+        st.badge(_("Showing {label}").format(label=label(custom)), icon=":material/model_training:", color="violet")

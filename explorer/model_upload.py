@@ -11,10 +11,17 @@ import re
 import pandas as pd
 import streamlit as st
 
+from rnn_core.messages import Message
 from rnn_core.model_files import MAX_FILE_BYTES, MAX_PARAMS, MAX_UNITS, ModelFileError
 
+from . import i18n
+from .i18n import N_, _
+
 STATE = "user_model"          # {"name", "model", "info"}: the last model that loaded
-ERROR = "model_error"         # the message of the last refused file
+ERROR = "model_error"         # the last refused file: a Message, translated when shown
+# The layer table's columns (rnn_core's ModelFileInfo.layer_table keys), shown translated.
+COLUMNS = {"layer": N_("layer"), "class": N_("class"), "output shape": N_("output shape"),
+           "parameters": N_("parameters")}
 TOKEN = "model_token"         # the upload already handled (a rerun does not load it again)
 
 
@@ -24,10 +31,11 @@ def plain(text: str) -> str:
 
 
 def limits_text() -> str:
-    return (f"A Keras 3 .keras file up to {MAX_FILE_BYTES // 2**20} MB: Sequential or functional, built-in layers "
-            f"only (SimpleRNN, LSTM, GRU, Bidirectional, Dense, TimeDistributed, ...), recurrent layers up to "
-            f"{MAX_UNITS:,} units, at most {MAX_PARAMS:,} parameters. The file is checked before Keras opens it; "
-            "it stays in your session and is not part of the URL.")
+    return _("A Keras 3 `.keras` file up to {mb} MB: `Sequential` or functional, built-in layers only (`SimpleRNN`, "
+             "`LSTM`, `GRU`, `Bidirectional`, `Dense`, `TimeDistributed`, ...), recurrent layers up to {units:,} "
+             "units, at most {params:,} parameters. The file is checked before Keras opens it; it stays in your "
+             "session and is not part of the URL.").format(mb=MAX_FILE_BYTES // 2**20, units=MAX_UNITS,
+                                                           params=MAX_PARAMS)
 
 
 def _load_new_upload(upload) -> None:
@@ -38,10 +46,11 @@ def _load_new_upload(upload) -> None:
     from rnn_core.keras_bridge import load_model_file  # noqa: PLC0415 - imports TensorFlow on first use
 
     try:
-        with st.spinner("Checking the file, then loading it with Keras..."):
+        with st.spinner(_("Checking the file, then loading it with Keras...")):
             model, info = load_model_file(upload.name, upload.getvalue())
     except ModelFileError as err:
-        st.session_state[ERROR] = f"**{plain(upload.name)}** was not loaded: {plain(err)}"
+        st.session_state[ERROR] = Message(N_("**{name}** was not loaded: {reason}"),
+                                          {"name": upload.name, "reason": err.message})
         return
     st.session_state[STATE] = {"name": upload.name, "model": model, "info": info}
     st.session_state.pop(ERROR, None)
@@ -55,24 +64,28 @@ def model_upload_controls(container=None) -> dict | None:
     ``layer`` is the chosen rnn_core.model_files.RecurrentLayer (None if the model has none).
     """
     where = container if container is not None else st
-    upload = where.file_uploader("your Keras model", type=["keras", "h5", "hdf5"], key="model_file",
+    upload = where.file_uploader(_("your Keras model"), type=["keras", "h5", "hdf5"], key="model_file",
                                  help=limits_text())
     where.caption(limits_text())
     _load_new_upload(upload)
     if message := st.session_state.get(ERROR):
-        where.error(message)
+        where.error(_("**{name}** was not loaded: {reason}").format(name=plain(message.fields["name"]),
+                                                                    reason=plain(i18n.text(message.fields["reason"]))))
     current = st.session_state.get(STATE)
     if current is None:
-        where.info("No model loaded yet: upload a file saved with `model.save(\"model.keras\")`.")
+        where.info(_("No model loaded yet: upload a file saved with `model.save(\"model.keras\")`."))
         return None
     info = current["info"]
-    version = f", saved by Keras {info.keras_version}" if info.keras_version else ""
-    where.markdown(f"**{plain(current['name'])}**: {info.model_class} model *{plain(info.model_name)}*, input "
-                   f"{info.input_shape}, {info.total_params:,} parameters{version}.")
-    where.dataframe(pd.DataFrame(info.layer_table()), hide_index=True)
+    version = _(", saved by Keras {version}").format(version=info.keras_version) if info.keras_version else ""
+    where.markdown(_("**{name}**: {model_class} model *{model_name}*, input {input_shape}, {params:,} "
+                     "parameters{version}.").format(name=plain(current["name"]), model_class=info.model_class,
+                                                    model_name=plain(info.model_name), input_shape=info.input_shape,
+                                                    params=info.total_params, version=version))
+    table = pd.DataFrame(info.layer_table())
+    where.dataframe(table.rename(columns=lambda c: _(COLUMNS[c]) if c in COLUMNS else c), hide_index=True)
     labels = [r.label for r in info.recurrent_layers]
     if not labels:
-        where.warning("This model has no SimpleRNN, LSTM or GRU layer to show.")
+        where.warning(_("This model has no `SimpleRNN`, `LSTM` or `GRU` layer to show."))
         return {**current, "layer": None}
-    label = where.selectbox("recurrent layer to show", labels, key="model_layer")
+    label = where.selectbox(_("recurrent layer to show"), labels, key="model_layer")
     return {**current, "layer": info.recurrent_layers[labels.index(label)]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from rnn_core import CELLS, RNN
+from rnn_core.messages import N_
 
 HEADS = ("none", "many-to-many", "many-to-one")
 SOURCES = ("example", "upload", "typed")
@@ -88,17 +89,18 @@ class AppConfig:
 
 DEFAULT = AppConfig()
 
+# The presets' keys are ids in English (session state, tests); the sidebar shows them translated (format_func=_).
 PRESETS: dict[str, AppConfig] = {
-    "Small and readable": DEFAULT,
-    "Tutorial RNNLayer (128 units, 39 classes)": AppConfig(
+    N_("Small and readable"): DEFAULT,
+    N_("Tutorial RNNLayer (128 units, 39 classes)"): AppConfig(
         units=128, head="many-to-many", num_classes=39, example="random normal", steps=50),
-    "Vanishing gradients (scale 0.5)": replace(DEFAULT, units=16, recurrent_scale=0.5, steps=60, head="none",
-                                              example="impulse"),
-    "Exploding gradients (relu, scale 1.6)": replace(DEFAULT, units=16, activation="relu", recurrent_scale=1.6,
-                                                    steps=60, head="none", example="impulse"),
-    "Why gates: SimpleRNN vs LSTM vs GRU (200 steps)": replace(DEFAULT, units=16, steps=200, head="none",
-                                                                example="adding problem"),
-    "LSTM: the tutorial model with LSTM cells": AppConfig(
+    N_("Vanishing gradients (scale 0.5)"): replace(DEFAULT, units=16, recurrent_scale=0.5, steps=60,
+                                                  head="none", example="impulse"),
+    N_("Exploding gradients (relu, scale 1.6)"): replace(DEFAULT, units=16, activation="relu",
+                                                        recurrent_scale=1.6, steps=60, head="none", example="impulse"),
+    N_("Why gates: SimpleRNN vs LSTM vs GRU (200 steps)"): replace(DEFAULT, units=16, steps=200,
+                                                                    head="none", example="adding problem"),
+    N_("LSTM: the tutorial model with LSTM cells"): AppConfig(
         cell="LSTM", units=128, head="many-to-many", num_classes=39, example="random normal", steps=50),
 }
 

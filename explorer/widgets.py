@@ -9,18 +9,20 @@ import streamlit as st
 
 from rnn_core.budget import KERAS_MAX_STEPS  # where the Keras column stops (defined with the budget)
 
-from . import cache
+from . import cache, i18n
 from .figures import ENGINE_COLORS
+from .i18n import N_, _
 from .settings import DEFAULT, AppConfig
 
 F32_TOL = 1e-5   # float32 parity: max |NumPy - Keras| <= F32_TOL * max(1, scale)
+KERAS_LIMIT_KINDS = {"forward": N_("the forward pass"), "gradients": N_("gradients")}   # budget.KERAS_MAX_STEPS
 
 
 @dataclass(frozen=True)
 class Sequence:
     inputs: np.ndarray      # (B, T, D) float32, normalised as chosen
     labels: np.ndarray      # (B, T) ints in [0, num_classes)
-    description: str
+    description: str        # in the visitor's language (built for each run, never cached)
     stats: dict             # the normalisation statistics used ({} for none)
     mask: np.ndarray | None = None          # (B, T) bool, True where a step is real (padded long-format uploads)
     time_values: np.ndarray | None = None   # (T,) dates or numbers of each step, for the charts' time axes
@@ -64,8 +66,10 @@ def keras_enabled(steps: int | None = None, kind: str = "forward") -> bool:
     if not st.session_state.get("keras", True):
         return False
     if steps is not None and steps > KERAS_MAX_STEPS[kind]:
-        st.info(f"The Keras column is limited to {KERAS_MAX_STEPS[kind]:,} steps for {kind} here "
-                f"(this sequence has {steps:,}); the NumPy core runs the whole sequence.",
+        st.info(_("The Keras column is limited to {limit:,} steps for {kind} here (this sequence has {steps:,}); "
+                  "the NumPy core runs the whole sequence.").format(
+                    limit=KERAS_MAX_STEPS[kind], kind=_(KERAS_LIMIT_KINDS[kind]) if kind in KERAS_LIMIT_KINDS else kind,
+                    steps=steps),
                 icon=":material/hourglass:")
         return False
     return True
@@ -80,8 +84,8 @@ def _layer_example(custom: dict, cfg: AppConfig) -> Sequence:
         labels = np.repeat(np.asarray(labels)[:, None], x.shape[1], axis=1)
     if labels is None or np.shape(labels) != x.shape[:2]:
         labels = np.random.default_rng(cfg.seed).integers(0, cfg.num_classes, size=x.shape[:2])
-    note = (f"{ex['description']} (the sidebar's sequence has another number of features than this layer's "
-            f"{x.shape[-1]})")
+    note = _("{description} (the sidebar's sequence has another number of features than this layer's {features})"
+             ).format(description=i18n.text(ex["description"]), features=x.shape[-1])
     return Sequence(x, np.asarray(labels) % cfg.num_classes, note, {})
 
 
@@ -91,28 +95,40 @@ def current_sequence(cfg: AppConfig) -> Sequence:
     loaded = st.session_state.get(user) if user else None
     if loaded is None:
         ex = cache.example(cfg)
-        x, labels, description = ex.inputs, ex.labels % cfg.num_classes, ex.description
-        if user:
-            description = ("no file uploaded yet: showing the built-in example" if cfg.source == "upload"
-                           else "no valid typed sequence yet: showing the built-in example") + f" ({description})"
+        x, labels, description = ex.inputs, ex.labels % cfg.num_classes, i18n.text(ex.description)
+        if cfg.source == "upload":
+            description = _("no file uploaded yet: showing the built-in example ({description})").format(
+                description=description)
+        elif user:
+            description = _("no valid typed sequence yet: showing the built-in example ({description})").format(
+                description=description)
     else:
         info = loaded["info"]
         x = loaded["x"] if loaded["x"].ndim == 3 else loaded["x"][None]
         labels = user_labels(loaded["x"], info, cfg)
-        notes = " ".join(info.notes)
-        batch = f"{x.shape[0]} sequences x " if x.shape[0] > 1 else ""
-        description = f"{loaded['name']} ({info.format}, {batch}{x.shape[1]:,} steps x {x.shape[2]} features)"
-        if info.features and len(info.features) <= 8:
+        notes = " ".join(i18n.text(note) for note in info.notes)
+        if x.shape[0] > 1:
+            shape = _("{count} sequences x {steps:,} steps x {features} features").format(
+                count=x.shape[0], steps=x.shape[1], features=x.shape[2])
+        else:
+            shape = _("{steps:,} steps x {features} features").format(steps=x.shape[1], features=x.shape[2])
+        if cfg.source == "typed":        # its columns have no names of their own ("column 1", ...)
+            description = _("the typed numbers ({shape})").format(shape=shape)
+        else:
+            description = f"{loaded['name']} ({info.format}, {shape})"
+        if cfg.source != "typed" and info.features and len(info.features) <= 8:
             description += ": " + ", ".join(info.features)
-        if info.label_column:
-            description += (f"; labels from {info.label_column!r} ({len(info.class_names)} classes"
-                            + (f", taken modulo C = {cfg.num_classes}: raise 'classes (C)'"
-                               if len(info.class_names) > cfg.num_classes else "") + ")")
+        if info.label_column and len(info.class_names) > cfg.num_classes:
+            description += _("; labels from {column!r} ({n} classes, taken modulo C = {C}: raise 'classes (C)')"
+                             ).format(column=info.label_column, n=len(info.class_names), C=cfg.num_classes)
+        elif info.label_column:
+            description += _("; labels from {column!r} ({n} classes)").format(column=info.label_column,
+                                                                               n=len(info.class_names))
         description += f". {notes}" if notes else ""
         largest = float(np.abs(x).max(initial=0.0))
         if cfg.normalization == "none" and largest > 10:
-            description += (f" Values reach {largest:.3g}, which saturates the units: choose 'normalise each "
-                            "feature' in the sidebar.")
+            description += " " + _("Values reach {largest:.3g}, which saturates the units: choose 'normalise each "
+                                   "feature' in the sidebar.").format(largest=largest)
         x, stats = cache.normalized(x, cfg.normalization)
         return Sequence(x, labels, description, stats, info.mask, info.time_values, info.time_column)
     x, stats = cache.normalized(x, cfg.normalization)
@@ -138,8 +154,8 @@ def show_input_error(cfg: AppConfig) -> None:
 
     message = input_error(cfg)
     if message:
-        st.error(message + "  \nThe charts below still show the previous valid sequence; your settings are kept.",
-                 icon=":material/error:")
+        st.error(message + "  \n" + _("The charts below still show the previous valid sequence; your settings are "
+                                      "kept."), icon=":material/error:")
 
 
 def show_normalization(seq: Sequence, cfg: AppConfig) -> None:
@@ -147,7 +163,8 @@ def show_normalization(seq: Sequence, cfg: AppConfig) -> None:
         return
     parts = [f"{name} = {np.array2string(np.asarray(v), precision=3, max_line_width=200, threshold=8)}"
              for name, v in seq.stats.items()]
-    st.caption(f"Normalised per feature ({cfg.normalization}) with " + "; ".join(parts) + ".")
+    st.caption(_("Normalised per feature ({method}) with {statistics}.").format(method=cfg.normalization,
+                                                                                 statistics="; ".join(parts)))
 
 
 def engine_header(name: str, detail: str = "") -> None:
@@ -172,13 +189,16 @@ def tolerance_for(reference) -> float:
     return F32_TOL * max(1.0, float(finite.max(initial=0.0)))
 
 
-def parity_badge(diff: float, tol: float, what: str = "max |NumPy − Keras|") -> None:
+def parity_badge(diff: float, tol: float, what: str | None = None) -> None:
+    """Green when max |NumPy − Keras| is within the tolerance, red otherwise; ``what`` (translated) names it."""
     ok = diff <= tol
-    st.badge(f"{what} = {diff:.2g} {'≤' if ok else '>'} tolerance {tol:.0e}", icon=":material/check:" if ok else
-             ":material/error:", color="green" if ok else "red")
+    what = _("max |NumPy − Keras|") if what is None else what
+    text = (_("{what} = {diff:.2g} ≤ tolerance {tol:.0e}") if ok else _("{what} = {diff:.2g} > tolerance {tol:.0e}"))
+    st.badge(text.format(what=what, diff=diff, tol=tol), icon=":material/check:" if ok else ":material/error:",
+             color="green" if ok else "red")
 
 
 def keras_spinner():
     first = "tensorflow" not in __import__("sys").modules
-    return st.spinner("Loading TensorFlow and building the Keras model (first time: 5–15 s)…" if first
-                      else "Running Keras…")
+    return st.spinner(_("Loading TensorFlow and building the Keras model (first time: 5–15 s)…") if first
+                      else _("Running Keras…"))

@@ -22,16 +22,29 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXPECTED_CONSOLE_NOISE = ("/_stcore/health", "/_stcore/host-config")
 
 
+KOREAN_FONTS = "fonts-noto-cjk"       # Debian's Noto CJK: Hangul in headless Chromium and in Plotly's charts
+
+
+def has_korean_font() -> bool:
+    """Whether fontconfig knows a font with Hangul (else Chromium draws Korean as empty boxes)."""
+    if shutil.which("fc-list"):
+        found = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True, timeout=60)
+        if found.returncode == 0:
+            return bool(found.stdout.strip())
+    return subprocess.run(["dpkg", "-s", KOREAN_FONTS], capture_output=True, timeout=60).returncode == 0
+
+
 def ensure_chromium() -> str:
-    """Debian's chromium, installed with apt-get when missing (CI runs as root)."""
-    if Path(CHROMIUM).exists():
+    """Debian's chromium and a Korean font, installed with apt-get when missing (CI runs as root)."""
+    packages = ([] if Path(CHROMIUM).exists() else ["chromium"]) + ([] if has_korean_font() else [KOREAN_FONTS])
+    if not packages:
         return CHROMIUM
     apt = shutil.which("apt-get")
     if apt is None:
-        raise RuntimeError(f"{CHROMIUM} is missing and apt-get is not available to install it.")
+        raise RuntimeError(f"{' and '.join(packages)} missing and apt-get is not available to install it.")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run([apt, "update", "-qq"], check=True, env=env, timeout=600)
-    subprocess.run([apt, "install", "-y", "-qq", "chromium"], check=True, env=env, timeout=1200)
+    subprocess.run([apt, "install", "-y", "-qq", *packages], check=True, env=env, timeout=1200)
     return CHROMIUM
 
 
