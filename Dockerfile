@@ -21,6 +21,7 @@ COPY .streamlit/config.toml .streamlit/config.toml
 COPY explorer/ explorer/
 COPY pages/ pages/
 COPY rnn_core/ rnn_core/
+COPY locales/ locales/
 
 USER app
 EXPOSE 8501

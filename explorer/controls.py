@@ -28,6 +28,7 @@ from rnn_core.messages import Message
 
 from . import i18n, url_params
 from .i18n import N_, _, ngettext
+from .keras_turn import KERAS_TURN
 from .settings import CELL_TYPES, DEFAULT, HEADS, LAYER_CLASSES, PRESET_EXTRAS, PRESETS, SOURCES, AppConfig
 
 URL = "query-params"       # numbers, toggles and code names; choices with translated labels use url_params.choice
@@ -54,7 +55,7 @@ def _apply_preset() -> None:
     st.session_state["preset"] = None      # a preset is an action: the box goes back to its prompt
 
 
-TRANSLATED_CHOICES = "translated_choices"   # session key: the keys of choice widgets whose option labels are translated
+TRANSLATED_CHOICES = url_params.TRANSLATED_CHOICES   # the keys of choice widgets whose option labels are translated
 LANGUAGE_DRAWN = "lang_drawn"               # session key: the language the previous run drew
 
 
@@ -200,8 +201,9 @@ def _model_controls(sb) -> None:
             from rnn_core.keras_bridge import app_layer
 
             try:
-                st.session_state[custom_layer.KEY] = app_layer(chosen["model"], layer.name, layer.direction,
-                                                               plain(chosen["name"]))
+                with KERAS_TURN:
+                    st.session_state[custom_layer.KEY] = app_layer(chosen["model"], layer.name, layer.direction,
+                                                                   plain(chosen["name"]))
             except ValueError as err:      # a layer without a NumPy twin: say so, keep what is shown
                 st.error(plain(i18n.text(err)))
                 return

@@ -16,6 +16,7 @@ from rnn_core.model_files import MAX_FILE_BYTES, MAX_PARAMS, MAX_UNITS, ModelFil
 
 from . import i18n
 from .i18n import N_, _
+from .keras_turn import KERAS_TURN
 
 STATE = "user_model"          # {"name", "model", "info"}: the last model that loaded
 ERROR = "model_error"         # the last refused file: a Message, translated when shown
@@ -47,7 +48,8 @@ def _load_new_upload(upload) -> None:
 
     try:
         with st.spinner(_("Checking the file, then loading it with Keras...")):
-            model, info = load_model_file(upload.name, upload.getvalue())
+            with KERAS_TURN:                  # Keras work takes turns across visitors
+                model, info = load_model_file(upload.name, upload.getvalue())
     except ModelFileError as err:
         st.session_state[ERROR] = Message(N_("**{name}** was not loaded: {reason}"),
                                           {"name": upload.name, "reason": err.message})

@@ -19,6 +19,10 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 
+# Session key: the keys of choice widgets whose option labels are translated. After a language switch
+# controls.init_language gives each its value again, so the browser is sent the label in the new language.
+TRANSLATED_CHOICES = "translated_choices"
+
 
 def seed(key: str, options: Sequence[Any], default: Any) -> None:
     """Give ``key`` its value before the widget is drawn: the session's, else the URL's, else the default."""
@@ -53,6 +57,7 @@ def choice(widget: Callable, label: str, options: Sequence[Any], *, key: str, de
     (whose deselection counts as the default). Returns the chosen option.
     """
     options = list(options)
+    st.session_state.setdefault(TRANSLATED_CHOICES, set()).add(key)
     seed(key, options, default)
     value = widget(label, options, key=key, format_func=_in_this_language(format_func), **kwargs)
     if value is None:

@@ -167,6 +167,7 @@ _STRIP = [
     re.compile(r"<[^>]+>"),                       # html tags and plotly's <br>, <b>
     re.compile(r"%\{[^}]*\}"),                    # plotly hover fields
     re.compile(r"https?://\S+"),
+    re.compile(r"\]\([^)\s]*\)"),                 # markdown link targets: ](gradient-flow?head=none...)
     re.compile(r":material/[a-z_]+:"),
     re.compile(r":[a-z]+(-[a-z]+)*\["),          # Streamlit's colour and badge markers :green[...], :blue-badge[...]
     re.compile(r"&[a-z]+;|&#\d+;"),              # html entities (&nbsp;)

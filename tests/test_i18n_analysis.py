@@ -29,10 +29,10 @@ pytestmark = pytest.mark.keras          # Keras vs NumPy runs TensorFlow
 TIMEOUT = 120                           # the first Keras run imports TensorFlow
 
 # -- parts translated elsewhere: set to True once merged --------------------------------------------------
-FIGURES_MERGED = False   # explorer/figures.py: every chart's title, axes, legend, annotations and hover text
-SIDEBAR_MERGED = False   # explorer/controls.py: the sidebar
-WIDGETS_MERGED = False   # explorer/widgets.py: parity_badge's "tolerance" (the badges' own label is this part's)
-CORE_MERGED = False      # rnn_core: Pascanu's verdict, the gates' labels, the built-in examples' descriptions
+FIGURES_MERGED = True   # explorer/figures.py: every chart's title, axes, legend, annotations and hover text
+SIDEBAR_MERGED = True   # explorer/controls.py: the sidebar
+WIDGETS_MERGED = True   # explorer/widgets.py: parity_badge's "tolerance" (the badges' own label is this part's)
+CORE_MERGED = True      # rnn_core: Pascanu's verdict, the gates' labels, the built-in examples' descriptions
 
 # Words english_leftovers finds that are code or names, not English prose:
 ALLOWED = {
