@@ -421,6 +421,15 @@ def build_tutorial_model(num_hidden: int = 128, num_class: int = 39, many_to_man
             x = self.rnn(x)
             return self.fc(x)
 
+        def build(self, input_shape):
+            # Not in the tutorial: without it Keras builds a subclassed model by tracing call() symbolically,
+            # its layers' variables created deferred inside a StatelessScope. Under the load test (8 visitors
+            # building at once, even one at a time) the recurrent layer's variables of 1 build in ~4 came out
+            # never initialised ('NoneType' object has no attribute 'assign' in set_weights). Built here,
+            # eagerly, they exist before any call: the same layers, weights and numbers.
+            self.rnn.build(input_shape)
+            self.fc.build(self.rnn.compute_output_shape(input_shape))
+
     model = RNNLayer(num_hidden, num_class)
     if input_shape is not None:
         model(np.zeros(input_shape, np.float32))
