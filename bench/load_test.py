@@ -129,18 +129,20 @@ def peak_rss(pid: int) -> int:
     raise RuntimeError("no VmHWM")
 
 
-async def scenario(browser, server: AppServer, name: str, urls: list[str], separate: bool, log: Path) -> dict:
+async def scenario(browsers: list, server: AppServer, name: str, urls: list[str], separate: bool, log: Path) -> dict:
     proc = psutil.Process(server.proc.pid)
     reset_peak(proc.pid)
     cpu0, chrome0 = sum(proc.cpu_times()[:2]), chromium_cpu()
-    context = None if separate else await browser.new_context(viewport=VIEWPORT)
+    contexts = [None if separate else await b.new_context(viewport=VIEWPORT) for b in browsers]
     since = time.time()
     start = time.perf_counter()
-    outcomes = await asyncio.gather(*(visit(browser, context, server.url + u, start) for u in urls),
-                                    return_exceptions=True)
+    k = len(browsers)                 # session i opens in browser i mod k
+    outcomes = await asyncio.gather(*(visit(browsers[i % k], contexts[i % k], server.url + u, start)
+                                      for i, u in enumerate(urls)), return_exceptions=True)
     wall = time.perf_counter() - start
-    if context is not None:
-        await context.close()
+    for context in contexts:
+        if context is not None:
+            await context.close()
     times = [t for t in outcomes if isinstance(t, float)]
     for failed in (o for o in outcomes if not isinstance(o, float)):
         print(f"{name}: a session did not complete: {str(failed)[:300]}", flush=True)
@@ -158,13 +160,16 @@ async def scenario(browser, server: AppServer, name: str, urls: list[str], separ
     return result
 
 
-async def main_async(quick: bool, only: str | None = None, separate: bool = False) -> None:
+async def main_async(quick: bool, only: str | None = None, separate: bool = False, n_browsers: int = 1) -> None:
     from playwright.async_api import async_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     plans = [("same link", [SHARED] * (3 if quick else 20)), ("different links", different_links(2 if quick else 8))]
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS + UNTHROTTLED)
+        path = ensure_chromium()
+        browsers = [await p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS + UNTHROTTLED)
+                    for _ in range(n_browsers)]
+        browser = browsers[0]
         try:
             for name, urls in plans:
                 if only and name != only:
@@ -181,12 +186,13 @@ async def main_async(quick: bool, only: str | None = None, separate: bool = Fals
                     await visit(browser, None, server.url + "/gradient-flow?units=4&steps=12", start)
                     print(f"[{name}] warm-up visit {time.perf_counter() - start:.1f} s, server RSS "
                           f"{proc.memory_info().rss / 2**30:.2f} GiB", flush=True)
-                    await scenario(browser, server, name, urls, separate, log)
+                    await scenario(browsers, server, name, urls, separate, log)
                 finally:
                     server.stop()
                     os.environ.pop("RNN_EXPLORER_RUN_LOG", None)
         finally:
-            await browser.close()
+            for b in browsers:
+                await b.close()
 
 
 def main() -> None:
@@ -195,8 +201,10 @@ def main() -> None:
     parser.add_argument("--only", choices=["same link", "different links"], help="run one scenario")
     parser.add_argument("--separate-contexts", action="store_true",
                         help="a fresh browser context per session (no shared browser cache)")
+    parser.add_argument("--browsers", type=int, default=1,
+                        help="Chromium processes the sessions are spread over (one compositor each)")
     args = parser.parse_args()
-    asyncio.run(main_async(args.quick, args.only, args.separate_contexts))
+    asyncio.run(main_async(args.quick, args.only, args.separate_contexts, args.browsers))
 
 
 if __name__ == "__main__":
