@@ -37,5 +37,5 @@ if st.session_state.get("keras", True):
     warmup.start_tensorflow_import()    # once per process, in the background: Keras pages then find it imported
 st.session_state["app_config"] = config
 show_input_error(config)
-with run_log.timed(page.url_path or "home"):    # off unless RNN_EXPLORER_RUN_LOG is set (load test)
+with run_log.timed(page.title):    # off unless RNN_EXPLORER_RUN_LOG is set (load test)
     page.run()

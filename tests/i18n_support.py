@@ -89,7 +89,7 @@ CODE_WORDS = {
     "dh", "dc", "dW", "dU", "db", "dx", "OK", "vs", "x", "e", "glorot_uniform", "glorot_normal", "orthogonal",
     "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "zeros", "ones", "random_normal", "random_uniform",
     "truncated_normal", "identity", "fit", "GradientTape", "tf.function", "Plotly", "plotly", "pandas",
-    "English", "Language", "z-score", "min-max", "Hz", "cuDNN", "step_forward", "step_backward",
+    "English", "Language", "stateful", "mish", "gamma", "diag", "z-score", "min-max", "Hz", "cuDNN", "step_forward", "step_backward",
 }
 
 

@@ -26,7 +26,7 @@ EXPECTED = {
 
 
 def choose_cell(page, cell: str) -> None:
-    page.locator('[data-testid="stSidebar"]').get_by_text(cell, exact=True).click()
+    page.locator('[data-testid="stSidebar"]').get_by_role("radio", name=cell, exact=True).click()
     settle(page)
 
 
