@@ -26,6 +26,7 @@ import contextvars
 import functools
 import gettext as _gettext
 import io
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -89,14 +90,62 @@ def use_language(lang: str) -> Iterator[None]:
         _override.reset(token)
 
 
-def _(message: str) -> str:
+class Text(str):
+    """A translated template. ``.format()`` fills it in and then picks each Korean particle written in both
+    forms, ``을(를)``, ``이(가)``, ``은(는)``, ``과(와)``, ``(으)로``, for the word that ended up before it
+    (see :func:`korean_particles`): ``{name}을(를)`` reads 배율을 or 모델를 -> 모델을 as the field requires."""
+
+    def format(self, *args, **kwargs) -> str:
+        return korean_particles(str.format(self, *args, **kwargs))
+
+
+def _(message: str) -> Text:
     """``message`` in the visitor's language (English when the catalog has no translation)."""
-    return translations(current_language()).gettext(message)
+    return Text(korean_particles(translations(current_language()).gettext(message)))
 
 
-def ngettext(singular: str, plural: str, n: int) -> str:
+def ngettext(singular: str, plural: str, n: int) -> Text:
     """The singular or plural form for ``n``, in the visitor's language (Korean has one form)."""
-    return translations(current_language()).ngettext(singular, plural, n)
+    return Text(korean_particles(translations(current_language()).ngettext(singular, plural, n)))
+
+
+# -- Korean particles after a word known only at run time ----------------------------------------------------
+
+# (with a final consonant, without); 으로/로 also takes 로 after ㄹ.
+_PARTICLES = {"을(를)": ("을", "를"), "이(가)": ("이", "가"), "은(는)": ("은", "는"), "과(와)": ("과", "와"),
+              "와(과)": ("과", "와"), "(으)로": ("으로", "로")}
+_PARTICLE_RE = re.compile(r"([0-9A-Za-z\uac00-\ud7a3])([*`'\")\]_]*)(" + "|".join(map(re.escape, _PARTICLES)) + ")")
+# How a digit is read: whether its Korean name ends in a consonant (일, 삼, 육, 칠, 팔, 영), and in ㄹ.
+_DIGIT_FINAL = {"0": "o", "1": "l", "2": "", "3": "m", "4": "", "5": "", "6": "k", "7": "l", "8": "l", "9": ""}
+
+
+def _final_consonant(ch: str) -> str:
+    """'' for none, 'l' for ㄹ, another letter for any other final consonant of how ``ch`` is read."""
+    if "\uac00" <= ch <= "\ud7a3":
+        jong = (ord(ch) - 0xAC00) % 28
+        return "" if jong == 0 else ("l" if jong == 8 else "x")
+    if ch.isdigit():
+        return _DIGIT_FINAL[ch]
+    # Latin: code names are read letter by letter (LSTM 엘에스티엠, RNN 알엔엔); L, M, N end in a consonant.
+    return {"l": "l", "m": "m", "n": "n", "r": "l"}.get(ch.lower(), "")
+
+
+def korean_particles(text: str) -> str:
+    """Each particle written in both forms, resolved for the character before it (formatting marks skipped):
+    "배율*을(를)" -> "배율*을", "f_t이(가)" -> "f_t가", "LSTM은(는)" -> "LSTM은", "4개(으)로" -> "4개로"."""
+    if "(" not in text:
+        return text
+
+    def pick(m: re.Match) -> str:
+        final = _final_consonant(m.group(1))
+        with_consonant, without = _PARTICLES[m.group(3)]
+        if m.group(3) == "(으)로":
+            word = "로" if final in ("", "l") else "으로"
+        else:
+            word = with_consonant if final else without
+        return m.group(1) + m.group(2) + word
+
+    return _PARTICLE_RE.sub(pick, text)
 
 
 def text(value: UserError | Message | BaseException | str) -> str:
@@ -106,7 +155,7 @@ def text(value: UserError | Message | BaseException | str) -> str:
     if isinstance(value, Message):
         return value.render(_)
     if isinstance(value, str):
-        return _(value)
+        return str(_(value))
     return str(value)
 
 

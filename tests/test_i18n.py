@@ -179,3 +179,24 @@ def test_first_visit_follows_the_browser_language(locale, lang):
 def test_the_catalog_is_read_once_per_process():
     assert i18n.translations("ko") is i18n.translations("ko")
     assert Path(i18n.LOCALES).is_dir()
+
+
+@pytest.mark.parametrize("written, read", [
+    ("사이드바의 *순환 가중치 배율*을(를) 움직이세요", "사이드바의 *순환 가중치 배율*을 움직이세요"),   # after a consonant
+    ("망각 게이트 f_t이(가) 곱해집니다", "망각 게이트 f_t가 곱해집니다"),                       # t: 티
+    ("모델을(를)", "모델을"), ("층이(가)", "층이"), ("셀은(는)", "셀은"), ("배치과(와)", "배치와"),
+    ("LSTM은(는)", "LSTM은"), ("GRU은(는)", "GRU는"), ("SimpleRNN이(가)", "SimpleRNN이"),   # read letter by letter
+    ("80,000(으)로", "80,000으로"), ("파일(으)로", "파일로"), ("4(으)로", "4로"), ("12(으)로", "12로"),
+    ("6(으)로", "6으로"), ("`h`을(를)", "`h`를"), ("`U`을(를)", "`U`를"), ("{field}을(를)", "{field}을(를)"),      # not filled in yet
+    ("plain (text) without particles", "plain (text) without particles"),
+])
+def test_korean_particles_follow_the_word_before_them(written, read):
+    assert i18n.korean_particles(written) == read
+
+
+def test_filled_in_templates_get_their_particles():
+    """{field}을(를) in a translation reads right once the field is known: .format() on what _() returns."""
+    text = i18n.Text("{what}을(를) 고르세요. {n}개(으)로 줄이세요.")
+    assert text.format(what="모델", n=3) == "모델을 고르세요. 3개로 줄이세요."
+    assert text.format(what="시퀀스", n=10) == "시퀀스를 고르세요. 10개로 줄이세요."
+    assert str(Message("{what}이(가) 없습니다.", {"what": "파일"}).render(i18n._)) == "파일이 없습니다."
