@@ -6,7 +6,7 @@ reads the configuration, calls the core and renders.
 
 import streamlit as st
 
-from explorer import controls, custom_layer, run_log, warmup
+from explorer import controls, custom_layer, i18n, run_log, warmup
 from explorer.i18n import _
 from explorer.widgets import show_input_error
 
@@ -16,6 +16,9 @@ st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide")
 
 link = st.query_params.to_dict()        # as opened: drawing the widgets resets values out of their range
 controls.init_language()                # before the first _(): the link's ?lang=, else the browser's language
+if i18n.current_language() == "ko":
+    # Korean wraps between words (어절), not inside them: "다대다" must not break into "다대" / "다".
+    st.html("<style>[data-testid='stAppViewContainer'] * { word-break: keep-all; overflow-wrap: anywhere; }</style>")
 # Each page's URL is its file name (/hidden-states, ...): see explorer/routing.py for why. Titles are
 # translated; the URLs are not.
 PAGES = [

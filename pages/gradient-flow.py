@@ -127,8 +127,8 @@ with col_r:
         pairs = [(run.hidden, keras_run.hidden)] + ([(run.cell, keras_run.cell)] if run.cell is not None else [])
         diff = max(max_difference(a, b) for a, b in pairs)
         parity_badge(diff, max(tolerance_for(b) for _a, b in pairs),
-                     _("dL/dh_t and dL/dc_t: max |NumPy − Keras GradientTape|") if run.cell is not None
-                     else "dL/dh_t: max |NumPy − Keras GradientTape|")
+                     "dL/dh_t, dL/dc_t: max |NumPy − Keras|" if run.cell is not None    # short: the badge is one line
+                     else "dL/dh_t: max |NumPy − Keras|")
     elif trunc is not None and st.session_state.get("keras", True):
         st.caption(_("Keras column hidden: truncated BPTT is a NumPy-core feature (Keras' tape always does full "
                      "BPTT)."))

@@ -51,7 +51,8 @@ else:
     b = 0
 
 st.plotly_chart(figures.unrolled_diagram(T, D, H, cfg.return_sequences, cfg.return_state, cfg.go_backwards, t,
-                                         cell_name=cfg.cell, state_names=cell.state_names, gate_names=cell.gate_names),
+                                         cell_name=cfg.cell, state_names=cell.state_names,
+                                         gate_names=tuple(cell.gate_symbols.get(g, g) for g in cell.gate_names)),
                 config={"displayModeBar": False})
 
 lo, hi = 0, T - 1
@@ -96,9 +97,11 @@ st.plotly_chart(figures.unit_lines(lines, units, lines_title,
 inside = [name for name in run.sequences if name != "h"]
 if inside:
     st.subheader(_("Inside the {cell} cell").format(cell=cfg.cell))
-    st.caption(_("Every quantity the cell computes, over time (NumPy; Keras returns only h_t and the final states). "
-                 "Values that cannot be negative (the gates) are drawn from 0 (white) to their maximum: "
-                 "a gate near 0 closes, near 1 opens."))
+    about = _("Every quantity the cell computes, over time (NumPy; Keras returns only h_t and the final states).")
+    if cell.gate_names:                        # SimpleRNN has no gates: its pre-activation z_t is shown
+        about += " " + _("Values that cannot be negative (the gates) are drawn from 0 (white) to their maximum: "
+                         "a gate near 0 closes, near 1 opens.")
+    st.caption(about)
     columns = st.columns(2, gap="medium")
     for k, name in enumerate(inside):
         values = run.sequences[name][b, view]
@@ -131,8 +134,10 @@ if keras_run is not None:
     table[_("h_t (Keras run)")] = keras_run.states[b, t, :shown]
 st.dataframe(table.style.format("{:+.5f}"), width="stretch")
 st.caption(f"x_{src} = {np.array2string(x_t[:8], precision=4)}{' …' if D > 8 else ''} (D = {D}); "
-           + _("showing {shown} of {H} units, computed here in `float64` from the weights: the h column equals the "
-               "run's h_t.").format(shown=shown, H=H))
+           + (_("showing {shown} of {H} units, computed here in `float64` from the weights: the h column equals the "
+                "run's h_t.") if shown < H else
+              _("all {H} units, computed here in `float64` from the weights: the h column equals the run's h_t."))
+           .format(shown=shown, H=H))
 with st.expander(_("Weights of this layer")):
     kernels = _("kernel W {kernel}, recurrent_kernel U {recurrent} (scaled by {scale})").format(
         kernel=weights[0].shape, recurrent=weights[1].shape, scale=cfg.recurrent_scale)

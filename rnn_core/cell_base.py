@@ -72,6 +72,7 @@ class Cell:
     gate_names: tuple[str, ...] = ()
     n_blocks: int = 1
     gate_labels: dict[str, str] = {}
+    gate_symbols: dict[str, str] = {}     # a gate's symbol when it differs from its name (GRU's candidate hh: h̃)
     step_latex: list[str] = []
     # True when dL/d(h_{t-1} U) differs from dL/d(x_t W) for some block (GRU): the loop then keeps both.
     separate_recurrent_gradient: bool = False

@@ -49,7 +49,8 @@ class GRUCell(Cell):
     carry_gate = "z"          # h_t = z_t h_{t-1} + ...: the direct path diag(z_t), the analysis multiplies these
     n_blocks = 3
     gate_labels = {"z": Message(N_("update gate z_t")), "r": Message(N_("reset gate r_t")),
-                   "hh": Message(N_("candidate hh_t"))}
+                   "hh": Message(N_("candidate h̃_t"))}
+    gate_symbols = {"hh": "h̃"}   # how the diagram writes the candidate (its name in the code is hh)
 
     def __init__(self, units: int, activation: Activation, recurrent_activation: Activation,
                  use_bias: bool = True, reset_after: bool = True) -> None:

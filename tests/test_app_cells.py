@@ -46,7 +46,7 @@ def test_hidden_states_shows_the_cells_quantities_and_its_step(cell):
     titles = [f["layout"]["title"]["text"] for f in figures(at)]
     expected = {"SimpleRNN": ["pre-activation z_t"], "LSTM": ["cell state c_t", "input gate i_t", "forget gate f_t", "candidate g_t",
                                              "output gate o_t"],
-                "GRU": ["update gate z_t", "reset gate r_t", "candidate hh_t"]}[cell]
+                "GRU": ["update gate z_t", "reset gate r_t", "candidate h̃_t"]}[cell]
     for name in expected:
         assert any(t.startswith(name) for t in titles), (name, titles)
     table = at.dataframe[0].value

@@ -155,7 +155,7 @@ def test_gradient_flow_vanishing_and_exploding(scale, activation, grows):
     assert (numpy_norms[0] > 10 * numpy_norms[-1]) == grows
     factor = float(texts(at).split("multiplies the gradient by about **")[1].split("**")[0])
     assert (factor > 1) == grows
-    assert "dL/dh_t: max |NumPy − Keras GradientTape|" in texts(at)
+    assert "dL/dh_t: max |NumPy − Keras|" in texts(at)
     sigmas = figure_titled(at, "Per-step stretch")
     assert len(arr(sigmas["data"][0]["y"])) == 40
     bound = scale * 1.0       # orthogonal U has sigma_max 1, times the scale; gamma = 1 for tanh and relu
