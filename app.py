@@ -18,7 +18,7 @@ link = st.query_params.to_dict()        # as opened: drawing the widgets resets 
 controls.init_language()                # before the first _(): the link's ?lang=, else the browser's language
 if i18n.current_language() == "ko":
     # Korean wraps between words (어절), not inside them: "다대다" must not break into "다대" / "다".
-    st.html("<style>[data-testid='stAppViewContainer'] * { word-break: keep-all; overflow-wrap: anywhere; }</style>")
+    st.html("<style>[data-testid='stAppViewContainer'] * { word-break: keep-all; overflow-wrap: break-word; }</style>")
 # Each page's URL is its file name (/hidden-states, ...): see explorer/routing.py for why. Titles are
 # translated; the URLs are not.
 PAGES = [
