@@ -92,7 +92,7 @@ def reach_heatmap(epochs: Sequence[int], norms: Sequence[Array]) -> go.Figure:
     """log10 ||dL/dh_t|| over t (columns) at each probed epoch (rows): how far back the gradient reaches."""
     z = np.log10(np.maximum(np.asarray(norms, np.float64), 1e-30))
     T = z.shape[1]
-    fig = go.Figure(go.Heatmap(z=z, x=np.arange(1, T + 1), y=[str(e) for e in epochs], colorscale="Viridis",
+    fig = go.Figure(go.Heatmap(z=z, x=np.arange(T), y=[str(e) for e in epochs], colorscale="Viridis",   # t from 0
                                colorbar=dict(title="log10"),
                                hovertemplate=_("epoch %{y}, t=%{x}: log10 ||dL/dh_t|| = %{z:.2f}") + "<extra></extra>"))
     _layout(fig, _("||dL/dh_t|| by epoch (log10): how far back the gradient reaches"), height=330,

@@ -239,7 +239,7 @@ def hidden_states_figure(chosen) -> go.Figure:
     fig = go.Figure(figures.states_heatmap(
         chosen.hidden, _("h_t of the first training sequence after epoch {epoch} (loss on {n} sequences "
                          "{loss:.4g})").format(epoch=chosen.epoch, n=PROBE_SEQUENCES, loss=chosen.loss),
-        rows=_("unit"), step_offset=1))
+        rows=_("unit")))                 # steps from 0, as on every page
     fig.update_xaxes(title_text=_("time step t"))
     return fig.update_xaxes(dtick=1) if len(chosen.hidden) <= 30 else fig
 

@@ -50,7 +50,7 @@ def test_reach_heatmap_rows_are_epochs_columns_are_steps_log10():
     fig = tf.reach_heatmap([0, 5], norms)
     z = np.asarray(fig.data[0].z)
     np.testing.assert_allclose(z, [[-3, -2, 0], [-1, 0, 1]])
-    assert list(fig.data[0].y) == ["0", "5"] and list(fig.data[0].x) == [1, 2, 3]
+    assert list(fig.data[0].y) == ["0", "5"] and list(fig.data[0].x) == [0, 1, 2]     # steps from 0, as on every page
 
 
 def test_reach_heatmap_survives_zero_gradients():
