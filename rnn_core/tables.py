@@ -222,6 +222,9 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
                                          "value of that feature (0 at the start)."),
                                       {"filled_values": info.filled_values}))
     rows = np.flatnonzero(keep)
+    if rows.size == 0:                                            # found by the fuzz test: every id missing
+        raise SequenceError(N_("No rows are left to use: every row lacks a time or a sequence id, or was dropped for "
+                               "missing values."))
 
     # Order of the steps: by time (stable: rows with equal times keep the file's order), else the file's order.
     time_key = None
@@ -278,7 +281,7 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
         info.notes.append(Message(template, {"n_chosen": len(chosen), "n_all_ids": len(info.all_ids),
                                              "name": ident.name, "max_batch": max_batch}))
     position_of = {name: b for b, name in enumerate(chosen)}
-    batch_of_group = np.array([position_of.get(u, -1) for u in info.all_ids])
+    batch_of_group = np.array([position_of.get(u, -1) for u in info.all_ids], dtype=np.int64)
     b = batch_of_group[group]
     inside = b >= 0
     rows, b = rows[inside], b[inside]

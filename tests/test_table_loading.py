@@ -510,3 +510,11 @@ def test_xlsx_whose_sheet_claims_a_huge_size_is_not_padded_out_to_it():
         "</sheetData>", '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'))
     with pytest.raises(SequenceError, match="1,000,001 rows|16,384 columns"):
         load_sequence("far.xlsx", far)
+
+
+def test_a_long_table_whose_ids_are_all_missing_is_refused_with_a_message():
+    """Found by test_fuzz_tables_with_options under load: every row dropped for a missing id gave a TypeError."""
+    buf = io.BytesIO()
+    pd.DataFrame({"a": [None, None], "b": [0.0, 1.0]}).to_parquet(buf)
+    with pytest.raises(SequenceError, match="No rows are left to use"):
+        load_sequence("t.parquet", buf.getvalue(), id_column="a")
