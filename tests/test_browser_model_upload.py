@@ -7,7 +7,7 @@ Waits on Streamlit's own signals (script runs, the chart's data). Screenshots go
 from __future__ import annotations
 
 import pytest
-from browser_support import ARTIFACTS, plot_titled, settle
+from browser_support import ARTIFACTS, plot_titled, settle, wait_until
 from test_browser_e2e import PAGES, no_exception_box, open_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]
@@ -41,8 +41,10 @@ def test_an_uploaded_model_is_shown_on_every_page(browser, server, model_file):
     settle(page)
     page.wait_for_function("() => document.body.innerText.includes(\"Showing LSTM layer 'encoder' of my\")",
                            timeout=120_000)
-    heat = plot_titled(page, "h_t of sequence 0 (NumPy)")
-    assert len(heat["z"]) == 6                                      # the model's 6 units
+    # The button's run ends in st.rerun(): poll until the chart holds the model's 6 units (the sidebar's
+    # layer has 4), rather than reading it once right after the first run (a flake under load).
+    wait_until(lambda: len(plot_titled(page, "h_t of sequence 0 (NumPy)")["z"]) == 6, timeout=180,
+               message="the heatmap of the model's 6 units")
     plot_titled(page, "class probabilities p_t (NumPy)")            # its TimeDistributed(Dense) head
     page.screenshot(path=str(ARTIFACTS / "model_hidden-states.png"), full_page=True)
     for label, heading in PAGES.items():
