@@ -19,6 +19,12 @@ per page, which makes Chromium parse Streamlit's JavaScript 20 times on the same
 pages are not throttled (each student looks at their own page). A page is complete when Streamlit's
 script state is notRunning and every chart on it holds drawn plotly data.
 
+``--websocket``: the same scenarios without browsers. Each session is a client of Streamlit's own
+websocket protocol (the protobuf messages its front end sends and receives): it asks for the page's
+run with the link's query string and waits for the script to finish, counting the plotly charts and
+any exception element it was sent. This is what the server does for a class whose browsers each draw
+on their own machine; the browser mode also pays for 20 renderers on the server's 2 cores.
+
 Reported per scenario: each session's time from navigation to complete (browser included), the
 server's part of it (from the start of the session's first script run to the end of its last one, from
 the app's run log, explorer/run_log.py), the server's peak resident memory (VmHWM, reset before the
@@ -92,6 +98,36 @@ async def visit(browser, context, url: str, start: float) -> float:
         await (context.close() if own else page.close())
 
 
+async def ws_visit(server: AppServer, url: str, start: float) -> float:
+    """One session over Streamlit's websocket protocol, no browser: seconds until its script run finished with
+    every chart sent; an exception element or another finish status is an error."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    path, _, query = url.partition("?")
+    async with websockets.connect(server.url.replace("http", "ws") + "/_stcore/stream", subprotocols=["streamlit"],
+                                  max_size=None, open_timeout=TIMEOUT) as ws:
+        ask = BackMsg()
+        ask.rerun_script.query_string = query
+        ask.rerun_script.page_name = path.strip("/")
+        ask.rerun_script.context_info.url = server.url + url
+        await ws.send(ask.SerializeToString())
+        charts = 0
+        while True:
+            msg = ForwardMsg()
+            msg.ParseFromString(await asyncio.wait_for(ws.recv(), TIMEOUT))
+            if msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element.WhichOneof("type")
+                if element == "exception":
+                    raise RuntimeError(f"{url}: the page shows an exception: {msg.delta.new_element.exception.message}")
+                charts += element == "plotly_chart"
+            if msg.WhichOneof("type") == "script_finished":
+                if msg.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY or charts < CHARTS:
+                    raise RuntimeError(f"{url}: finished with status {msg.script_finished} and {charts} charts")
+                return time.perf_counter() - start
+
+
 def server_times(log: Path, since: float) -> list[float]:
     """Per session that started after ``since`` (wall clock): seconds from ``since`` to its last run's end,
     and its service time (first run's start to last run's end), from the app's run log."""
@@ -130,6 +166,7 @@ def peak_rss(pid: int) -> int:
 
 
 async def scenario(browsers: list, server: AppServer, name: str, urls: list[str], separate: bool, log: Path) -> dict:
+    """Open ``urls`` at once: in the browsers (round robin), or over the websocket when ``browsers`` is empty."""
     proc = psutil.Process(server.proc.pid)
     reset_peak(proc.pid)
     cpu0, chrome0 = sum(proc.cpu_times()[:2]), chromium_cpu()
@@ -137,8 +174,9 @@ async def scenario(browsers: list, server: AppServer, name: str, urls: list[str]
     since = time.time()
     start = time.perf_counter()
     k = len(browsers)                 # session i opens in browser i mod k
-    outcomes = await asyncio.gather(*(visit(browsers[i % k], contexts[i % k], server.url + u, start)
-                                      for i, u in enumerate(urls)), return_exceptions=True)
+    visits = (visit(browsers[i % k], contexts[i % k], server.url + u, start) if k else ws_visit(server, u, start)
+              for i, u in enumerate(urls))
+    outcomes = await asyncio.gather(*visits, return_exceptions=True)
     wall = time.perf_counter() - start
     for context in contexts:
         if context is not None:
@@ -152,24 +190,25 @@ async def scenario(browsers: list, server: AppServer, name: str, urls: list[str]
               "peak_rss": peak_rss(proc.pid), "rss_after": proc.memory_info().rss,
               "server_cpu": sum(proc.cpu_times()[:2]) - cpu0, "chromium_cpu": chromium_cpu() - chrome0}
     t = result["times"]
-    print(f"{name}: {len(urls)} sessions, complete in the browser after median {statistics.median(t):.1f} s, last "
+    where = "in the browser" if browsers else "over the websocket (no browser)"
+    print(f"{name}: {len(urls)} sessions, complete {where} after median {statistics.median(t):.1f} s, last "
           f"{t[-1]:.1f} s (first {t[0]:.1f} s); the server's part done after median {statistics.median(served):.1f} s, "
           f"last {served[-1]:.1f} s ({len(served)} sessions logged); server peak RSS "
-          f"{result['peak_rss'] / 2**30:.2f} GiB; CPU in {wall:.1f} s: server {result['server_cpu']:.1f} s, "
-          f"Chromium {result['chromium_cpu']:.1f} s", flush=True)
+          f"{result['peak_rss'] / 2**30:.2f} GiB; CPU in {wall:.1f} s: server {result['server_cpu']:.1f} s"
+          + (f", Chromium {result['chromium_cpu']:.1f} s" if browsers else ""), flush=True)
     return result
 
 
 async def main_async(quick: bool, only: str | None = None, separate: bool = False, n_browsers: int = 1) -> None:
+    """n_browsers = 0: websocket clients instead of browsers (the warm-up visit is one too)."""
     from playwright.async_api import async_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     plans = [("same link", [SHARED] * (3 if quick else 20)), ("different links", different_links(2 if quick else 8))]
     async with async_playwright() as p:
-        path = ensure_chromium()
+        path = ensure_chromium() if n_browsers else None
         browsers = [await p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS + UNTHROTTLED)
                     for _ in range(n_browsers)]
-        browser = browsers[0]
         try:
             for name, urls in plans:
                 if only and name != only:
@@ -183,7 +222,9 @@ async def main_async(quick: bool, only: str | None = None, separate: bool = Fals
                     proc = psutil.Process(server.proc.pid)
                     start = time.perf_counter()
                     # Before class: the teacher opens the app once (this also imports TensorFlow in the background).
-                    await visit(browser, None, server.url + "/gradient-flow?units=4&steps=12", start)
+                    warm_up = "/gradient-flow?units=4&steps=12"
+                    await (visit(browsers[0], None, server.url + warm_up, start) if browsers
+                           else ws_visit(server, warm_up, start))
                     print(f"[{name}] warm-up visit {time.perf_counter() - start:.1f} s, server RSS "
                           f"{proc.memory_info().rss / 2**30:.2f} GiB", flush=True)
                     await scenario(browsers, server, name, urls, separate, log)
@@ -203,8 +244,10 @@ def main() -> None:
                         help="a fresh browser context per session (no shared browser cache)")
     parser.add_argument("--browsers", type=int, default=1,
                         help="Chromium processes the sessions are spread over (one compositor each)")
+    parser.add_argument("--websocket", action="store_true",
+                        help="no browsers: each session is a client of Streamlit's websocket protocol")
     args = parser.parse_args()
-    asyncio.run(main_async(args.quick, args.only, args.separate_contexts, args.browsers))
+    asyncio.run(main_async(args.quick, args.only, args.separate_contexts, 0 if args.websocket else args.browsers))
 
 
 if __name__ == "__main__":
