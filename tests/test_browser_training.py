@@ -16,6 +16,7 @@ from browser_support import (
     wait_until,
     watch_runs,
 )
+from test_browser_e2e import ACTION_TIMEOUT
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the Keras curve trains alongside
 ARTIFACTS = ROOT / "test-artifacts"
@@ -51,6 +52,7 @@ def steps_in_progress(page) -> int | None:
 
 def test_train_watch_pause_and_use_the_weights(server, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 2300})
+    context.set_default_timeout(ACTION_TIMEOUT)         # upper bound: a browser starved of CPU
     page = context.new_page()
     watch_runs(page)                               # settle() counts Streamlit's script runs
     try:
@@ -102,6 +104,7 @@ def test_train_watch_pause_and_use_the_weights(server, browser):
 
 def test_compare_cells_view(server, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1400})
+    context.set_default_timeout(ACTION_TIMEOUT)         # upper bound: a browser starved of CPU
     page = context.new_page()
     watch_runs(page)                               # settle() counts Streamlit's script runs
     try:
