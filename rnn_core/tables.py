@@ -222,9 +222,6 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
                                          "value of that feature (0 at the start)."),
                                       {"filled_values": info.filled_values}))
     rows = np.flatnonzero(keep)
-    if rows.size == 0:                                            # found by the fuzz test: every id missing
-        raise SequenceError(N_("No rows are left to use: every row lacks a time or a sequence id, or was dropped for "
-                               "missing values."))
 
     # Order of the steps: by time (stable: rows with equal times keep the file's order), else the file's order.
     time_key = None
@@ -250,6 +247,9 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
         return x
 
     # Long format: one sequence per id, each sorted by time.
+    if rows.size == 0:                                            # found by the fuzz test: every id missing
+        raise SequenceError(N_("No rows are left to use: every row lacks a time or a sequence id, or was dropped for "
+                               "missing values."))
     id_text = _as_text(ident).to_numpy(dtype=object, na_value=None)[rows]
     group, uniques = pd.factorize(id_text, sort=False)           # ids in order of first appearance
     info.all_ids = [str(u) for u in uniques]

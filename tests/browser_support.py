@@ -118,7 +118,7 @@ def watch_runs(page) -> None:
     page.add_init_script(_RUN_COUNTER)
 
 
-def settle(page, timeout: float = 120_000) -> None:
+def settle(page, timeout: float = 180_000) -> None:
     """Wait until Streamlit has finished the run that the last action started (or the first run after goto).
 
     Waits on Streamlit's own signal, not on time: at least one new script run since the last settle()
