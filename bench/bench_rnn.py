@@ -131,10 +131,15 @@ def main() -> None:
     else:
         cases = [("simple_rnn", size) for size in SIZES] + [(k, size) for k in ("lstm", "gru") for size in GATED_SIZES]
         repeats = args.repeats
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, NumPy {np.__version__} ({args.blas_threads} BLAS thread(s))")
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_info, threadpool_limits
 
+    blas = next((i for i in threadpool_info() if i["user_api"] == "blas"), {})
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, NumPy {np.__version__} ({args.blas_threads} BLAS thread(s), "
+          f"{blas.get('internal_api', '?')} {blas.get('version', '?')} kernels: {blas.get('architecture', '?')})")
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        print(f"note: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} is set, so OpenBLAS runs those kernels "
+              "rather than the ones it detects for this CPU (see the README's Speed section)")
     with threadpool_limits(args.blas_threads, user_api="blas"):
         rows = run(cases, repeats, args.eager_max_steps)
     print()
