@@ -76,11 +76,15 @@ def _layer(cfg: AppConfig, weights: list[Array]):
     return layer
 
 
-def structure_of(result) -> str:
-    """'array (2, 4)' or 'tuple(array (2, 12, 4), array (2, 4))': what a call returned."""
+def structure_of(result, one_per_line: bool = False) -> str:
+    """'array (2, 4)' or 'tuple(array (2, 12, 4), array (2, 4))': what a call returned.
+
+    one_per_line: each part of a tuple on its own line, aligned under the first (for a narrow box).
+    """
     if isinstance(result, (tuple, list)):
         kind = type(result).__name__
-        return f"{kind}(" + ", ".join(structure_of(r) for r in result) + ")"
+        sep = ",\n" + " " * (len(kind) + 1) if one_per_line else ", "
+        return f"{kind}(" + sep.join(structure_of(r) for r in result) + ")"
     return f"array {tuple(np.shape(result))}"
 
 

@@ -33,7 +33,9 @@ names = cfg.state_names
 
 def describe(result, return_sequences: bool, return_state: bool) -> str:
     """The call and what it returned, written as a Python session would show it."""
-    lines = [f"out = {cfg.cell}({H}, return_sequences={return_sequences}, return_state={return_state})(x)"]
+    call = f"out = {cfg.cell}("
+    lines = [f"{call}{H}, return_sequences={return_sequences},",     # two lines: the box is half the page wide
+             " " * len(call) + f"return_state={return_state})(x)"]
     which = _("every h_t") if return_sequences else _("last h only")
     if return_state:
         output, *states = result
@@ -84,7 +86,7 @@ for rs in (False, True):
             kind = _("many-to-many (a value per step)") if rs else _("many-to-one (one value per sequence)")
             st.markdown(("**:green[" + _("← your setting") + "]** " if here else "")
                         + f"`return_sequences={rs}`, `return_state={rst}` — {kind}")
-            st.code(structure_of(runs_np[(rs, rst)]), language="text", wrap_lines=True)
+            st.code(structure_of(runs_np[(rs, rst)], one_per_line=True), language="text")
 
 st.subheader(_("Which numbers are the same"))
 out_last, state_last, *more_last = runs_np[(False, True)]

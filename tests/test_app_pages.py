@@ -128,8 +128,8 @@ def test_output_shapes_for_each_setting(return_sequences, return_state, expected
         assert line in keras_code, keras_code          # Keras 3 returns the same structure
     assert "same structure" in texts(at) and "≤ tolerance" in texts(at)
     grid = [c.value for c in at.code[2:6]]
-    assert grid == ["array (1, 4)", "tuple(array (1, 4), array (1, 4))", "array (1, 12, 4)",
-                    "tuple(array (1, 12, 4), array (1, 4))"]
+    assert grid == ["array (1, 4)", "tuple(array (1, 4),\n      array (1, 4))", "array (1, 12, 4)",
+                    "tuple(array (1, 12, 4),\n      array (1, 4))"]           # one part a line, aligned
 
 
 def test_output_shapes_timedistributed_equals_dense():
@@ -197,7 +197,8 @@ def test_query_params_reproduce_the_configuration():
     assert at.toggle(key="return_sequences").value is False
     assert at.toggle(key="return_state").value is True
     assert at.toggle(key="go_backwards").value is True
-    assert "out = SimpleRNN(6, return_sequences=False, return_state=True)(x)" in at.code[0].value
+    assert ("out = SimpleRNN(6, return_sequences=False,\n"
+            "                return_state=True)(x)") in at.code[0].value
     assert "out[0].shape    # (1, 6)" in at.code[0].value
 
 

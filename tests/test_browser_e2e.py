@@ -177,7 +177,7 @@ def _check_deep_link(browser, server) -> None:
     page.wait_for_function("() => (document.querySelector('[data-testid=\"stCode\"]') || {innerText: ''})"
                            ".innerText.includes('SimpleRNN(6,')")       # drawn from the link's values
     code = page.locator('[data-testid="stCode"]').first.inner_text()
-    assert "SimpleRNN(6, return_sequences=False, return_state=True)" in code and "(1, 6)" in code
+    assert "SimpleRNN(6, return_sequences=False," in code and "return_state=True)(x)" in code and "(1, 6)" in code
     assert units.input_value() == "6"
     no_exception_box(page)
     assert not console.errors, console.errors
