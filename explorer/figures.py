@@ -37,6 +37,14 @@ def _with_alpha(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def label_box() -> dict:
+    """A reference line's label on a translucent white box, so a data line running through it stays readable.
+
+    A new dict each call: plotly's add_hline writes the label's position into the dict it is given.
+    """
+    return dict(bgcolor="rgba(255,255,255,0.8)")
+
+
 def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
     # The title at the top of the figure; a two-line aggregation note (below) gets room between it and the plot.
     noted = any(a.name == AGGREGATION_NOTE for a in fig.layout.annotations)
@@ -324,19 +332,21 @@ def step_sigmas(sigma: Array, bound: float | None, method: str, steps: Array | N
     fig = go.Figure(go.Scatter(x=steps, y=sigma, mode="lines+markers" if len(steps) <= 80 else "lines",
                                name="sigma_max(J_t)", line=dict(color=NUMPY_COLOR),
                                hovertemplate="t=%{x}<br>sigma_max(J_t)=%{y:.4g}<extra></extra>"))
-    if bound is None:
+    if bound is None:                      # gated cells: sigma hugs 1 from below, so the label goes above the line
         fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text=neither,
-                      annotation_position="bottom left")
+                      annotation_position="top right", annotation=label_box())
+        top = max(1.0, float(np.nanmax(sigma))) if np.isfinite(sigma).any() else 1.0
+        fig.update_yaxes(range=[0, 1.2 * top])                       # room for the label inside the plot
     elif abs(bound - 1.0) < 0.05:
         fig.add_hline(y=bound, line=dict(color="firebrick", dash="dash"),
                       annotation_text=_("bound gamma·sigma_max(U) = {bound:.3g} ≈ 1 (neither shrinks nor grows)")
-                      .format(bound=bound), annotation_position="top left")
+                      .format(bound=bound), annotation_position="top left", annotation=label_box())
     else:
         fig.add_hline(y=bound, line=dict(color="firebrick", dash="dash"),
                       annotation_text=_("bound gamma·sigma_max(U) = {bound:.3g}").format(bound=bound),
-                      annotation_position="top left")
+                      annotation_position="top left", annotation=label_box())
         fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text=neither,
-                      annotation_position="bottom left")
+                      annotation_position="bottom left", annotation=label_box())
     fig.add_annotation(text=i18n.text(method), xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom",
                        showarrow=False, font=dict(size=11, color="gray"))
     fig.update_xaxes(title_text=_("time step t"))
@@ -356,7 +366,7 @@ def carry_products(distance: Array, log10_mean: Array, log10_max: Array, gate_la
         fig.add_trace(go.Scatter(x=d, y=shown, mode="lines", name=name, line=dict(color=CELL_COLORS["LSTM"], dash=dash),
                                  hovertemplate=f"{name}<br>{hover}<extra></extra>"))
     fig.add_hline(y=0.0, line=dict(color="gray", dash="dot"), annotation_text=_("1: passed on in full"),
-                  annotation_position="bottom left")
+                  annotation_position="bottom right", annotation=label_box())   # the products start at 1, bottom left
     fig.update_xaxes(title_text=_("steps back from the last step (t − k)"))
     fig.update_yaxes(title_text=_("log10 prod of the gate"))
     return _layout(fig, _("Products of the {label} along the path back").format(label=i18n.text(gate_label)),

@@ -63,6 +63,18 @@ def test_carry_products_and_cell_colours():
     assert norms.data[0].line.color == figures.CELL_COLORS["LSTM"]
 
 
+def test_reference_line_labels_stay_on_their_own_lines():
+    """Each label sits on its line (plotly writes positions into the annotation dict it gets: never share one)."""
+    carry = figures.carry_products(np.arange(5), -np.arange(5.0), -np.arange(5.0), "forget gate f_t")
+    sigmas = figures.step_sigmas(np.full(5, 0.9), None, "Lanczos")
+    bounded = figures.step_sigmas(np.full(5, 0.9), 1.7, "Lanczos")
+    label_y = lambda fig, start: [a.y for a in fig.layout.annotations if a.text.startswith(start)]   # noqa: E731
+    assert label_y(carry, "1: passed on") == [0.0]
+    assert label_y(sigmas, "1: neither") == [1.0] and label_y(bounded, "1: neither") == [1.0]
+    assert label_y(bounded, "bound") == [1.7]
+    assert all(a.bgcolor for fig in (carry, sigmas, bounded) for a in fig.layout.annotations if a.yref == "y")
+
+
 def test_gradient_norms_log_axis_and_overflow_markers():
     values = np.array([1e-3, 1e-2, np.inf, 1.0])
     fig = figures.gradient_norms({"NumPy": values, "Keras": values}, "norms")
