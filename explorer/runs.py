@@ -264,8 +264,9 @@ def stacking(cfg: AppConfig, x: Array) -> dict[str, str]:
             f"y = {cfg.cell}({H}, return_sequences=True)(x)   # {y.shape} (B, T, H)\n"
             f"z = {cfg.cell}({H})(y)                          # {z.shape} (B, H)")
     lower = cfg.layer_class(**asdict(replace(base, return_sequences=False)))
+    upper = cfg.layer_class(name="upper", **asdict(replace(base, return_sequences=False)))   # as keras_stacking_error
     try:
-        second(lower(x))
+        upper(lower(x))
         error = Message(N_("(no error)"))
     except ValueError as err:
         error = err.message if isinstance(err, UserError) else str(err)   # a Message: shown with i18n.text

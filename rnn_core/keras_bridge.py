@@ -211,11 +211,14 @@ def run_bidirectional(kind: str, config: _RecurrentConfig, merge_mode: str | Non
 
 def stacking_error(kind: str, first: _RecurrentConfig, second: _RecurrentConfig,
                    input_shape: tuple[int, int, int]) -> str | None:
-    """Keras' own message when ``second`` is called on what ``first`` returns (None if it works)."""
+    """Keras' own message when ``second`` (named "upper") is called on what ``first`` returns (None if it works).
+
+    A fixed name: Keras numbers its layers per process ("lstm_6"), so the message names the same layer as the
+    NumPy core's, which counts its own layers."""
     tf, keras = _tf()
     make = getattr(keras.layers, KERAS_LAYERS[kind])
     one = make(first.units, **{k: v for k, v in asdict(first).items() if k != "units"})
-    two = make(second.units, **{k: v for k, v in asdict(second).items() if k != "units"})
+    two = make(second.units, name="upper", **{k: v for k, v in asdict(second).items() if k != "units"})  # as the NumPy side's
     try:
         out = one(tf.zeros(input_shape))
         two(out[0] if isinstance(out, (list, tuple)) else out)

@@ -81,6 +81,7 @@ def test_output_shapes_bidirectional_and_stacking(cell, n_states):
     assert f"y = {cell}(4, return_sequences=True)(x)   # (1, 12, 4)" in shown
     errors = [c.value for c in at.code if "expected ndim=3, found ndim=2" in c.value]
     assert len(errors) == 2, errors                                   # NumPy's and Keras' own
+    assert all("of layer 'upper'" in e for e in errors), errors      # the same layer named on both sides
     assert any("set return_sequences=True on the layer before it" in e for e in errors)
 
 
