@@ -9,6 +9,7 @@ For each (B, T, D, H) and cell (SimpleRNN at every size; LSTM and GRU at
   * Keras tf.function: GradientTape around layer(x), gradients of kernel,
     recurrent_kernel, bias and x, compiled once (tracing not timed)
   * Keras eager: the same without tf.function
+NumPy and Keras tf.function take turns (interleaved repeats), so a drift in the machine's speed hits both.
 with the loss L = <g, output> for a fixed random g, so both compute the same
 gradients (checked). Also: the gradient-flow analysis at T=1000, H=128, and
 the peak memory of forward + BPTT at T=100,000, H=256.
@@ -28,7 +29,7 @@ import tracemalloc
 
 import numpy as np
 
-from bench.timing import median_time
+from bench.timing import interleaved_median_times, median_time
 
 from rnn_core import CELLS, SimpleRNN
 from rnn_core.analysis import jacobian_norm_map, step_jacobian_norms
@@ -83,7 +84,6 @@ def run(cases, repeats: int, eager_max_steps: int) -> list[dict]:
         layer, x, g = problem(B, T, D, H, kind)
         n = repeats if T * B <= 10_000 else max(1, repeats // 2)
         numpy_step(layer, x, g)                                      # warm-up
-        t_np = median_time(lambda: numpy_step(layer, x, g), n)
         peak = numpy_peak_bytes(layer, x, g)
         tf, eager, compiled = keras_functions(layer, x, kind)
         x_t, g_t = tf.constant(x), tf.constant(g)
@@ -91,7 +91,9 @@ def run(cases, repeats: int, eager_max_steps: int) -> list[dict]:
         theirs = compiled(x_t, g_t)                                  # traces once
         scale = max(1.0, float(np.abs(theirs[1]).max()))
         err = float(np.abs(ours.recurrent_kernel - theirs[1].numpy()).max()) / scale
-        t_fn = median_time(lambda: [t.numpy() for t in compiled(x_t, g_t)], n)
+        # NumPy and the compiled Keras function take turns, so both meet the machine in the same state.
+        t_np, t_fn = interleaved_median_times([lambda: numpy_step(layer, x, g),
+                                               lambda: [t.numpy() for t in compiled(x_t, g_t)]], n)
         eager_n = 1 if T > 1000 else (n if kind == "simple_rnn" else min(n, 3))
         t_eager = median_time(lambda: [t.numpy() for t in eager(x_t, g_t)], eager_n) \
             if T <= eager_max_steps else float("nan")

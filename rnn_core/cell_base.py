@@ -109,10 +109,11 @@ class Cell:
         (tr.states[name][t + 1]). h_in is h_{t-1}, times the recurrent dropout mask(s) in training."""
         raise NotImplementedError
 
-    def backward_cache(self, tr) -> dict[str, Array]:
-        """Derivatives that do not depend on the incoming gradient, for all steps at once.
+    def backward_cache(self, tr, lo: int, hi: int) -> dict[str, Array]:
+        """Derivatives that do not depend on the incoming gradient, for steps lo..hi-1 at once.
 
-        A cell may lend the loop a (T, B, G*H) array it reads only at step t as ``"d_pre_buffer"``.
+        Returns a dict with ``"lo"`` and arrays indexed by ``t - lo``. The loop asks for windows of steps that
+        stay in the CPU's cache (see recurrence.CACHE_WINDOW_BYTES) as it walks back.
         """
         raise NotImplementedError
 

@@ -115,35 +115,42 @@ class GRUCell(Cell):
         np.multiply(z, h_prev - hh, out=tr.h[t + 1])
         tr.h[t + 1] += hh                                            # h_t = z h_{t-1} + (1 - z) hh
 
-    def backward_cache(self, tr) -> dict[str, Array]:
-        """Nothing: each backward step takes its slopes from its own step's gates (cheaper than all at once)."""
-        return {}
+    def backward_cache(self, tr, lo: int, hi: int) -> dict[str, Array]:
+        """Everything of the backward step that does not depend on the incoming gradient, for steps lo..hi-1 at once.
+
+            da_z  = dh * [(h_{t-1} - hh) sigma'(a_z)]       da_hh = dh * [(1 - z) act'(a_hh)]
+            da_r  = da_hh * [m_h sigma'(a_r)]               (after)
+            da_r  = (da_hh U_h^T) * [h_{t-1} sigma'(a_r)]   (before; h_{t-1} times its dropout mask)
+        """
+        H, sig, act = self.units, self.recurrent_activation, self.activation
+        a, gates, h_prev = tr.pre[lo:hi], tr.act[lo:hi], tr.h[lo:hi]
+        n, B, _ = a.shape
+        slope = np.empty_like(gates)                                 # sigma'(a_z), sigma'(a_r), act'(a_hh)
+        slope[...] = sig.derivative(a, gates)                        # (hh's block is replaced on the next line)
+        slope[..., 2 * H:] = act.derivative(a[..., 2 * H:], gates[..., 2 * H:])
+        z, r, hh = (gates[..., k * H:(k + 1) * H] for k in range(3))
+        coef = slope.reshape(n, B, 3, H)
+        coef[:, :, 0] *= h_prev - hh
+        coef[:, :, 2] *= 1 - z
+        cache = {"lo": lo, "coef": coef}
+        if self.reset_after:
+            coef[:, :, 1] *= tr.extra["m_h"][lo:hi]
+        else:
+            mask_h = _block(tr.recurrent_dropout, 2)
+            h_in = h_prev if mask_h is None else h_prev * mask_h
+            coef[:, :, 1] *= h_in
+            cache["r_in"] = r if mask_h is None else r * mask_h      # d(r * h_in)/dh_{t-1}
+        return cache
 
     def step_backward(self, t: int, tr, cache: dict, d: list[Array], U_t: Array, rec_mask,
                       out: tuple[Array, Array] | None = None):
         """d = [dL/dh_t] (total, (..., B, H)).
 
-        With sigma'/act' the slopes at a_t (from the gates), the step's products are
-            da_z  = dh * [(h_{t-1} - hh) sigma'(a_z)]       da_hh = dh * [(1 - z) act'(a_hh)]
-            da_r  = da_hh * [m_h sigma'(a_r)]               (after)
-            da_r  = (da_hh U_h^T) * [h_{t-1} sigma'(a_r)]   (before; h_{t-1} times its dropout mask)
         Returns (dL/d(x_t W + b), dL/d(recurrent term m_t), [dL/dh_{t-1}]) through this step.
         """
-        H, sig, act = self.units, self.recurrent_activation, self.activation
-        a, gates, h_prev = tr.pre[t], tr.act[t], tr.h[t]
-        z, r, hh = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
-        coef = sig.derivative(a, gates)                             # sigma'(a_z), sigma'(a_r), (hh's block below)
-        if np.may_share_memory(coef, gates):
-            coef = coef.copy()                                      # (exponential' returns the gates themselves)
-        coef[:, 2 * H:] = act.derivative(a[:, 2 * H:], hh)          # act'(a_hh)
-        coef = coef.reshape(-1, 3, H)
-        coef[:, 0] *= h_prev - hh
-        coef[:, 2] *= 1 - z
-        mask_h = _block(rec_mask, 2)
-        if self.reset_after:
-            coef[:, 1] *= tr.extra["m_h"][t]
-        else:
-            coef[:, 1] *= h_prev if mask_h is None else h_prev * mask_h
+        H, k = self.units, t - cache["lo"]
+        z, r = tr.act[t][:, :H], tr.act[t][:, H:2 * H]
+        coef = cache["coef"][k]
         dh = d[0]
         da = out[0] if out is not None else np.empty(dh.shape[:-1] + (3 * H,), dh.dtype)
         da3 = da.reshape(da.shape[:-1] + (3, H))
@@ -160,7 +167,7 @@ class GRUCell(Cell):
         d_rh = da3[..., 2, :] @ U_t[2 * H:]                           # dL/d(r * h_{t-1}) = da_hh U_h^T
         np.multiply(d_rh, coef[:, 1], out=da3[..., 1, :])             # da_r = d(r h) h_{t-1} sigma'(a_r)
         dh_prev += block_matmul_t(da[..., :2 * H], U_t, rec_mask, 0, 2, H)   # through a_z, a_r
-        d_rh *= r if mask_h is None else r * mask_h                 # d(r * h_in)/dh_{t-1}
+        d_rh *= cache["r_in"][k]
         dh_prev += d_rh                                               # through r * h_{t-1}
         return da, da, [dh_prev]
 

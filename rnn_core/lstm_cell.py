@@ -73,42 +73,45 @@ class LSTMCell(Cell):
         act_c = act.apply(c, out=tr.extra["act_c"][t])
         np.multiply(o, act_c, out=tr.h[t + 1])                      # h_t = o_t * act(c_t)
 
-    def backward_cache(self, tr) -> dict[str, Array]:
-        """Nothing: each backward step takes its slopes from its own step's gates (cheaper than all at once)."""
-        return {}
+    def backward_cache(self, tr, lo: int, hi: int) -> dict[str, Array]:
+        """Everything of the backward step that does not depend on the incoming gradient, for steps lo..hi-1 at once.
+
+        With sigma'/act' the slopes at a_t, the step's arithmetic becomes two products per gate:
+            dc_t = dL/dc_t + dL/dh_t * [o_t act'(c_t)]
+            da_t = [dc_t * (g sigma'_i), dc_t * (c_{t-1} sigma'_f), dc_t * (i act'_g), dL/dh_t * (act(c_t) sigma'_o)]
+        """
+        H, sig, act = self.units, self.recurrent_activation, self.activation
+        a, gates, act_c = tr.pre[lo:hi], tr.act[lo:hi], tr.extra["act_c"][lo:hi]
+        n, B, _ = a.shape
+        slope = np.empty_like(gates)                                # sigma'(a_i), sigma'(a_f), act'(a_g), sigma'(a_o)
+        slope[...] = sig.derivative(a, gates)                       # (g's block is replaced on the next line)
+        slope[..., 2 * H:3 * H] = act.derivative(a[..., 2 * H:3 * H], gates[..., 2 * H:3 * H])
+        i, f, g, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
+        coef = slope.reshape(n, B, 4, H)
+        coef[:, :, 0] *= g                                          # da_i = dc * g * sigma'(a_i)
+        coef[:, :, 1] *= tr.c[lo:hi]                                # da_f = dc * c_{t-1} * sigma'(a_f)
+        coef[:, :, 2] *= i                                          # da_g = dc * i * act'(a_g)
+        coef[:, :, 3] *= act_c                                      # da_o = dh * act(c_t) * sigma'(a_o)
+        dc_dh = act.derivative(tr.c[lo + 1:hi + 1], act_c) * o     # dh_t/dc_t = o_t act'(c_t)
+        return {"lo": lo, "coef": coef, "dc_dh": dc_dh}
 
     def step_backward(self, t: int, tr, cache: dict, d: list[Array], U_t: Array, rec_mask,
                       out: tuple[Array, Array] | None = None):
         """d = [dL/dh_t, dL/dc_t], each the total over later steps and the loss, (..., B, H).
 
-        With sigma'/act' the slopes at a_t (from the gates: sigma' = s (1 - s), tanh' = 1 - g^2):
-            dc_t = dL/dc_t + dL/dh_t * [o_t act'(c_t)]
-            da_t = [dc_t * (g sigma'_i), dc_t * (c_{t-1} sigma'_f), dc_t * (i act'_g), dL/dh_t * (act(c_t) sigma'_o)]
         Returns (dL/da_t, dL/da_t, [dL/dh_{t-1}, dL/dc_{t-1}]) through this step.
         """
-        H, sig, act = self.units, self.recurrent_activation, self.activation
-        a, gates, act_c = tr.pre[t], tr.act[t], tr.extra["act_c"][t]
-        i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-        dh = d[0]
-        dc_dh = act.derivative(tr.c[t + 1], act_c)
-        dc_dh *= o                                   # dh_t/dc_t = o_t act'(c_t): the path through h_t ...
-        dc = dh * dc_dh
+        H, k = self.units, t - cache["lo"]
+        dh, dc = d
+        dc = dh * cache["dc_dh"][k]                  # h_t = o * act(c_t): the path through h_t ...
         dc += d[1]                                   # ... plus the carried dL/dc_t: dL/dc_t at this step
-        coef = sig.derivative(a, gates)              # sigma'(a_i), sigma'(a_f), (g's block below), sigma'(a_o)
-        if np.may_share_memory(coef, gates):
-            coef = coef.copy()                       # (exponential' = exponential returns the gates themselves)
-        coef[:, 2 * H:3 * H] = act.derivative(a[:, 2 * H:3 * H], g)   # act'(a_g)
-        coef4 = coef.reshape(-1, 4, H)
-        coef4[:, 0] *= g                             # da_i = dc * g * sigma'(a_i)
-        coef4[:, 1] *= tr.c[t]                       # da_f = dc * c_{t-1} * sigma'(a_f)
-        coef4[:, 2] *= i                             # da_g = dc * i * act'(a_g)
-        coef4[:, 3] *= act_c                         # da_o = dh * act(c_t) * sigma'(a_o)
         da = out[0] if out is not None else np.empty(dh.shape[:-1] + (4 * H,), dh.dtype)
         da4 = da.reshape(da.shape[:-1] + (4, H))
-        np.multiply(dc[..., None, :], coef4[:, :3], out=da4[..., :3, :])  # di, df, dg through sigma/act
-        np.multiply(dh, coef4[:, 3], out=da4[..., 3, :])                   # do = dh * act(c_t), through sigma
-        dh_prev = block_matmul_t(da, U_t, rec_mask, 0, 4, H)               # backprop into h_{t-1}: da_t U^T
-        dc *= f                                      # c_t = f * c_{t-1} + ...: dL/dc_{t-1} = dc * f
+        coef = cache["coef"][k]
+        np.multiply(dc[..., None, :], coef[:, :3], out=da4[..., :3, :])  # di, df, dg through sigma/act
+        np.multiply(dh, coef[:, 3], out=da4[..., 3, :])                   # do = dh * act(c_t), through sigma
+        dh_prev = block_matmul_t(da, U_t, rec_mask, 0, 4, H)              # backprop into h_{t-1}: da_t U^T
+        dc *= tr.act[t][:, H:2 * H]                  # c_t = f * c_{t-1} + ...: dL/dc_{t-1} = dc * f
         return da, da, [dh_prev, dc]
 
     def step_jacobian(self, tr, recurrent_kernel: Array, b: int = 0) -> StepJacobian:

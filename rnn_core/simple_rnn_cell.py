@@ -52,12 +52,9 @@ class SimpleRNNCell(Cell):
         z = np.add(tr.pre[t], h_in @ U, out=tr.pre[t])      # z_t = (x_t W + b) + h_{t-1} U
         self.activation.apply(z, out=tr.h[t + 1])            # h_t = f(z_t)
 
-    def backward_cache(self, tr) -> dict[str, Array]:
-        fprime = self.activation.derivative(tr.pre, tr.h[1:])     # f'(z_t) for all steps at once
-        if np.may_share_memory(fprime, tr.h) or np.may_share_memory(fprime, tr.pre):
-            fprime = fprime.copy()                                 # (exp' = exp returns h itself)
-        # f'(z_t) is read only at step t, so dz_t may overwrite it: one (T, B, H) array less.
-        return {"fprime": fprime, "d_pre_buffer": fprime}
+    def backward_cache(self, tr, lo: int, hi: int) -> dict[str, Array]:
+        """f'(z_t) for steps lo..hi-1 at once."""
+        return {"lo": lo, "fprime": self.activation.derivative(tr.pre[lo:hi], tr.h[lo + 1:hi + 1])}
 
     def step_backward(self, t: int, tr, cache: dict, d: list[Array], U_t: Array, rec_mask: Array | None,
                       out: tuple[Array, Array] | None = None):
@@ -66,7 +63,7 @@ class SimpleRNNCell(Cell):
         d = [dL/dh_t] (total, (..., B, H)); U_t = U^T (transposed once by the loop).
         Returns (dL/d(x_t W + b), dL/d(h_{t-1} U), [dL/dh_{t-1}]): here both are dz_t.
         """
-        dz = np.multiply(d[0], cache["fprime"][t], out=None if out is None else out[0])  # backprop through f
+        dz = np.multiply(d[0], cache["fprime"][t - cache["lo"]], out=None if out is None else out[0])  # through f
         dh_prev = dz @ U_t                                                                # backprop into h_{t-1}
         if rec_mask is not None:
             dh_prev *= rec_mask                              # recurrent dropout: h_{t-1} * mask entered U
