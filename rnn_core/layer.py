@@ -247,6 +247,9 @@ class RNN:
             rec_mask = self._dropout_mask(((G,) if per_gate else ()) + (B, c.units), c.recurrent_dropout, dtype)
         self.last_dropout_masks = (in_mask, rec_mask)
 
+        # The last call's arrays go first: kept alive during this call, they doubled the peak memory of a repeated
+        # call and made the allocator fetch fresh pages (LSTM (32, 200, 16, 128) forward + BPTT: 46.3 -> 43.1 ms).
+        self._trace = self.last_backward = None
         trace = forward(self.cell, np.ascontiguousarray(x_tm), s0, kernel, recurrent, bias, mask=m,
                         input_dropout=in_mask, recurrent_dropout=rec_mask,
                         zero_output_for_mask=c.zero_output_for_mask)
@@ -328,6 +331,7 @@ class RNN:
                     raise ValueError(f"d_state for {name} must have shape {(B, H)}, got {d.shape}.")
             d_finals.append(d)
 
+        self.last_backward = None        # freed before the new arrays are made (see __call__)
         res = backward(self.cell, trace, d_outputs, d_finals, info["recurrent"],
                        truncate=None if truncate is None else int(truncate))
         self.last_backward = res          # the time-major gradients along the sequence, for the app's analysis
