@@ -89,8 +89,14 @@ class AppServer:
         self.log.close()
 
 
-# Counts the script runs of the page: every time Streamlit's app element enters the "running" script state.
-# Installed before any of the page's own scripts (add_init_script), so no run is missed, however fast.
+# Counts the script runs of the page, from two of Streamlit's own signals, both installed before any of the page's
+# scripts (add_init_script), so no run is missed, however fast:
+# * the app element entering the "running" script state (data-test-script-state on stApp);
+# * the server's ForwardMsg.script_finished (field 6 of the protobuf, a varint status) on the app's websocket.
+# The first alone is not enough: when a run is quick and the browser starved of CPU, the "running" and
+# "notRunning" updates reach React in one batch and the attribute never shows "running" (seen once in 15 runs
+# of the suite under load, on a cached rerun). A finish counted on the websocket is trusted two animation
+# frames later, once the frontend has handled the message and React has drawn the run's elements.
 _RUN_COUNTER = """(() => {
     if (window.__stRuns !== undefined) return;
     window.__stRuns = 0;
@@ -101,16 +107,65 @@ _RUN_COUNTER = """(() => {
                     && r.target.getAttribute('data-test-script-state') === 'running') window.__stRuns++;
         }
     }).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
+
+    window.__frames = 0;
+    const tick = () => { window.__frames++; requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+    window.__wsFinished = 0;
+    window.__wsSettled = 0;
+    window.__finishFrame = 0;
+    // The status of a ForwardMsg.script_finished, or -1 for any other message (top-level protobuf fields only).
+    const finishedStatus = bytes => {
+        let i = 0;
+        const varint = () => {
+            let value = 0, scale = 1, byte;
+            do { byte = bytes[i++]; value += (byte & 0x7f) * scale; scale *= 128; } while (byte & 0x80 && i < bytes.length);
+            return value;
+        };
+        while (i < bytes.length) {
+            const key = varint(), field = Math.floor(key / 8), wire = key % 8;
+            if (wire === 0) { const v = varint(); if (field === 6) return v; }
+            else if (wire === 2) i += varint();
+            else if (wire === 1) i += 8;
+            else if (wire === 5) i += 4;
+            else return -1;
+        }
+        return -1;
+    };
+    const count = data => {
+        const status = finishedStatus(new Uint8Array(data));
+        if (status >= 0 && status !== 2) {          // 2: FINISHED_EARLY_FOR_RERUN, another run follows
+            window.__wsFinished++;
+            window.__finishFrame = window.__frames;
+        }
+    };
+    const NativeWebSocket = window.WebSocket;
+    window.WebSocket = class extends NativeWebSocket {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener('message', event => {
+                if (event.data instanceof ArrayBuffer) count(event.data);
+                else if (event.data instanceof Blob) event.data.arrayBuffer().then(count);
+            });
+        }
+    };
 })();"""
 
 _SETTLED = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
-    if (window.__stRuns > window.__stSettled && app && app.getAttribute('data-test-script-state') === 'notRunning') {
-        window.__stSettled = window.__stRuns;
-        return true;
-    }
-    return false;
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    const seenRunning = window.__stRuns > window.__stSettled;
+    const finished = window.__wsFinished > window.__wsSettled && window.__frames >= window.__finishFrame + 2;
+    if (!seenRunning && !finished) return false;
+    window.__stSettled = window.__stRuns;
+    window.__wsSettled = window.__wsFinished;
+    return true;
 }"""
+
+
+def run_counts(page) -> tuple[int, int]:
+    """(runs seen entering "running", script_finished messages received) so far in this page."""
+    return tuple(page.evaluate("[window.__stRuns, window.__wsFinished]"))
 
 
 def watch_runs(page) -> None:

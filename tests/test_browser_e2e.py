@@ -16,6 +16,7 @@ from browser_support import (
     EXPECTED_CONSOLE_NOISE,
     AppServer,
     plot_titled,
+    run_counts,
     settle,
     wait_for_plot,
     wait_until,
@@ -79,6 +80,20 @@ def test_every_page_from_the_navigation(browser, server):
         slug = re.sub(r"\W+", "_", label.lower()).strip("_")
         page.screenshot(path=str(ARTIFACTS / f"page_{slug}.png"), full_page=True)
     assert not console.errors, console.errors
+    context.close()
+
+
+def test_settle_sees_each_run_by_both_of_streamlits_signals(browser, server):
+    """settle() counts a run by the app's "running" state and by the websocket's script_finished: both must see
+    every run, or the fallback for a run too quick to show "running" would be dead code."""
+    context, page, _ = open_app(browser, server, "/output-shapes")
+    runs, finished = run_counts(page)
+    assert runs >= 1 and finished >= 1, (runs, finished)
+    page.get_by_test_id("stSidebarUserContent").get_by_text("return_state", exact=True).click()
+    settle(page)
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stCode\"]').innerText.includes('tuple of')")
+    later_runs, later_finished = run_counts(page)
+    assert later_finished > finished and later_runs >= runs, ((runs, finished), (later_runs, later_finished))
     context.close()
 
 
