@@ -27,8 +27,9 @@ cell = runs.cell_of(cfg)
 source_file = "rnn_core/" + inspect.getsourcefile(type(cell)).rsplit("/", 1)[-1]
 st.markdown(_("**The NumPy {cell} step, forward and backward** (`{source_file}`; the one loop over time for "
               "every cell is `rnn_core/recurrence.py`)").format(cell=cfg.cell, source_file=source_file))
-st.code(inspect.getsource(type(cell).step_forward) + "\n" + inspect.getsource(type(cell).step_backward),
-        language="python")
+# Forward, then what the backward step reads (computed for a window of steps), then the backward step itself.
+st.code("\n".join(inspect.getsource(getattr(type(cell), name))
+                  for name in ("step_forward", "backward_cache", "step_backward")), language="python")
 
 if not keras_enabled(x.shape[1], "gradients"):
     if not st.session_state.get("keras", True):
