@@ -91,7 +91,9 @@ def test_settle_sees_each_run_by_both_of_streamlits_signals(browser, server):
     assert runs >= 1 and finished >= 1, (runs, finished)
     page.get_by_test_id("stSidebarUserContent").get_by_text("return_state", exact=True).click()
     settle(page)
-    page.wait_for_function("() => document.querySelector('[data-testid=\"stCode\"]').innerText.includes('tuple of')")
+    # The code box may still be a lazy-loading placeholder right after the run: poll, and allow it to be absent.
+    page.wait_for_function("() => (document.querySelector('[data-testid=\"stCode\"]') || {innerText: ''})"
+                           ".innerText.includes('tuple of')")
     later_runs, later_finished = run_counts(page)
     assert later_finished > finished and later_runs >= runs, ((runs, finished), (later_runs, later_finished))
     context.close()
@@ -106,11 +108,13 @@ def test_toggles_change_shapes_and_plots(browser, server):
     assert "out.shape       # (1, 12, 4)" in code.inner_text()
     page.get_by_test_id("stSidebarUserContent").get_by_text("return_sequences", exact=True).click()
     settle(page)
-    page.wait_for_function("() => document.querySelector('[data-testid=\"stCode\"]').innerText.includes('(1, 4)')")
+    page.wait_for_function("() => (document.querySelector('[data-testid=\"stCode\"]') || {innerText: ''})"
+                           ".innerText.includes('(1, 4)')")                # absent while it lazy-loads: poll on
     assert "out.shape       # (1, 4)  last h only" in code.inner_text()
     page.get_by_test_id("stSidebarUserContent").get_by_text("return_state", exact=True).click()
     settle(page)
-    page.wait_for_function("() => document.querySelector('[data-testid=\"stCode\"]').innerText.includes('tuple of 2')")
+    page.wait_for_function("() => (document.querySelector('[data-testid=\"stCode\"]') || {innerText: ''})"
+                           ".innerText.includes('tuple of 2')")                # absent while it lazy-loads: poll on
     assert "out[1].shape    # (1, 4)" in code.inner_text()
     assert "return_sequences=false" in page.url and "return_state=true" in page.url   # the URL follows
     page.locator('[data-testid="stSidebarNav"] a', has_text="Unrolled hidden states").click()
