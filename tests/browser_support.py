@@ -168,12 +168,18 @@ def run_counts(page) -> tuple[int, int]:
     return tuple(page.evaluate("[window.__stRuns, window.__wsFinished]"))
 
 
+# Every wait in the browser tests is an upper bound for a browser starved of CPU, never a pace: a wait that
+# is met returns at once, so only a broken app pays it. One bound for all (seconds; Playwright takes ms).
+UPPER_BOUND_S = 180.0
+ACTION_TIMEOUT = int(UPPER_BOUND_S * 1000)
+
+
 def watch_runs(page) -> None:
     """Count Streamlit's script runs in this page (call before page.goto); settle() waits on the count."""
     page.add_init_script(_RUN_COUNTER)
 
 
-def settle(page, timeout: float = 180_000) -> None:
+def settle(page, timeout: float = ACTION_TIMEOUT) -> None:
     """Wait until Streamlit has finished the run that the last action started (or the first run after goto).
 
     Waits on Streamlit's own signal, not on time: at least one new script run since the last settle()
@@ -201,7 +207,7 @@ _FIND_PLOT = """start => {
 }"""
 
 
-def plot_titled(page, start: str, timeout: float = 60.0) -> dict:
+def plot_titled(page, start: str, timeout: float = UPPER_BOUND_S) -> dict:
     """The data of the rendered chart whose title starts with ``start``, as the browser holds it.
 
     Charts render when scrolled into view, and plotly.js redraws asynchronously
@@ -213,7 +219,7 @@ def plot_titled(page, start: str, timeout: float = 60.0) -> dict:
         raise AssertionError(f"no rendered chart titled {start!r}") from err
 
 
-def wait_until(predicate, timeout: float = 30.0, message: str = "condition"):
+def wait_until(predicate, timeout: float = UPPER_BOUND_S, message: str = "condition"):
     """Poll ``predicate()`` until it returns a truthy value."""
     deadline = time.time() + timeout
     while True:
@@ -225,7 +231,7 @@ def wait_until(predicate, timeout: float = 30.0, message: str = "condition"):
         time.sleep(0.2)
 
 
-def wait_for_plot(page, start: str, shape: tuple[int, int], timeout: float = 30.0) -> dict:
+def wait_for_plot(page, start: str, shape: tuple[int, int], timeout: float = UPPER_BOUND_S) -> dict:
     """plot_titled, polled until its heatmap has ``shape`` (rows, columns).
 
     Streamlit writes the caption before the chart and plotly.js draws

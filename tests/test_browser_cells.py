@@ -34,7 +34,7 @@ def shows(page, kind: str, what: str) -> None:
     if kind == "chart":
         plot_titled(page, what)                   # polls until that chart is drawn with its data
     else:
-        page.wait_for_function("t => document.body.innerText.includes(t)", arg=what, timeout=120_000)
+        page.wait_for_function("t => document.body.innerText.includes(t)", arg=what)
 
 
 @pytest.mark.parametrize("path", list(EXPECTED))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import (
+    ACTION_TIMEOUT,
     ARTIFACTS,
     EXPECTED_CONSOLE_NOISE,
     AppServer,
@@ -24,9 +25,6 @@ from browser_support import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras column
-# An upper bound, not a wait: Playwright's default (30 s) for finding an element is too short for a browser
-# starved of CPU (both cores busy, the whole suite re-rendering); every wait returns as soon as its signal comes.
-ACTION_TIMEOUT = 180_000
 PAGES = {"Home": "RNN Explorer", "Unrolled hidden states": "Unrolled hidden states", "Output shapes": "Output shapes",
          "Gradient flow (BPTT)": "Gradient flow (BPTT)", "Keras vs NumPy": "Keras vs NumPy", "Training": "Training"}
 
@@ -53,7 +51,7 @@ def open_app(browser, server, path: str = "", width: int = 1400, height: int = 1
     console = Console(page)
     watch_runs(page)
     page.goto(server.url + path)
-    settle(page, timeout=180_000)
+    settle(page)
     return context, page, console
 
 
@@ -69,13 +67,13 @@ def title(page) -> str:
 def test_every_page_from_the_navigation(browser, server):
     context, page, console = open_app(browser, server, height=2400)
     page.wait_for_function("() => document.querySelector('h1') && document.querySelector('h1').innerText"
-                           ".includes('RNN Explorer')", timeout=120_000)          # Home is drawn
+                           ".includes('RNN Explorer')")          # Home is drawn
     for label, heading in PAGES.items():
         if heading not in title(page):          # the page already shown reruns nothing when its link is clicked
             page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
             settle(page)
         page.wait_for_function("h => document.querySelector('h1') && document.querySelector('h1').innerText.includes(h)",
-                               arg=heading, timeout=120_000)
+                               arg=heading)
         no_exception_box(page)
         slug = re.sub(r"\W+", "_", label.lower()).strip("_")
         page.screenshot(path=str(ARTIFACTS / f"page_{slug}.png"), full_page=True)
@@ -233,7 +231,7 @@ def test_downloads_are_built_when_clicked(browser, server):
     page = context.new_page()
     watch_runs(page)
     page.goto(server.url + "/hidden-states?keras=false&units=3")
-    settle(page, timeout=180_000)
+    settle(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="inputs, weights and outputs (NPZ)").click()
     data = np.load(io.BytesIO(Path(download.value.path()).read_bytes()), allow_pickle=False)

@@ -57,9 +57,9 @@ def head_shown(page) -> str:
 
 def wait_for_language(page, titles: list[str], query: dict[str, str]) -> None:
     """Poll until the navigation shows ``titles`` and the URL holds exactly ``query``."""
-    wait_until(lambda: all(t in navigation(page) for t in titles), timeout=180,
+    wait_until(lambda: all(t in navigation(page) for t in titles),
                message=f"the navigation in {titles[0]!r}'s language: {navigation(page)!r}")
-    wait_until(lambda: url_values(page) == query, timeout=180, message=f"the URL {query}, not {url_values(page)}")
+    wait_until(lambda: url_values(page) == query, message=f"the URL {query}, not {url_values(page)}")
 
 
 @pytest.mark.parametrize("path", list(LINKS))
@@ -74,7 +74,7 @@ def test_the_language_switch_keeps_the_configuration(browser, server, path):
     wait_for_language(page, KOREAN_TITLES, {**query, "lang": "ko"})
     no_exception_box(page)
     if query.get("head") == "many-to-one":       # the box shows the chosen option's Korean label, not the English one
-        wait_until(lambda: "다대일" in head_shown(page), timeout=180, message="the head box in Korean")
+        wait_until(lambda: "다대일" in head_shown(page), message="the head box in Korean")
     assert "Input sequence" not in page.locator('[data-testid="stSidebar"]').inner_text()
     page.get_by_test_id("stMain").evaluate("el => el.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / f"i18n_ko_{path or 'home'}.png"), full_page=True)
@@ -82,7 +82,7 @@ def test_the_language_switch_keeps_the_configuration(browser, server, path):
     switch_to(page, "English")
     wait_for_language(page, TITLES, query)
     if query.get("head") == "many-to-one":
-        wait_until(lambda: "many-to-one" in head_shown(page), timeout=180, message="the head box in English")
+        wait_until(lambda: "many-to-one" in head_shown(page), message="the head box in English")
     assert not any(k in navigation(page) for k, t in zip(KOREAN_TITLES, TITLES) if k != t)
     assert "Input sequence" in page.locator('[data-testid="stSidebar"]').inner_text()
     no_exception_box(page)

@@ -39,11 +39,10 @@ def test_an_uploaded_model_is_shown_on_every_page(browser, server, model_file):
     upload_model(page, "my_lstm.keras", model_file)
     page.get_by_role("button", name="Show this layer on every page").click()
     settle(page)
-    page.wait_for_function("() => document.body.innerText.includes(\"Showing LSTM layer 'encoder' of my\")",
-                           timeout=120_000)
+    page.wait_for_function("() => document.body.innerText.includes(\"Showing LSTM layer 'encoder' of my\")")
     # The button's run ends in st.rerun(): poll until the chart holds the model's 6 units (the sidebar's
     # layer has 4), rather than reading it once right after the first run (a flake under load).
-    wait_until(lambda: len(plot_titled(page, "h_t of sequence 0 (NumPy)")["z"]) == 6, timeout=180,
+    wait_until(lambda: len(plot_titled(page, "h_t of sequence 0 (NumPy)")["z"]) == 6,
                message="the heatmap of the model's 6 units")
     plot_titled(page, "class probabilities p_t (NumPy)")            # its TimeDistributed(Dense) head
     page.screenshot(path=str(ARTIFACTS / "model_hidden-states.png"), full_page=True)
@@ -53,14 +52,13 @@ def test_an_uploaded_model_is_shown_on_every_page(browser, server, model_file):
         page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
         settle(page)
         page.wait_for_function("h => document.querySelector('h1') && document.querySelector('h1').innerText"
-                               ".includes(h)", arg=heading, timeout=120_000)
-        page.wait_for_function("() => document.body.innerText.includes(\"Showing LSTM layer 'encoder'\")",
-                               timeout=120_000)
+                               ".includes(h)", arg=heading)
+        page.wait_for_function("() => document.body.innerText.includes(\"Showing LSTM layer 'encoder'\")")
         no_exception_box(page)
         page.screenshot(path=str(ARTIFACTS / f"model_{label.split()[0].lower()}.png"), full_page=True)
     # A pickle renamed .keras: refused with a message, the model and the view stay.
     upload_model(page, "evil.keras", b"\x80\x04\x95" + bytes(200))
-    page.wait_for_function("() => document.body.innerText.includes('evil.keras was not loaded')", timeout=120_000)
+    page.wait_for_function("() => document.body.innerText.includes('evil.keras was not loaded')")
     assert "Showing LSTM layer 'encoder'" in page.locator("body").inner_text()
     no_exception_box(page)
     assert not console.errors, console.errors

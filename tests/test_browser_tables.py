@@ -7,8 +7,7 @@ package) and reads what plotly.js drew. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from browser_support import IDLE, ROOT, settle, wait_until, watch_runs
-from test_browser_e2e import ACTION_TIMEOUT
+from browser_support import ACTION_TIMEOUT, IDLE, ROOT, settle, wait_until, watch_runs
 from test_table_loading import plotly_dataset
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the app runs the Keras column
@@ -43,7 +42,7 @@ def chart_axis(page, title: str, ready, message: str) -> dict:
                 return data
         return None
 
-    return wait_until(look, timeout=180, message=message)     # an upper bound for a browser starved of CPU
+    return wait_until(look, message=message)     # an upper bound for a browser starved of CPU
 
 
 def open_upload(browser, server, query: str = ""):
@@ -52,7 +51,7 @@ def open_upload(browser, server, query: str = ""):
     page = context.new_page()
     watch_runs(page)                               # settle() counts Streamlit's script runs
     page.goto(server.url + "/hidden-states" + query)
-    page.wait_for_selector(IDLE, timeout=180_000)
+    page.wait_for_selector(IDLE)
     settle(page)
     page.locator('[data-testid="stSidebar"]').get_by_text("upload a file", exact=True).click()
     settle(page)
@@ -81,8 +80,7 @@ def no_exception(page) -> None:
 def test_stocks_upload_puts_dates_on_the_heatmap_axis(browser, server):
     context, page = open_upload(browser, server)
     upload(page, "stocks.csv", plotly_dataset("stocks"))
-    page.wait_for_function("() => document.body.innerText.includes('stocks.csv (csv, 105 steps x 6 features)')",
-                           timeout=180_000)
+    page.wait_for_function("() => document.body.innerText.includes('stocks.csv (csv, 105 steps x 6 features)')")
     for title in ("h_t of sequence 0 (NumPy)", "h_t of sequence 0 (Keras)"):
         heat = chart_axis(page, title, lambda d: d["x"][0].startswith("2018-01-01"), f"dates on {title}")
         assert heat["type"] == "date" and heat["axis"] == "date" and len(heat["x"]) == 105
@@ -102,12 +100,10 @@ def test_stocks_upload_puts_dates_on_the_heatmap_axis(browser, server):
 def test_gapminder_long_format_shows_a_batch_of_countries(browser, server):
     context, page = open_upload(browser, server, "?keras=false")
     upload(page, "gapminder.csv", plotly_dataset("gapminder"))
-    page.wait_for_function("() => document.body.innerText.includes('gapminder.csv (csv, 1,704 steps x 7 features)')",
-                           timeout=180_000)
+    page.wait_for_function("() => document.body.innerText.includes('gapminder.csv (csv, 1,704 steps x 7 features)')")
     choose(page, "sequence id (long format)", "country")
     choose(page, "time column", "year")
-    page.wait_for_function("() => document.body.innerText.includes('64 sequences x 12 steps x 6 features')",
-                           timeout=180_000)
+    page.wait_for_function("() => document.body.innerText.includes('64 sequences x 12 steps x 6 features')")
     heat = chart_axis(page, "h_t of sequence 0 (NumPy)", lambda d: len(d["x"]) == 12, "12 years on the heatmap")
     assert [float(v) for v in heat["x"][:3]] == [1952, 1957, 1962] and heat["axis"] == "year"
     assert page.locator('[data-testid="stNumberInput"]').filter(has_text="sequence in the batch").count() == 1

@@ -10,13 +10,13 @@ import re
 
 import pytest
 from browser_support import (
+    ACTION_TIMEOUT,
     IDLE,
     ROOT,
     settle,
     wait_until,
     watch_runs,
 )
-from test_browser_e2e import ACTION_TIMEOUT
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]   # the Keras curve trains alongside
 ARTIFACTS = ROOT / "test-artifacts"
@@ -57,7 +57,7 @@ def test_train_watch_pause_and_use_the_weights(server, browser):
     watch_runs(page)                               # settle() counts Streamlit's script runs
     try:
         page.goto(server.url + "/training")
-        page.wait_for_selector(IDLE, timeout=180_000)
+        page.wait_for_selector(IDLE)
         settle(page)
         assert "Training" in page.locator("h1").first.inner_text()
         for name, value in SETTINGS.items():
@@ -70,14 +70,14 @@ def test_train_watch_pause_and_use_the_weights(server, browser):
 
         page.get_by_role("button", name="Train").click()
         first = wait_until(lambda: (loss_points(page) or {}).get("numpy", 0) > 0 and loss_points(page),
-                           timeout=180, message="the first loss points")
+                           message="the first loss points")
         grown = wait_until(lambda: (lambda p: p and p["numpy"] > first["numpy"] + 40 and p["keras"] > 0 and p)(
-            loss_points(page)), timeout=180, message="the loss curve to grow, with Keras' curve")
+            loss_points(page)), message="the loss curve to grow, with Keras' curve")
         assert grown["numpy"] < 1200, "the run should still be going"
         page.screenshot(path=str(ARTIFACTS / "training-running.png"), full_page=True)
 
         page.get_by_role("button", name="Pause").click()
-        wait_until(lambda: "paused" in progress_text(page), timeout=60, message="the run to pause")
+        wait_until(lambda: "paused" in progress_text(page), message="the run to pause")
         settle(page)
         paused = loss_points(page)["numpy"]
         assert paused == steps_in_progress(page) < 1200
@@ -87,15 +87,15 @@ def test_train_watch_pause_and_use_the_weights(server, browser):
         page.screenshot(path=str(ARTIFACTS / "training-paused.png"), full_page=True)
 
         page.get_by_role("button", name="Use these weights").click()
-        page.get_by_text("Every page now shows").wait_for(timeout=60_000)
+        page.get_by_text("Every page now shows").wait_for()
         settle(page)
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(ARTIFACTS / "training-used.png"), full_page=True)
         # Every other page now shows the trained layer, on the sequences it learned from.
         page.locator('[data-testid="stSidebarNav"] a', has_text="Unrolled hidden states").first.click()
         settle(page)
-        page.wait_for_function("() => document.body.innerText.includes('Showing trained')", timeout=120_000)
-        page.get_by_text("training sequences", exact=False).first.wait_for(timeout=60_000)
+        page.wait_for_function("() => document.body.innerText.includes('Showing trained')")
+        page.get_by_text("training sequences", exact=False).first.wait_for()
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(ARTIFACTS / "training-weights-on-hidden-states.png"), full_page=True)
     finally:
@@ -109,7 +109,7 @@ def test_compare_cells_view(server, browser):
     watch_runs(page)                               # settle() counts Streamlit's script runs
     try:
         page.goto(server.url + "/training")
-        page.wait_for_selector(IDLE, timeout=180_000)
+        page.wait_for_selector(IDLE)
         settle(page)
         page.get_by_text("SimpleRNN vs LSTM vs GRU", exact=True).click()
         settle(page)
@@ -119,7 +119,7 @@ def test_compare_cells_view(server, browser):
             box.press("Enter")
             settle(page)
         page.get_by_role("button", name="Train").click()
-        wait_until(lambda: "epoch 6 of 6" in progress_text(page), timeout=180, message="the three runs to finish")
+        wait_until(lambda: "epoch 6 of 6" in progress_text(page), message="the three runs to finish")
         settle(page)
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(ARTIFACTS / "training-compare.png"), full_page=True)
