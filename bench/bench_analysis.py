@@ -5,7 +5,7 @@
 
 For each cell: sigma_max of the whole state's step Jacobian for every step
 (batched Lanczos, 40 steps), the ||d s_t/d s_k|| map with its work budget
-(rnn_core.analysis.state_flow), the carry-gate products, and
+(rnn_core.analysis.gradient_flow.state_flow), the carry-gate products, and
 compare_cells on a 200-step impulse. Median of 3 runs.
 """
 
@@ -15,11 +15,10 @@ import argparse
 
 import numpy as np
 
-from rnn_core import GRU, LSTM, Bidirectional, SimpleRNN
-from rnn_core.analysis import compare_cells, layer_step_jacobian, state_flow, state_jacobian_norms
-from rnn_core.examples import make_example
-
 from bench.timing import median_time
+from rnn_core import GRU, LSTM, Bidirectional, SimpleRNN
+from rnn_core.analysis.gradient_flow import compare_cells, layer_step_jacobian, state_flow, state_jacobian_norms
+from rnn_core.inputs.examples import make_example
 
 CELLS = {"SimpleRNN": SimpleRNN, "LSTM": LSTM, "GRU": GRU}
 

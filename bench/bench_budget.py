@@ -89,7 +89,8 @@ def main() -> None:
             rows += measure(page, keras, QUICK if args.quick else SIZES[keras])
     Path(args.out).parent.mkdir(exist_ok=True)
     Path(args.out).write_text(json.dumps(rows, indent=1))
-    print("| page | Keras | (B, T, H, D) | time | peak RSS | tracemalloc | estimate: memory, time | measured / estimated |")
+    print("| page | Keras | (B, T, H, D) | time | peak RSS | tracemalloc | "
+          "estimate: memory, time | measured / estimated |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         est = budget.estimate(r["page"], r["B"], r["T"], r["H"], r["D"], r["keras"])

@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.timing import median_time
-
-from rnn_core.data import load_sequence
+from rnn_core.inputs.loading import load_sequence
 
 BEFORE = "3725cda"     # the last commit with the csv-module parser
 
@@ -37,7 +36,7 @@ def make_csv(rows: int, cols: int) -> bytes:
 def previous_loader():
     root = Path(__file__).resolve().parents[1]
     try:
-        source = subprocess.run(["git", "show", f"{BEFORE}:rnn_core/data.py"], cwd=root, capture_output=True,
+        source = subprocess.run(["git", "show", f"{BEFORE}:rnn_core/inputs/loading.py"], cwd=root, capture_output=True,
                                 text=True, check=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return None

@@ -21,9 +21,8 @@ import zlib
 import numpy as np
 
 from bench.timing import median_time
-
 from rnn_core import keras_bridge
-from rnn_core.model_files import ModelFileError, inspect_model_file
+from rnn_core.saving.model_files import ModelFileError, inspect_model_file
 
 
 def peak_bytes(fn) -> int:

@@ -30,9 +30,8 @@ import tracemalloc
 import numpy as np
 
 from bench.timing import interleaved_median_times, median_time
-
 from rnn_core import CELLS, SimpleRNN
-from rnn_core.analysis import jacobian_norm_map, step_jacobian_norms
+from rnn_core.analysis.gradient_flow import jacobian_norm_map, step_jacobian_norms
 
 SIZES = [(1, 100, 8, 32), (1, 1000, 8, 128), (32, 200, 16, 128), (1, 10000, 8, 256)]
 GATED_SIZES = [(1, 1000, 8, 128), (32, 200, 16, 128)]
@@ -96,7 +95,7 @@ def run(cases, repeats: int, eager_max_steps: int) -> list[dict]:
                                                lambda: [t.numpy() for t in compiled(x_t, g_t)]], n)
         eager_n = 1 if T > 1000 else (n if kind == "simple_rnn" else min(n, 3))
         t_eager = median_time(lambda: [t.numpy() for t in eager(x_t, g_t)], eager_n) \
-            if T <= eager_max_steps else float("nan")
+            if eager_max_steps >= T else float("nan")
         rows.append(dict(cell=CELL_NAMES[kind], size=(B, T, D, H), numpy=t_np, keras_fn=t_fn, keras_eager=t_eager,
                          peak=peak, err=err))
         print(f"  {(B, T, D, H)} {CELL_NAMES[kind]}: NumPy {t_np * 1e3:.1f} ms, Keras tf.function {t_fn * 1e3:.1f} ms, "

@@ -7,7 +7,7 @@
 At the tutorial's shape (B=32, T=100, D=13, H=128, C=39), for each cell
 rnn_core has: the median time of one training step (forward, loss, BPTT,
 Adam update) in
-  * NumPy:           rnn_core.training.train_step
+  * NumPy:           rnn_core.training.trainer.train_step
   * Keras per batch: model.train_on_batch (the compiled train function, called from Python each step)
   * Keras fit:       model.fit over 10 batches (an epoch), traced beforehand, divided by 10
 from the same initial weights; the first losses are compared, so both sides
@@ -31,10 +31,9 @@ import time
 import numpy as np
 
 from bench.timing import median_time
-
-from rnn_core.model import CELL_NAMES, RNNClassifier
-from rnn_core.optimizers import Adam
-from rnn_core.training import train_step
+from rnn_core.training.model import CELL_NAMES, RNNClassifier
+from rnn_core.training.optimizers import Adam
+from rnn_core.training.trainer import train_step
 
 TUTORIAL = (32, 100, 13, 128, 39)
 QUICK = (4, 6, 3, 8, 5)

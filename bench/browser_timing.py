@@ -59,8 +59,10 @@ def main() -> None:
             start = time.perf_counter()
             page.goto(server.url + "/hidden-states")
             settle(page, timeout=180_000)
-            print(f"open hidden states with Keras, first time (imports TensorFlow): {time.perf_counter() - start:.2f} s")
-            for query, name in (("", "default (T=12, H=4), Keras on"), ("?units=128&steps=1000", "T=1000, H=128, Keras on")):
+            print("open hidden states with Keras, first time (imports TensorFlow): "
+                  f"{time.perf_counter() - start:.2f} s")
+            for query, name in (("", "default (T=12, H=4), Keras on"),
+                                ("?units=128&steps=1000", "T=1000, H=128, Keras on")):
                 page.goto(server.url + "/hidden-states" + query)
                 settle(page, timeout=180_000)
                 times = toggle_times(page, "go_backwards")

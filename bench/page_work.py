@@ -14,8 +14,8 @@ import numpy as np
 from explorer import figures, runs
 from explorer.settings import AppConfig
 from rnn_core.budget import KERAS_MAX_STEPS
-from rnn_core.dense import Dense, time_distributed
-from rnn_core.examples import make_example
+from rnn_core.inputs.examples import make_example
+from rnn_core.layers.dense import Dense, time_distributed
 
 PAGES = ("hidden-states", "output-shapes", "gradient-flow", "keras-vs-numpy")
 
@@ -43,7 +43,7 @@ def run_page(page: str, cfg: AppConfig, x: np.ndarray, labels: np.ndarray, keras
         run = runs.numpy_forward(cfg, weights, x)
         figures.states_heatmap(run.states[0], "h (NumPy)")
         lines = {"NumPy": run.states[0]}
-        if keras and T <= KERAS_MAX_STEPS["forward"]:
+        if keras and KERAS_MAX_STEPS["forward"] >= T:
             twins = runs.build_keras(cfg, weights, (1, 2, D))
             k = runs.keras_forward(cfg, twins, x)
             figures.states_heatmap(k.states[0], "h (Keras)")
@@ -59,7 +59,7 @@ def run_page(page: str, cfg: AppConfig, x: np.ndarray, labels: np.ndarray, keras
         head(states), head(states[:, -1]), time_distributed(head, states)
         runs.bidirectional_structures(cfg, x)          # 10 Bidirectional calls (two layers each)
         runs.stacking(cfg, x)                          # three more layers
-        if keras and T <= KERAS_MAX_STEPS["forward"]:
+        if keras and KERAS_MAX_STEPS["forward"] >= T:
             from rnn_core import keras_bridge as kb
 
             twins = runs.build_keras(cfg, weights, (1, 2, D))
@@ -72,7 +72,7 @@ def run_page(page: str, cfg: AppConfig, x: np.ndarray, labels: np.ndarray, keras
         run = runs.numpy_gradients(cfg, weights, x, labels, loss_on)
         flow = runs.analyse_flow(cfg, run, runs.forward_layer(cfg, weights, x))
         norms = {"NumPy": flow.hidden_norms}
-        if keras and T <= KERAS_MAX_STEPS["gradients"]:
+        if keras and KERAS_MAX_STEPS["gradients"] >= T:
             twins = runs.build_keras(cfg, weights, (1, 2, D))
             k = runs.keras_gradients(cfg, twins, x, labels, loss_on)
             norms["Keras"] = np.linalg.norm(k.hidden[0], axis=-1)
@@ -86,7 +86,7 @@ def run_page(page: str, cfg: AppConfig, x: np.ndarray, labels: np.ndarray, keras
             figures.carry_products(sf.carry.distance, sf.carry.log10_mean, sf.carry.log10_max, sf.carry.gate)
         figures.contributions(run.contributions)
     elif page == "keras-vs-numpy":
-        if not keras or T > KERAS_MAX_STEPS["gradients"]:
+        if not keras or KERAS_MAX_STEPS["gradients"] < T:
             return                          # the page shows the code and stops
         twins = runs.build_keras(cfg, weights, (1, 2, D))
         runs.keras_forward(cfg, twins, x)

@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from rnn_core import budget
-from rnn_core.examples import make_example
+from rnn_core.inputs.examples import make_example
 from rnn_core.messages import Message
 
 from . import i18n

@@ -12,17 +12,17 @@ Jacobians were measured, an error) is a ``rnn_core.messages.Message``, translate
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from rnn_core.budget import CACHE_BYTES, RUN_SLOTS
-from rnn_core.data import normalize
-from rnn_core.dense import Dense, time_distributed
-from rnn_core.examples import Example, make_example
+from rnn_core.inputs.examples import Example, make_example
+from rnn_core.inputs.loading import normalize
+from rnn_core.layers.dense import Dense, time_distributed
 
 from . import runs
 from .keras_turn import KERAS_TURN
 from .memo import ByteCache, nbytes
+from .parity import max_difference, tolerance_for
 from .settings import AppConfig
 
 RESULTS = ByteCache(CACHE_BYTES, slots=RUN_SLOTS)
@@ -107,7 +107,8 @@ def dense_heads(cfg: AppConfig, states: np.ndarray) -> tuple[list[np.ndarray], n
 
 
 @RESULTS.memoize
-def keras_timedistributed_vs_dense(h: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def keras_timedistributed_vs_dense(h: np.ndarray, kernel: np.ndarray,
+                                   bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from rnn_core import keras_bridge as kb
 
     with KERAS_TURN:
@@ -123,8 +124,6 @@ def bidirectional_structures(cfg: AppConfig, x: np.ndarray) -> dict:
 @RESULTS.memoize
 def keras_bidirectional_check(cfg: AppConfig, x: np.ndarray) -> dict:
     """keras.layers.Bidirectional on the same weights: how many structures agree, and the largest difference."""
-    from .widgets import max_difference, tolerance_for
-
     with KERAS_TURN:
         return runs.keras_bidirectional_check(cfg, x, max_difference, tolerance_for)
 

@@ -8,7 +8,9 @@ import numpy as np
 import streamlit as st
 
 from rnn_core import ACTIVATIONS
-from rnn_core.data import (
+from rnn_core.budget import budget_text
+from rnn_core.inputs.examples import EXAMPLES
+from rnn_core.inputs.loading import (
     FORMATS,
     MAX_BATCH,
     MAX_FEATURES,
@@ -20,10 +22,7 @@ from rnn_core.data import (
     load_sequence,
     parse_typed,
 )
-from rnn_core.budget import budget_text
-from rnn_core.examples import EXAMPLES
-from rnn_core.initializers import INITIALIZERS
-
+from rnn_core.layers.initializers import INITIALIZERS
 from rnn_core.messages import Message
 
 from . import i18n, url_params

@@ -61,7 +61,7 @@ def aggregate(values: Array, max_columns: int = MAX_COLUMNS) -> tuple[Array, Arr
     when no aggregation was needed (bucket size 1).
     """
     T = values.shape[0]
-    if T <= max_columns:
+    if max_columns >= T:
         return np.arange(T), values, None, None, 1
     size = -(-T // max_columns)
     pad = size * (-(-T // size)) - T
@@ -208,7 +208,7 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
     collected as plain dicts and set once: plotly's add_annotation copies
     every earlier annotation, which made this figure slow.
     """
-    shown = list(range(T)) if T <= max_cells else list(range(max_cells - 2)) + [None, T - 1]
+    shown = list(range(T)) if max_cells >= T else list(range(max_cells - 2)) + [None, T - 1]
     ink, faded = "#7f7f7f", "rgba(127,127,127,0.35)"   # mid-grey: readable on light and dark themes
     lane_color = {"h": ink, "c": "#2ca02c"}             # the LSTM's cell state c_t in green
     lanes = {name: 1.0 + 0.18 * (len(state_names) - 1) * (0.5 - k) * 2 for k, name in enumerate(state_names)}
@@ -249,7 +249,7 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
                     label(x0 + 1.3, y + 0.09, f"{name}<sub>t</sub>", color=lane_color.get(name, ink))
     last_x = (len(shown) - 1) * 1.6
     if return_state:
-        for name, y in lanes.items():
+        for _name, y in lanes.items():
             arrow(last_x + 2.2, y, last_x + 1, y, KERAS_COLOR)
         what = ", ".join(f"{n}<sub>T</sub>" for n in state_names)
         states_word = ngettext("state", "states", len(state_names))
@@ -316,8 +316,8 @@ def jacobian_map(steps: Array, log10_norm: Array, method: str, state: str = "h")
     ))
     fig.update_xaxes(title_text=_("earlier state k"))
     fig.update_yaxes(title_text=_("later state t"), autorange="reversed")
-    fig.add_annotation(text=i18n.text(method), xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
-                       font=dict(size=11, color="gray"))
+    fig.add_annotation(text=i18n.text(method), xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom",
+                       showarrow=False, font=dict(size=11, color="gray"))
     return _layout(fig, _("How much {s}_k still moves {s}_t: ||d{s}_t/d{s}_k||").format(s=state), height=380)
 
 
@@ -347,8 +347,8 @@ def step_sigmas(sigma: Array, bound: float | None, method: str, steps: Array | N
                       annotation_position="top left", annotation=label_box())
         fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text=neither,
                       annotation_position="bottom left", annotation=label_box())
-    fig.add_annotation(text=i18n.text(method), xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom",
-                       showarrow=False, font=dict(size=11, color="gray"))
+    fig.add_annotation(text=i18n.text(method), xref="paper", yref="paper", x=1, y=1.0, xanchor="right",
+                       yanchor="bottom", showarrow=False, font=dict(size=11, color="gray"))
     fig.update_xaxes(title_text=_("time step t"))
     fig.update_yaxes(title_text=f"sigma_max(d{state}_t/d{state}_{{t-1}})", rangemode="tozero")
     return _layout(fig, title)
@@ -392,10 +392,11 @@ def parity_bars(rows: list[tuple[str, float, float]]) -> go.Figure:
     colors = ["#2e9d4f" if d <= t else "#d62728" for d, t in zip(diffs, tols, strict=True)]
     fig = go.Figure(go.Bar(x=diffs, y=names, orientation="h", marker_color=colors, name=_("max |difference|"),
                            hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=tols, y=names, mode="markers", marker=dict(symbol="line-ns-open", size=16, color="black"),
-                             name=_("tolerance")))
+    fig.add_trace(go.Scatter(x=tols, y=names, mode="markers",
+                             marker=dict(symbol="line-ns-open", size=16, color="black"), name=_("tolerance")))
     fig.update_xaxes(type="log", title_text=_("max |NumPy - Keras| (log)"), exponentformat="power")
-    return _layout(fig, _("Agreement of every tensor"), height=120 + 26 * len(rows), legend=dict(orientation="h", y=-0.2))
+    return _layout(fig, _("Agreement of every tensor"), height=120 + 26 * len(rows),
+                   legend=dict(orientation="h", y=-0.2))
 
 
 # -- each figure built once for every visitor ----------------------------------------------------------

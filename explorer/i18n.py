@@ -27,10 +27,10 @@ import functools
 import gettext as _gettext
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
-from rnn_core.messages import Message, N_, UserError
+from rnn_core.messages import N_, Message, UserError
 
 __all__ = ["LANGUAGES", "N_", "_", "ngettext", "current_language", "use_language", "text", "translations",
            "browser_language"]
@@ -74,7 +74,7 @@ def current_language() -> str:
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:
         return DEFAULT_LANGUAGE
-    lang = ctx.session_state[SESSION_KEY] if SESSION_KEY in ctx.session_state else DEFAULT_LANGUAGE
+    lang = ctx.session_state[SESSION_KEY] if SESSION_KEY in ctx.session_state else DEFAULT_LANGUAGE  # noqa: SIM401 - SafeSessionState has no .get()
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from rnn_core.messages import Message
-from rnn_core.model_files import MAX_FILE_BYTES, MAX_PARAMS, MAX_UNITS, ModelFileError
+from rnn_core.saving.model_files import MAX_FILE_BYTES, MAX_PARAMS, MAX_UNITS, ModelFileError
 
 from . import i18n
 from .i18n import N_, _
@@ -47,9 +47,9 @@ def _load_new_upload(upload) -> None:
     from rnn_core.keras_bridge import load_model_file  # noqa: PLC0415 - imports TensorFlow on first use
 
     try:
-        with st.spinner(_("Checking the file, then loading it with Keras...")):
-            with KERAS_TURN:                  # Keras work takes turns across visitors
-                model, info = load_model_file(upload.name, upload.getvalue())
+        # KERAS_TURN: Keras work takes turns across visitors
+        with st.spinner(_("Checking the file, then loading it with Keras...")), KERAS_TURN:
+            model, info = load_model_file(upload.name, upload.getvalue())
     except ModelFileError as err:
         st.session_state[ERROR] = Message(N_("**{name}** was not loaded: {reason}"),
                                           {"name": upload.name, "reason": err.message})
@@ -63,7 +63,7 @@ def model_upload_controls(container=None) -> dict | None:
     """Uploader, error, layer table and recurrent-layer picker.
 
     Returns None before a model has loaded, else ``{"name", "model", "info", "layer"}`` where
-    ``layer`` is the chosen rnn_core.model_files.RecurrentLayer (None if the model has none).
+    ``layer`` is the chosen rnn_core.saving.model_files.RecurrentLayer (None if the model has none).
     """
     where = container if container is not None else st
     upload = where.file_uploader(_("your Keras model"), type=["keras", "h5", "hdf5"], key="model_file",

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 PATH = os.environ.get("RNN_EXPLORER_RUN_LOG")
 _lock = threading.Lock()

@@ -17,13 +17,13 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from rnn_core import initializers
-from rnn_core.analysis import StateFlow, fit_decay, pascanu_report, recurrent_contributions, state_flow
-from rnn_core.analysis import compare_cells as analysis_compare_cells
-from rnn_core.clipping import clip_gradients, global_norm, l2_norm
-from rnn_core.dense import Dense
-from rnn_core.messages import Message, N_, UserError
-from rnn_core.model import RNNClassifier
+from rnn_core.analysis.gradient_flow import StateFlow, fit_decay, pascanu_report, recurrent_contributions, state_flow
+from rnn_core.analysis.gradient_flow import compare_cells as analysis_compare_cells
+from rnn_core.layers import initializers
+from rnn_core.layers.dense import Dense
+from rnn_core.messages import N_, Message, UserError
+from rnn_core.training.clipping import clip_gradients, global_norm, l2_norm
+from rnn_core.training.model import RNNClassifier
 
 from . import custom_layer
 from .settings import CELL_TYPES, AppConfig
@@ -415,7 +415,8 @@ class FlowAnalysis:
         f = self.flow
         every = len(f.sigma_steps) == len(self.hidden_norms)
         where = Message(N_("all steps")) if every else Message(
-            N_("{shown:,} evenly spaced steps of {total:,}"), {"shown": len(f.sigma_steps), "total": len(self.hidden_norms)})
+            N_("{shown:,} evenly spaced steps of {total:,}"),
+            {"shown": len(f.sigma_steps), "total": len(self.hidden_norms)})
         return Message(N_("Lanczos ({lanczos} steps, batched), {where}"), {"lanczos": f.lanczos_steps, "where": where})
 
     @property
@@ -437,7 +438,7 @@ def analyse_flow(cfg: AppConfig, run: GradientRun, layer, max_points: int = 32) 
     """Norms, per-step Jacobian norms of the whole state, the ds_t/ds_k map, the carry gate's products and (for a
     cell without a carry gate) Pascanu's bounds, for sequence 0.
 
-    Long sequences are bounded in work (rnn_core.analysis.state_flow): sigma_max on
+    Long sequences are bounded in work (rnn_core.analysis.gradient_flow.state_flow): sigma_max on
     an even subsample of steps, and the map over the last window of steps that fits
     its flop budget, both stated on the charts. ``run`` is the gradient run; ``layer`` the same layer after a
     forward call on the same input (forward_layer): the step Jacobians depend on the forward pass only.
@@ -459,5 +460,5 @@ def analyse_flow(cfg: AppConfig, run: GradientRun, layer, max_points: int = 32) 
 def compare_cells(cfg: AppConfig, x: Array, carry_bias: float = 1.0) -> list:
     """||dL/dh_t|| of SimpleRNN, LSTM and GRU on the same input (sequence 0), a loss on the last step only, the
     same units, seed and Keras' default initializers, the gated cells' carry-gate bias set to ``carry_bias``:
-    rnn_core.analysis.compare_cells."""
+    rnn_core.analysis.gradient_flow.compare_cells."""
     return analysis_compare_cells(x[:1], units=cfg.units, seed=cfg.seed, cells=CELL_TYPES, carry_bias=carry_bias)

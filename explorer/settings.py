@@ -82,7 +82,7 @@ class AppConfig:
         """("h",) or ("h", "c"): what the layer carries from step to step (and returns with return_state)."""
         return self.layer_class(1).cell.state_names
 
-    def with_sequences(self) -> "AppConfig":
+    def with_sequences(self) -> AppConfig:
         """The same layer returning every step, used to draw h_t for all t whatever the flags say."""
         return replace(self, return_sequences=True, return_state=True)
 

@@ -80,7 +80,8 @@ def grad_norm_curve(before: Sequence[float], after: Sequence[float], clip: float
     fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_("after clipping (used)"),
                              line=dict(color=AFTER_CLIP, width=1.5, dash="dash")))
     if clip is not None:
-        fig.add_hline(y=clip, line=dict(color="red", dash="dot"), annotation_text=_("clipnorm {clip:g} (per weight)").format(clip=clip))
+        fig.add_hline(y=clip, line=dict(color="red", dash="dot"),
+                      annotation_text=_("clipnorm {clip:g} (per weight)").format(clip=clip))
     _layout(fig, _("Gradient global norm per step"), height=330, xaxis_title=_("training step"),
             yaxis_title=_("||dL/dW|| (all weights)"))
     fig.update_layout(**LEGEND_BELOW)

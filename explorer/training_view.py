@@ -6,7 +6,7 @@ No Streamlit here, so all of it is tested directly. The page keeps one
 tick trains for at most a fraction of a second, then the page draws and yields,
 so Pause, Reset and every other visitor get their turn within a moment.
 
-A run follows ``rnn_core.training.Trainer``: NumPy trains; when Keras is on,
+A run follows ``rnn_core.training.trainer.Trainer``: NumPy trains; when Keras is on,
 the Keras twin (``keras_bridge.build_training_model``, the same initial
 weights) takes ``train_on_batch`` on the very batch NumPy just used, so the two
 loss curves can be compared step for step. At the end of chosen epochs a
@@ -24,12 +24,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from rnn_core import tasks as task_lib
 from rnn_core.messages import N_, Message
-from rnn_core.model import RNNClassifier
-from rnn_core.optimizers import get as get_optimizer
-from rnn_core.targets import TargetError
-from rnn_core.training import Trainer
+from rnn_core.training import tasks as task_lib
+from rnn_core.training.model import RNNClassifier
+from rnn_core.training.optimizers import get as get_optimizer
+from rnn_core.training.targets import TargetError
+from rnn_core.training.trainer import Trainer
 from rnn_core.training_budget import MAX_SECONDS, MAX_STEPS, BudgetError, check_budget, estimate_step_seconds
 
 from .keras_turn import KERAS_TURN
@@ -146,7 +146,7 @@ class TrainingSettings:
 def load_upload(content: bytes) -> task_lib.Task:
     """An uploaded .npz as a task, refused before NumPy decompresses it if its arrays would pass MAX_DATA_BYTES.
 
-    (rnn_core.tasks.load_npz_task bounds the file's size, not what it inflates to: a small zip can hold
+    (rnn_core.training.tasks.load_npz_task bounds the file's size, not what it inflates to: a small zip can hold
     gigabytes of zeros. This check belongs there; it is here until that module takes it.)
     """
     try:
@@ -251,7 +251,8 @@ class TrainingRun:
             return 0
         before = self.steps_done
         start = time.perf_counter()
-        self.trainer.run(steps=min(self.total_steps - before, self.steps_per_tick), seconds=seconds, callback=self._after_step)
+        self.trainer.run(steps=min(self.total_steps - before, self.steps_per_tick), seconds=seconds,
+                         callback=self._after_step)
         self.numpy_seconds += time.perf_counter() - start
         if self.done:
             self.status = "done"
@@ -267,9 +268,8 @@ class TrainingRun:
                 self.keras_loss.append(kb.train_on_batch(self.keras_model, self.task.x[idx], self.task.y[idx]))
             self.keras_seconds += time.perf_counter() - start
             self.numpy_seconds -= time.perf_counter() - start        # NumPy's clock runs around this call
-        if progress.epoch_loss is not None:
-            if progress.epoch + 1 in self.probe_epochs:
-                self.probes.append(self._probe())
+        if progress.epoch_loss is not None and progress.epoch + 1 in self.probe_epochs:
+            self.probes.append(self._probe())
 
     def _probe(self) -> EpochProbe:
         p = self.trainer.probe(PROBE_SEQUENCES)

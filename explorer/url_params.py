@@ -15,7 +15,8 @@ An invalid URL value is removed and the default drawn, like Streamlit does for b
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 

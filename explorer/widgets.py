@@ -12,9 +12,9 @@ from rnn_core.budget import KERAS_MAX_STEPS  # where the Keras column stops (def
 from . import cache, i18n
 from .figures import ENGINE_COLORS
 from .i18n import N_, _
+from .parity import F32_TOL, max_difference, tolerance_for  # noqa: F401 - the pages take them from here
 from .settings import DEFAULT, AppConfig
 
-F32_TOL = 1e-5   # float32 parity: max |NumPy - Keras| <= F32_TOL * max(1, scale)
 KERAS_LIMIT_KINDS = {"forward": N_("the forward pass"), "gradients": N_("gradients")}   # budget.KERAS_MAX_STEPS
 
 
@@ -29,17 +29,16 @@ class Sequence:
     time_label: str | None = None           # the name of the time column
 
 
-def page_setup(page: str, sidebar_input: bool = True) -> tuple[AppConfig, "Sequence"]:
+def page_setup(page: str, sidebar_input: bool = True) -> tuple[AppConfig, Sequence]:
     """First call of every page: route through app.py if needed, check the budget, then the configuration and input.
 
     ``page`` is the page's name in rnn_core.budget.PAGES; a page that brings its own data and budget
     (Training) passes ``sidebar_input=False``. Past the budget the page stops here, before
     anything is computed, with what it would cost and a button to the nearest configuration that fits.
     """
+    from . import custom_layer
     from .budget_ui import check_budget
     from .routing import run_through_app
-
-    from . import custom_layer
 
     run_through_app()
     cfg = current_config()
@@ -173,20 +172,6 @@ def engine_header(name: str, detail: str = "") -> None:
     st.markdown(f"<h4 style='margin:0;color:{color}'>{name}</h4>"
                 f"<span style='color:gray;font-size:0.85em'>{detail or '&nbsp;'}</span>",
                 unsafe_allow_html=True)
-
-
-def max_difference(a, b) -> float:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    both_finite = np.isfinite(a) & np.isfinite(b)
-    if not np.array_equal(np.isfinite(a), np.isfinite(b)):
-        return float("inf")
-    return float(np.abs(a[both_finite] - b[both_finite]).max(initial=0.0))
-
-
-def tolerance_for(reference) -> float:
-    ref = np.asarray(reference, np.float64)
-    finite = np.abs(ref[np.isfinite(ref)])
-    return F32_TOL * max(1.0, float(finite.max(initial=0.0)))
 
 
 def parity_badge(diff: float, tol: float, what: str | None = None) -> None:

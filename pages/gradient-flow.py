@@ -217,4 +217,5 @@ c1.download_button("dL/dh_t (CSV)", lambda: export.to_csv(run.hidden if B > 1 el
 grads = {f"d_{k}": v for k, v in run.weights.items()} | {f"d_{k}_clipped": v for k, v in run.clipped.items()}
 c2.download_button(_("every gradient (NPZ)"), lambda: export.to_npz({"hidden": run.hidden, **grads,
                                                                    "inputs": x, "labels": labels}, cfg),
-                   "rnn_explorer_gradients.npz", "application/octet-stream", icon=":material/download:", on_click="ignore")
+                   "rnn_explorer_gradients.npz", "application/octet-stream", icon=":material/download:",
+                   on_click="ignore")

@@ -17,6 +17,7 @@ from explorer.widgets import (
     show_normalization,
     tolerance_for,
 )
+
 cfg, seq = page_setup("hidden-states")   # under Streamlit's legacy pages/ router this runs app.py instead
 x = seq.inputs
 B, T, D = x.shape

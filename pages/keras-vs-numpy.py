@@ -14,7 +14,8 @@ from rnn_core.keras_bridge import tutorial_model_source, versions
 cfg, seq = page_setup("keras-vs-numpy")   # under Streamlit's legacy pages/ router this runs app.py instead
 x, labels = seq.inputs, seq.labels
 
-KERAS_TOGGLE_LABEL = "Keras side by side"   # the sidebar's toggle, named by its label (translated by the sidebar's catalog)
+KERAS_TOGGLE_LABEL = "Keras side by side"   # the sidebar's toggle, named by its label
+                                            # (translated by the sidebar's catalog)
 # The comparison table: what each row is (translated when shown); tensor names that are code stay as they are.
 KINDS = {"weight": N_("weight (copied in)"), "output": N_("output"), "loss": N_("loss"), "gradient": N_("gradient")}
 
@@ -26,7 +27,7 @@ st.code(tutorial_model_source(cfg.kind), language="python")
 cell = runs.cell_of(cfg)
 source_file = "rnn_core/" + inspect.getsourcefile(type(cell)).rsplit("/", 1)[-1]
 st.markdown(_("**The NumPy {cell} step, forward and backward** (`{source_file}`; the one loop over time for "
-              "every cell is `rnn_core/recurrence.py`)").format(cell=cfg.cell, source_file=source_file))
+              "every cell is `rnn_core/layers/recurrence.py`)").format(cell=cfg.cell, source_file=source_file))
 # Forward, then what the backward step reads (computed for a window of steps), then the backward step itself.
 st.code("\n".join(inspect.getsource(getattr(type(cell), name))
                   for name in ("step_forward", "backward_cache", "step_backward")), language="python")

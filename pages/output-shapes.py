@@ -154,7 +154,8 @@ with c1.container(border=True):
     st.code(f"probs.shape  # {many_to_many.shape} = (B, T, C): " + _("a class per frame"), language="python",
             wrap_lines=True)
 with c2.container(border=True):
-    st.markdown(_("**many-to-one**: {layer} → `Dense(C, softmax)`").format(layer=f"`{cfg.cell}(return_sequences=False)`"))
+    st.markdown(_("**many-to-one**: {layer} → `Dense(C, softmax)`")
+                .format(layer=f"`{cfg.cell}(return_sequences=False)`"))
     st.code(f"probs.shape  # {many_to_one.shape} = (B, C): " + _("a class per sequence"), language="python",
             wrap_lines=True)
 
@@ -166,7 +167,8 @@ col_np, col_k = st.columns(2, gap="medium")
 with col_np:
     engine_header("NumPy")
     st.code(f"per_step = stack([dense(h[:, t]) for t in range(T)], axis=1)   # {td_np.shape}\n"
-            f"whole    = dense(h)                                            # {dense_np.shape}", language="python", wrap_lines=True)
+            f"whole    = dense(h)                                            # {dense_np.shape}",
+            language="python", wrap_lines=True)
     # The label names the two variables of the code above (per_step, whole): code, the same in every language.
     st.metric("max |per_step − whole|", f"{max_difference(td_np, dense_np):.2g}",
               help=_("Not exactly 0: a (B, H) and a (B, T, H) matmul may sum in a different order (`float32` "

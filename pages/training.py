@@ -13,17 +13,17 @@ from explorer.training_view import (
     PROBE_SEQUENCES,
     TASK_LABELS,
     TASKS,
+    VALIDATION_SEQUENCES,
     BudgetError,
     CompareRun,
     CompareSettings,
     TrainingRun,
     TrainingSettings,
-    VALIDATION_SEQUENCES,
     layer_flags,
     load_upload,
 )
 from explorer.widgets import keras_spinner, page_setup
-from rnn_core.targets import TargetError
+from rnn_core.training.targets import TargetError
 from rnn_core.training_budget import MAX_SECONDS
 
 URL = "query-params"      # numbers and code names (optimizer, learning rate); choices use url_params.choice

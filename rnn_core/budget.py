@@ -95,7 +95,7 @@ TIME = {
     ("keras-vs-numpy", False): (0.0, 0.0, 0.0, 0.0, 0.0),
     ("keras-vs-numpy", True): (0.8, 2.4e-3, 3e-9, 0.0, 0.0),
 }
-MAX_SIGMA_STEPS = 2_000          # as rnn_core/analysis.py: sigma_max(J_t) on at most this many steps
+MAX_SIGMA_STEPS = 2_000          # as rnn_core/analysis/gradient_flow.py: sigma_max(J_t) on at most this many steps
 ANALYSIS_CHUNK = 16 * MiB        # as rnn_core/analysis.CHUNK_BYTES
 MAP_FLOPS = 5e9                  # as explorer/runs.py: the dh_t/dh_k map's work bound
 
@@ -161,11 +161,11 @@ def keras_runs(page: str, steps: int, keras: bool) -> bool:
 
 
 def analysis_bytes(steps: int, units: int) -> float:
-    """Peak bytes of the gradient-flow analysis (rnn_core.analysis.state_flow) for a state of size ``units``
+    """Peak bytes of the gradient-flow analysis (rnn_core.analysis.gradient_flow.state_flow) for a state of size ``units``
     (S: H, or 2H for an LSTM), from the shapes it makes (float64): the batched Lanczos for sigma_max(J_t) on up
     to MAX_SIGMA_STEPS steps keeps a basis (N, 40, S) and its temporaries, built CHUNK_BYTES at a time; the
     ds_t/ds_k map forms dense J_t a chunk at a time and keeps every product on its grid of P points,
-    P(P+1)/2 matrices S x S, twice (M and M^T M)."""
+    P(P+1)/2 matrices S x S, twice (M and M^T M)."""  # noqa: E501 - rewrapping would change the docstring
     S = units
     points = int(max(8, min(32, math.sqrt(MAP_FLOPS / S**3))))
     window = int(min(steps, max(points, MAP_FLOPS // (2 * S**3))))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .configs import SimpleRNNConfig, _RecurrentConfig
+from .layers.configs import SimpleRNNConfig, _RecurrentConfig
 from .messages import N_, Message, UserError
 
 Array = np.ndarray
@@ -218,7 +218,8 @@ def stacking_error(kind: str, first: _RecurrentConfig, second: _RecurrentConfig,
     tf, keras = _tf()
     make = getattr(keras.layers, KERAS_LAYERS[kind])
     one = make(first.units, **{k: v for k, v in asdict(first).items() if k != "units"})
-    two = make(second.units, name="upper", **{k: v for k, v in asdict(second).items() if k != "units"})  # as the NumPy side's
+    two = make(second.units, name="upper",   # as the NumPy side's
+               **{k: v for k, v in asdict(second).items() if k != "units"})
     try:
         out = one(tf.zeros(input_shape))
         two(out[0] if isinstance(out, (list, tuple)) else out)
@@ -445,7 +446,7 @@ def model_gradients(model, x: Array, labels: Array, mask: Array | None = None) -
     """Loss (sparse categorical cross-entropy), predictions, gradients of every weight and the input,
     and the total dL/dh_t of the RNN inside (``hidden``; ``cell`` = dL/dc_t for an LSTM, else None),
     in one compiled function (see layer_gradients). ``mask`` (B, T) goes to the recurrent layer only
-    (padded steps carry its state); the loss is over every step, as rnn_core.model.RNNClassifier.loss."""
+    (padded steps carry its state); the loss is over every step, as rnn_core.training.model.RNNClassifier.loss."""
     tf, _ = _tf()
     n = _n_states(model.rnn)
     labels = np.asarray(labels)
@@ -499,7 +500,7 @@ def timedistributed_vs_dense(h: Array, kernel: Array, bias: Array, activation: s
 
 # =====================================================================================
 # -- training the model's Keras twin, step for step (issue 10) --------------------------
-# The Training page trains rnn_core.model.RNNClassifier in NumPy and, on the same batches
+# The Training page trains rnn_core.training.model.RNNClassifier in NumPy and, on the same batches
 # from the same initial weights, this Keras model with train_on_batch (the parity curve);
 # the trained model is exported from here as a .keras file.
 
@@ -560,14 +561,14 @@ def save_model_bytes(model) -> bytes:
 
 # =====================================================================================
 # -- a user's own model file (issue 11) ------------------------------------------------
-# Everything below is self-contained: the file is inspected by rnn_core.model_files
+# Everything below is self-contained: the file is inspected by rnn_core.saving.model_files
 # (no Keras) before Keras reads a byte of it.
 
 
 def load_model_file(filename: str, data: bytes):
     """Inspect a user's ``.keras`` file, then load it with Keras; returns ``(keras.Model, ModelFileInfo)``.
 
-    The bytes are checked by :func:`rnn_core.model_files.inspect_model_file` first
+    The bytes are checked by :func:`rnn_core.saving.model_files.inspect_model_file` first
     (nothing reaches Keras otherwise), then written to a private temporary
     directory (mode 0700, removed afterwards whatever happens) and loaded with
     ``keras.saving.load_model(path, safe_mode=True, compile=False)``. Any failure
@@ -576,7 +577,7 @@ def load_model_file(filename: str, data: bytes):
     import shutil  # noqa: PLC0415
     import tempfile  # noqa: PLC0415
 
-    from .model_files import ModelFileError, inspect_model_file  # noqa: PLC0415
+    from .saving.model_files import ModelFileError, inspect_model_file  # noqa: PLC0415
 
     info = inspect_model_file(filename, data)
     _, keras = _tf()

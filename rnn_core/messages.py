@@ -13,7 +13,8 @@ look the template up in the visitor's catalog and fill in the same fields
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 
 def N_(template: str) -> str:
@@ -28,7 +29,7 @@ class Message(str):
     template: str
     fields: Mapping[str, Any]
 
-    def __new__(cls, template: str, fields: Mapping[str, Any] | None = None) -> "Message":
+    def __new__(cls, template: str, fields: Mapping[str, Any] | None = None) -> Message:
         fields = dict(fields or {})
         self = super().__new__(cls, _fill(template, fields, _english))
         self.template, self.fields = template, fields

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .messages import Message, N_
+from .messages import N_, Message
 
 # A table column's kind, as a visitor reads it (tables.KINDS).
 KIND_WORDS = {"number": N_("number"), "time": N_("time"), "text": N_("text"), "empty": N_("empty")}

@@ -58,6 +58,6 @@ def check_budget(train_steps: int, cell: str, batch: int, steps: int, features: 
         raise BudgetError(N_("{train_steps:,} steps of batch {batch} x {steps} time steps with {units} units would "
                              "take about {total:.0f} s here; the limit is {max_seconds:.0f} s per run (about "
                              "{fits:,} such steps). Use fewer epochs, shorter sequences or fewer units."),
-                          train_steps=train_steps, batch=batch, steps=steps, units=units, total=total, max_seconds=max_seconds,
-                          fits=fits)
+                          train_steps=train_steps, batch=batch, steps=steps, units=units, total=total,
+                          max_seconds=max_seconds, fits=fits)
     return total

@@ -60,7 +60,7 @@ class AppServer:
     def __init__(self, log_path: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_path, "w")
+        self.log = open(log_path, "w")  # noqa: SIM115 - stays open for the server's lifetime, closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port),
@@ -149,7 +149,7 @@ _RUN_COUNTER = """(() => {
             });
         }
     };
-})();"""
+})();"""  # noqa: E501 - a line of the injected JavaScript; rewrapping would change the string
 
 _SETTLED = """() => {
     const app = document.querySelector('[data-testid="stApp"]');

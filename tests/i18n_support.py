@@ -85,11 +85,13 @@ CODE_WORDS = {
     "ave", "None", "True", "False", "CSV", "TSV", "JSON", "NPZ", "NPY", "Parquet", "Excel", "xlsx", "csv", "tsv",
     "npz", "npy", "json", "txt", "parquet", "keras", "h5", "layers", "tf", "np", "ms", "s", "MB", "MiB", "GiB",
     "KiB", "GB", "URL", "ID", "id", "max", "min", "log", "exp", "sigma", "Lanczos", "Pascanu", "Hochreiter",
-    "Schmidhuber", "Bengio", "Mikolov", "Glorot", "Saxe", "CS231n", "ML", "UTF", "NaN", "inf", "nan", "float32", "float64", "dtype", "dL",
+    "Schmidhuber", "Bengio", "Mikolov", "Glorot", "Saxe", "CS231n", "ML", "UTF", "NaN", "inf", "nan", "float32",
+    "float64", "dtype", "dL",
     "dh", "dc", "dW", "dU", "db", "dx", "OK", "vs", "x", "e", "glorot_uniform", "glorot_normal", "orthogonal",
     "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "zeros", "ones", "random_normal", "random_uniform",
     "truncated_normal", "identity", "fit", "GradientTape", "tf.function", "Plotly", "plotly", "pandas",
-    "English", "Language", "stateful", "mish", "gamma", "diag", "z-score", "min-max", "Hz", "cuDNN", "step_forward", "step_backward",
+    "English", "Language", "stateful", "mish", "gamma", "diag", "z-score", "min-max", "Hz", "cuDNN", "step_forward",
+    "step_backward",
 }
 
 
@@ -136,7 +138,7 @@ def _figure_texts(spec: dict):
         yield title["text"]
     elif isinstance(title, str) and title:
         yield title
-    for key, value in layout.items():
+    for _key, value in layout.items():
         if isinstance(value, dict):
             title = value.get("title")
             if isinstance(title, dict) and title.get("text"):

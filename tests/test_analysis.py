@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from rnn_core import ACTIVATIONS, activations
-from rnn_core.analysis import fit_decay, jacobian_norm_map, pascanu_report, recurrent_contributions, step_jacobian_norms
+from rnn_core import ACTIVATIONS
+from rnn_core.analysis.gradient_flow import (
+    fit_decay,
+    jacobian_norm_map,
+    pascanu_report,
+    recurrent_contributions,
+    step_jacobian_norms,
+)
+from rnn_core.layers import activations
 
 
 def jacobians(fprime, u):

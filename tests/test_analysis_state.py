@@ -13,7 +13,7 @@ import pytest
 from helpers import FD_TOL, relative_error
 
 from rnn_core import GRU, LSTM, SimpleRNN
-from rnn_core.analysis import (
+from rnn_core.analysis.gradient_flow import (
     carry_products,
     compare_cells,
     fit_decay,
@@ -246,7 +246,7 @@ def test_compare_cells_norms_are_products_of_the_jacobians(cell, rng):
 
 
 def test_compare_cells_on_an_impulse():
-    from rnn_core.examples import make_example
+    from rnn_core.inputs.examples import make_example
 
     x = make_example("impulse", 200).inputs
     flows = compare_cells(x, units=16)

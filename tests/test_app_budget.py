@@ -1,4 +1,5 @@
-"""The issue's links through AppTest: a budget message and a one-click fit instead of a memory spike; bad URL values said.
+"""The issue's links through AppTest: a budget message and a one-click fit instead of a memory spike; \
+bad URL values said.
 
 These links have Keras off (``keras=false`` in the URL), so no TensorFlow is imported here.
 """

@@ -9,9 +9,8 @@ import re
 
 import numpy as np
 import pytest
-from test_app_pages import APP, PAGES, TIMEOUT, arr, figure_titled, figures, texts
-
 from streamlit.testing.v1 import AppTest
+from test_app_pages import APP, PAGES, TIMEOUT, arr, figure_titled, figures, texts
 
 pytestmark = pytest.mark.keras
 CELLS = ("SimpleRNN", "LSTM", "GRU")
@@ -44,8 +43,8 @@ def test_hidden_states_shows_the_cells_quantities_and_its_step(cell):
     at = open_cell_page("hidden", cell, units=3, t=4, return_state=True)
     assert_parity_green(at)
     titles = [f["layout"]["title"]["text"] for f in figures(at)]
-    expected = {"SimpleRNN": ["pre-activation z_t"], "LSTM": ["cell state c_t", "input gate i_t", "forget gate f_t", "candidate g_t",
-                                             "output gate o_t"],
+    expected = {"SimpleRNN": ["pre-activation z_t"], "LSTM": ["cell state c_t", "input gate i_t", "forget gate f_t",
+                                                              "candidate g_t", "output gate o_t"],
                 "GRU": ["update gate z_t", "reset gate r_t", "candidate h̃_t"]}[cell]
     for name in expected:
         assert any(t.startswith(name) for t in titles), (name, titles)
@@ -133,7 +132,8 @@ def test_keras_vs_numpy_table_for_each_cell(cell):
 @pytest.mark.parametrize("cell", ["SimpleRNN", "LSTM"])
 def test_ragged_long_format_upload_is_masked_on_every_page(cell):
     """Groups of 5, 3 and 2 steps: padded steps carry the state (Keras masking) in both engines, on every page."""
-    rows = ["id,t,value"] + [f"{g},{t},{(g + 1) * 0.3 + t * 0.1:.2f}" for g, n in enumerate((5, 3, 2)) for t in range(n)]
+    rows = ["id,t,value"] + [f"{g},{t},{(g + 1) * 0.3 + t * 0.1:.2f}"
+                             for g, n in enumerate((5, 3, 2)) for t in range(n)]
     at = open_cell_page("hidden", cell, units=3, head="many-to-one")
     at.button_group(key="source").set_value("upload").run()
     at.file_uploader(key="upload_file").upload("groups.csv", "\n".join(rows).encode())

@@ -5,10 +5,9 @@ The model is saved by Keras inside the test; the page's numbers are compared wit
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 from test_app_cells import assert_parity_green
 from test_app_pages import APP, PAGES, TIMEOUT, arr, figure_titled, texts
-
-from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.keras
 TYPED = "0.1, 0.2, 0.3; 0.3, -0.1, 0.0; -0.2, 0.4, 0.1; 0.5, 0.5, -0.5; 0.0, 0.1, 0.2"

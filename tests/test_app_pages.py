@@ -77,7 +77,8 @@ def figure_titled(at: AppTest, start: str) -> dict:
     for fig in figures(at):
         if fig["layout"].get("title", {}).get("text", "").startswith(start):
             return fig
-    raise AssertionError(f"no figure titled {start!r}: {[f['layout'].get('title', {}).get('text') for f in figures(at)]}")
+    raise AssertionError(f"no figure titled {start!r}: "
+                         f"{[f['layout'].get('title', {}).get('text') for f in figures(at)]}")
 
 
 def test_home_links_every_page():

@@ -164,7 +164,7 @@ def test_gapminder_long_format_becomes_a_batch_with_an_id_picker():
 
 def test_iris_label_column_feeds_the_head_labels():
     from explorer.widgets import user_labels
-    from rnn_core.data import load_sequence
+    from rnn_core.inputs.loading import load_sequence
 
     x, info = load_sequence("iris.csv", _plotly_dataset("iris"), label_column="species")
     labels = user_labels(x, info, AppConfig(num_classes=3))

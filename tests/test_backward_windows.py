@@ -1,4 +1,4 @@
-"""The backward loop's windows of steps (rnn_core/recurrence.py): any window size gives the same gradients.
+"""The backward loop's windows of steps (rnn_core/layers/recurrence.py): any window size gives the same gradients.
 
 The parity and finite-difference tests run sequences short enough to fit one window, so here the window is
 shrunk to 1 and 3 steps, with every path through the loop (masking, truncation, dropout, GRU's reset_before):
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from helpers import random_rnn
 
-from rnn_core import recurrence
+from rnn_core.layers import recurrence
 
 CASES = [
     ("simple_rnn", {}),

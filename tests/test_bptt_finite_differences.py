@@ -12,7 +12,7 @@ import pytest
 from helpers import FD_TOL, numeric_gradient, random_layer, relative_error
 
 from rnn_core import ACTIVATIONS
-from rnn_core.model import RNNClassifier
+from rnn_core.training.model import RNNClassifier
 
 B, T, D, H = 2, 5, 3, 4
 
@@ -29,7 +29,8 @@ def check_layer_gradients(layer, x, rng, mask=None, training=False, h0=None, tru
 
     def loss():
         # Re-run with the same dropout masks: the masks are part of the function being differentiated.
-        r = layer(x, mask=mask, training=False, initial_state=h0) if not training else _with_masks(layer, x, mask, h0, masks, rng_state)
+        r = (layer(x, mask=mask, training=False, initial_state=h0) if not training
+             else _with_masks(layer, x, mask, h0, masks, rng_state))
         o, s = r if layer.return_state else (r, None)
         return float(np.sum(o * g_out) + (np.sum(s * g_state) if s is not None else 0.0))
 
@@ -46,7 +47,8 @@ def _with_masks(layer, x, mask, h0, masks, rng_state):
     """Call the layer in training mode with the dropout masks of the checked call."""
     layer._rng.bit_generator.state = rng_state
     out = layer(x, mask=mask, training=True, initial_state=h0)
-    assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(layer.last_dropout_masks, masks, strict=True))
+    assert all((a is None and b is None) or np.array_equal(a, b)
+               for a, b in zip(layer.last_dropout_masks, masks, strict=True))
     return out
 
 
@@ -65,7 +67,8 @@ def test_every_flag_combination(return_sequences, return_state, go_backwards, us
 def test_every_activation(activation, rng):
     # exponential feeds e^h back into itself: keep the weights small so it stays finite over 5 steps.
     scale = 0.2 if activation == "exponential" else 0.6
-    layer = random_layer(H, D, rng, np.float64, scale=scale, activation=activation, return_sequences=True, return_state=True)
+    layer = random_layer(H, D, rng, np.float64, scale=scale, activation=activation, return_sequences=True,
+                         return_state=True)
     check_layer_gradients(layer, rng.normal(size=(B, T, D)) * scale, rng)
 
 

@@ -20,8 +20,8 @@ EXPECTED = {
                       "SimpleRNN": ("text", "SimpleRNN(4, return_sequences")},
     "gradient-flow": {"LSTM": ("chart", "dL/dc_t"), "GRU": ("chart", "Products of the update gate"),
                       "SimpleRNN": ("chart", "Per-step stretch: largest singular value of J_t = diag")},
-    "keras-vs-numpy": {"LSTM": ("text", "rnn_core/lstm_cell.py"), "GRU": ("text", "rnn_core/gru_cell.py"),
-                       "SimpleRNN": ("text", "rnn_core/simple_rnn_cell.py")},
+    "keras-vs-numpy": {"LSTM": ("text", "rnn_core/layers/lstm_cell.py"), "GRU": ("text", "rnn_core/layers/gru_cell.py"),
+                       "SimpleRNN": ("text", "rnn_core/layers/simple_rnn_cell.py")},
 }
 
 

@@ -72,7 +72,8 @@ def test_every_page_from_the_navigation(browser, server):
         if heading not in title(page):          # the page already shown reruns nothing when its link is clicked
             page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
             settle(page)
-        page.wait_for_function("h => document.querySelector('h1') && document.querySelector('h1').innerText.includes(h)",
+        page.wait_for_function("h => document.querySelector('h1') && "
+                               "document.querySelector('h1').innerText.includes(h)",
                                arg=heading)
         no_exception_box(page)
         slug = re.sub(r"\W+", "_", label.lower()).strip("_")
@@ -148,7 +149,8 @@ def choose_upload(page) -> None:
 
 
 def upload(page, name: str, data: bytes) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(   # the sequence uploader
+    # the sequence uploader
+    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(
         {"name": name, "mimeType": "application/octet-stream", "buffer": data})
     settle(page)
 

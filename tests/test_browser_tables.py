@@ -59,7 +59,8 @@ def open_upload(browser, server, query: str = ""):
 
 
 def upload(page, name: str, data: bytes) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(   # the sequence uploader
+    # the sequence uploader
+    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(
         {"name": name, "mimeType": "text/csv", "buffer": data})
     settle(page)
 

@@ -1,4 +1,5 @@
-"""The per-visit budget (rnn_core/budget.py): its estimate against measured memory, and the nearest fitting configuration.
+"""The per-visit budget (rnn_core/budget.py): its estimate against measured memory, and the nearest fitting \
+configuration.
 
 Memory is measured with tracemalloc on the NumPy path of each page (the same calls as the page, from
 bench/page_work.py). Not a timed test: time estimates are compared with measurement by bench/bench_budget.py.

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers import assert_close
 
-from rnn_core.clipping import clip_by_global_norm, clip_by_norm, clip_gradients, global_norm, l2_norm
+from rnn_core.training.clipping import clip_by_global_norm, clip_by_norm, clip_gradients, global_norm, l2_norm
 
 
 def grads(rng):

@@ -1,4 +1,4 @@
-"""rnn_core.data.load_sequence: every format, every bad input, and fuzzing that only SequenceError escapes."""
+"""rnn_core.inputs.loading.load_sequence: every format, every bad input, and fuzzing that only SequenceError escapes."""
 
 import io
 import json
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn_core.data import MAX_BYTES, MAX_STEPS, SequenceError, load_sequence, normalize, parse_typed
+from rnn_core.inputs.loading import MAX_BYTES, MAX_STEPS, SequenceError, load_sequence, normalize, parse_typed
 
 
 def npy_bytes(array) -> bytes:

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from i18n_support import ROOT, catalog, catalog_files, code_messages, code_spans, fields, source_files
 
 from explorer import i18n
@@ -114,7 +113,8 @@ def test_marked_messages_are_plain_literals():
         for call in _calls(tree, {"_", "N_", "ngettext"}):
             for arg in call.args[:2 if call.func.id == "ngettext" else 1]:
                 if isinstance(arg, (ast.JoinedStr, ast.BinOp)) or (
-                        isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "format"):
+                        isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
+                        and arg.func.attr == "format"):
                     bad.append(f"  {path.relative_to(ROOT)}:{call.lineno}")
     assert not bad, "a marked message must be a literal (or a name holding one):\n" + "\n".join(bad)
 
@@ -132,7 +132,8 @@ def test_rnn_core_raises_user_errors_with_templates():
             if name not in USER_ERRORS or not node.exc.args:
                 continue
             first = node.exc.args[0]
-            ok = (isinstance(first, ast.Call) and isinstance(first.func, ast.Name) and first.func.id in {"N_", "Message"}
+            ok = (isinstance(first, ast.Call) and isinstance(first.func, ast.Name)
+                  and first.func.id in {"N_", "Message"}
                   ) or isinstance(first, ast.Name)
             if not ok:
                 bad.append(f"  {path.relative_to(ROOT)}:{node.lineno}: raise {name}({ast.unparse(first)[:60]}...)")
@@ -147,13 +148,12 @@ def test_korean_is_used_only_where_asked():
         assert i18n._("Home") != "Home"
         assert re.search("[가-힣]", i18n._("Home"))
     assert i18n._("Home") == "Home"
-    with pytest.raises(ValueError, match="lang must be one of"):
-        with i18n.use_language("fr"):
-            pass
+    with pytest.raises(ValueError, match="lang must be one of"), i18n.use_language("fr"):
+        pass
 
 
 def test_an_error_from_rnn_core_is_shown_translated_with_its_fields():
-    template = next(m for m in code_messages(["rnn_core/data.py"]) if "{" in m)
+    template = next(m for m in code_messages(["rnn_core/inputs/loading.py"]) if "{" in m)
     fields_of = {name for _lit, name, _s, _c in __import__("string").Formatter().parse(template) if name}
     err = SequenceError(template, **{name: 7 for name in fields_of})
     assert i18n.text(err) == str(err)                     # English outside a Korean session
@@ -182,12 +182,14 @@ def test_the_catalog_is_read_once_per_process():
 
 
 @pytest.mark.parametrize("written, read", [
-    ("사이드바의 *순환 가중치 배율*을(를) 움직이세요", "사이드바의 *순환 가중치 배율*을 움직이세요"),   # after a consonant
+    # after a consonant
+    ("사이드바의 *순환 가중치 배율*을(를) 움직이세요", "사이드바의 *순환 가중치 배율*을 움직이세요"),
     ("망각 게이트 f_t이(가) 곱해집니다", "망각 게이트 f_t가 곱해집니다"),                       # t: 티
     ("모델을(를)", "모델을"), ("층이(가)", "층이"), ("셀은(는)", "셀은"), ("배치과(와)", "배치와"),
     ("LSTM은(는)", "LSTM은"), ("GRU은(는)", "GRU는"), ("SimpleRNN이(가)", "SimpleRNN이"),   # read letter by letter
     ("80,000(으)로", "80,000으로"), ("파일(으)로", "파일로"), ("4(으)로", "4로"), ("12(으)로", "12로"),
-    ("6(으)로", "6으로"), ("`h`을(를)", "`h`를"), ("`U`을(를)", "`U`를"), ("{field}을(를)", "{field}을(를)"),      # not filled in yet
+    ("6(으)로", "6으로"), ("`h`을(를)", "`h`를"), ("`U`을(를)", "`U`를"),
+    ("{field}을(를)", "{field}을(를)"),      # not filled in yet
     ("plain (text) without particles", "plain (text) without particles"),
 ])
 def test_korean_particles_follow_the_word_before_them(written, read):

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 from i18n_support import english_leftovers, english_words
+from streamlit.testing.v1 import AppTest
 from test_app_pages import APP, PAGES
 
 from explorer.i18n import use_language
-from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.keras          # Keras vs NumPy runs TensorFlow
 TIMEOUT = 120                           # the first Keras run imports TensorFlow
@@ -55,8 +55,8 @@ def _pending_words() -> set[str]:
         words |= {"tolerance"}
     if not CORE_MERGED:
         from rnn_core import CELLS, SimpleRNN
-        from rnn_core.analysis import pascanu_report
-        from rnn_core.examples import EXAMPLES, make_example
+        from rnn_core.analysis.gradient_flow import pascanu_report
+        from rnn_core.inputs.examples import EXAMPLES, make_example
 
         layer = SimpleRNN(2)
         layer.build((1, 1, 1))

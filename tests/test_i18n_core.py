@@ -22,23 +22,24 @@ import subprocess
 import sys
 import zipfile
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
-
 from i18n_support import ROOT, catalog, code_messages, english_words
 from test_model_files import _lambda_layer, _sequential, _simple_rnn, keras_file
 
 from explorer import i18n
-from rnn_core import budget, data, examples, tasks, training_budget
-from rnn_core.analysis import pascanu_report, state_jacobian_map
-from rnn_core.activations import get as get_activation
-from rnn_core.jacobian import diagonal_times_matrix
+from rnn_core import budget, training_budget
+from rnn_core.analysis.gradient_flow import pascanu_report, state_jacobian_map
+from rnn_core.inputs import examples
+from rnn_core.inputs import loading as data
+from rnn_core.layers.activations import get as get_activation
+from rnn_core.layers.jacobian import diagonal_times_matrix
 from rnn_core.messages import Message, UserError
-from rnn_core.model_config import RESAVE, RecurrentLayer
-from rnn_core.model_files import ModelFileError, inspect_model_file
-from rnn_core.targets import TargetError, check_targets
+from rnn_core.saving.model_config import RESAVE, RecurrentLayer
+from rnn_core.saving.model_files import ModelFileError, inspect_model_file
+from rnn_core.training import tasks
+from rnn_core.training.targets import TargetError, check_targets
 
 HANGUL = re.compile("[가-힣]")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -275,7 +276,7 @@ def test_gate_labels_and_analysis_texts_are_messages():
 
 def test_the_stacking_error_is_a_translated_value_error():
     from rnn_core import SimpleRNN
-    from rnn_core.layer import StackingError
+    from rnn_core.layers.rnn import StackingError
 
     with pytest.raises(ValueError) as err:
         SimpleRNN(2, name="second")(np.ones((2, 4), np.float32))
@@ -299,13 +300,14 @@ def test_every_rnn_core_template_formats_in_both_languages():
 
 
 def test_rnn_core_imports_no_streamlit():
-    for path in sorted((ROOT / "rnn_core").glob("*.py")):
+    for path in sorted((ROOT / "rnn_core").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
             for name in names:
                 assert name.split(".")[0] not in ("streamlit", "explorer"), f"{path.name} imports {name}"
-    script = ("import sys, rnn_core, rnn_core.data, rnn_core.tables, rnn_core.model_files, rnn_core.budget, "
-              "rnn_core.tasks, rnn_core.training, rnn_core.analysis, rnn_core.examples, rnn_core.keras_bridge\n"
+    script = ("import sys, rnn_core, rnn_core.inputs.loading, rnn_core.inputs.tables, rnn_core.saving.model_files, "
+              "rnn_core.budget, rnn_core.training.tasks, rnn_core.training.trainer, rnn_core.analysis.gradient_flow, "
+              "rnn_core.inputs.examples, rnn_core.keras_bridge\n"
               "assert 'streamlit' not in sys.modules and 'explorer' not in sys.modules, sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True, timeout=120)

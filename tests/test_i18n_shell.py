@@ -16,7 +16,7 @@ from i18n_support import english_words, visible_texts
 from streamlit.testing.v1 import AppTest
 
 from explorer import i18n
-from rnn_core.data import MAX_BATCH
+from rnn_core.inputs.loading import MAX_BATCH
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 HANGUL = re.compile("[가-힣]")
@@ -57,7 +57,7 @@ def run(at: AppTest, element=None) -> AppTest:
     AppTest turns each choice widget's value back into its label in the test's thread, with the script's
     format_func: outside a script run ``_()`` would say English while the tree shows Korean labels.
     """
-    with i18n.use_language(at.session_state["lang"] if "lang" in at.session_state else "en"):
+    with i18n.use_language(at.session_state.get("lang", "en")):
         (element or at).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
@@ -89,7 +89,7 @@ def test_home_and_sidebar_in_korean_leave_no_english():
     assert leftovers(at) == {}
     assert at.session_state["lang"] == "ko" and at.query_params["lang"] == "ko"
     assert "입력 시퀀스" in sidebar_texts(at) and "모든 페이지에 표시 중" in sidebar_texts(at)
-    assert any("해 볼 만한 것" == s.value for s in at.subheader)
+    assert any(s.value == "해 볼 만한 것" for s in at.subheader)
     # The "things to try" links keep their URL values and carry the language to the page they open.
     links = re.findall(r"\]\(([^)]+)\)", "\n".join(m.value for m in at.markdown))
     assert "gradient-flow?head=none&units=16&steps=60&example=impulse&recurrent_scale=0.5&lang=ko" in links

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from i18n_support import english_words, visible_texts
 from streamlit.testing.v1 import AppTest
 
-from i18n_support import english_words, visible_texts
-
-from explorer import i18n, training_figures as tf
+from explorer import i18n
+from explorer import training_figures as tf
 from rnn_core.messages import Message
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -37,7 +37,7 @@ def page_leftovers(at: AppTest) -> dict[str, list[str]]:
     plain English strings (once they are Messages, shown with i18n.text, nothing is set aside)."""
     core = []
     for key in ("training_run", "compare_run"):
-        run = at.session_state[key] if key in at.session_state else None
+        run = at.session_state.get(key)
         if run is not None and not isinstance(run.task.description, Message):
             core.append(str(run.task.description))
     out = {}
@@ -56,7 +56,7 @@ def run(at: AppTest, element=None) -> AppTest:
     AppTest turns each choice widget's value back into its label in the test's thread, with the script's
     format_func: outside a script run ``_()`` would say English while the tree shows Korean labels.
     """
-    with i18n.use_language(at.session_state["lang"] if "lang" in at.session_state else "en"):
+    with i18n.use_language(at.session_state.get("lang", "en")):
         (element or at).run()
     return at
 

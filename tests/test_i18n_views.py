@@ -12,11 +12,11 @@ import re
 import numpy as np
 import pytest
 from i18n_support import _figure_texts, english_leftovers, english_words
+from streamlit.testing.v1 import AppTest
 from test_app_pages import APP, PAGES, arr
 
 from explorer import figures
 from explorer.i18n import use_language
-from streamlit.testing.v1 import AppTest
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 TIMEOUT = 60
@@ -26,10 +26,13 @@ ALLOWED = {
     "blue-badge", "green-badge", "red-badge",   # st.badge's markdown directive (:green-badge[...]), not shown as text
     "green",                                    # st.markdown's colour directive :green[...]
     "nbsp",                                     # the HTML entity &nbsp; of engine_header's empty detail line
-    "whole",                                    # the metric "max |per_step − whole|" names the variables of the code above it
+    "whole",                                    # the metric "max |per_step − whole|" names the variables of the code
+                                                # above it
     "hh",                                       # the GRU candidate's name in rnn_core (a table column, like h, z, r)
-    "gamma", "diag",                            # math in step_sigmas: the bound gamma·sigma_max(U), J_t = diag(f'(z_t)) Uᵀ
-    "mish",                                     # an activation's name among the sidebar's options (keras.activations.mish)
+    "gamma", "diag",                            # math in step_sigmas: the bound gamma·sigma_max(U),
+                                                # J_t = diag(f'(z_t)) Uᵀ
+    "mish",                                     # an activation's name among the sidebar's options
+                                                # (keras.activations.mish)
     "stateful",                                 # the sidebar toggle named after Keras' argument `stateful`
 }
 
@@ -109,9 +112,10 @@ def test_output_shapes_in_korean(shapes_pair):
     cell, ko, _en = shapes_pair
     assert_all_korean(ko)
     subheaders = [str(s.value) for s in ko.subheader]
-    assert "출력 형태" == ko.title[0].value
+    assert ko.title[0].value == "출력 형태"
     # The course's two points, in Korean: what the flags change, and TimeDistributed(Dense) == Dense on 3-D.
-    assert "네 가지 설정 모두" in subheaders and "TimeDistributed(Dense)는 3차원 텐서에 적용한 Dense와 같습니다" in subheaders
+    assert ("네 가지 설정 모두" in subheaders
+            and "TimeDistributed(Dense)는 3차원 텐서에 적용한 Dense와 같습니다" in subheaders)
     code = "\n".join(c.value for c in ko.code)
     assert "모든 h_t" in code and "마지막 은닉 상태 h_T" in code
     assert "out = " + cell in code
@@ -152,8 +156,8 @@ def korean_figures(rng):
         "unit_lines": figures.unit_lines({"NumPy": long, "Keras": long}, [0, 1], "유닛"),
         "unrolled_diagram": figures.unrolled_diagram(9, 3, 4, False, True, True, highlight=1, cell_name="LSTM",
                                                      state_names=("h", "c"), gate_names=("i", "f", "g", "o")),
-        "gradient_norms": figures.gradient_norms({"NumPy": np.array([1.0, np.inf, 1e-3]), "Keras": np.ones(3)}, "기울기",
-                                                 decay=decay, rates={"NumPy": decay}),
+        "gradient_norms": figures.gradient_norms({"NumPy": np.array([1.0, np.inf, 1e-3]), "Keras": np.ones(3)},
+                                                 "기울기", decay=decay, rates={"NumPy": decay}),
         "jacobian_map": figures.jacobian_map(np.arange(4), rng.normal(size=(4, 4)), "모든 스텝"),
         "step_sigmas": figures.step_sigmas(rng.uniform(size=6), 2.0, "모든 스텝"),
         "step_sigmas_gated": figures.step_sigmas(rng.uniform(size=6), None, "모든 스텝"),

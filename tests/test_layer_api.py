@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnn_core import SimpleRNN
-from rnn_core.initializers import initialize
+from rnn_core.layers.initializers import initialize
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -140,7 +140,7 @@ def test_last_sequences_and_explain_step_agree_with_the_call(kind, names, rng):
 
 def test_configs_are_frozen_and_named_like_keras():
     cfg = LSTMConfig(3)
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):        # dataclasses.FrozenInstanceError
         cfg.units = 4
     assert GRUConfig(3).reset_after is True and LSTMConfig(3).unit_forget_bias is True
     assert set(CELLS) == set(KINDS) and CELLS["simple_rnn"] is SimpleRNN

@@ -131,8 +131,8 @@ def test_weights_copy_both_ways(kind, rng):
 def test_tutorial_model_with_gated_cell(cell, many_to_many, rng):
     """The tutorial model with an LSTM/GRU: the bridge's compiled model_gradients against the NumPy layer."""
     from rnn_core import CELLS
-    from rnn_core.dense import Dense
-    from rnn_core.losses import LOSSES
+    from rnn_core.layers.dense import Dense
+    from rnn_core.training.losses import LOSSES
 
     C = 3
     model = kb.build_tutorial_model(H, C, many_to_many, input_shape=(B, T, D), cell=cell)

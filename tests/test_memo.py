@@ -1,4 +1,5 @@
-"""The byte-bounded result cache, without Streamlit: bounded by bytes, each key computed once, shared arrays read-only."""
+"""The byte-bounded result cache, without Streamlit: bounded by bytes, each key computed once, \
+shared arrays read-only."""
 
 import threading
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""rnn_core.optimizers: the same gradients fed to Keras' optimizers and to ours, and hand-computed steps."""
+"""rnn_core.training.optimizers: the same gradients fed to Keras' optimizers and to ours, and hand-computed steps."""
 
 import math
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from helpers import assert_close
 
-from rnn_core import optimizers
-from rnn_core.optimizers import SGD, Adam, RMSprop
+from rnn_core.training import optimizers
+from rnn_core.training.optimizers import SGD, Adam, RMSprop
 
 SHAPES = [(5, 4), (4, 4), (4,)]
 STEPS = 20

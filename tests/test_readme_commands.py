@@ -21,3 +21,10 @@ def test_ci_runs_the_readme_test_command():
     _, tests = readme_commands()
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert tests in ci_lines, "'.ci/run' must run the README's test command unchanged"
+
+
+def test_ci_runs_the_linter_before_the_tests():
+    _, tests = readme_commands()
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    lint = [i for i, line in enumerate(ci_lines) if line.endswith("ruff check .")]
+    assert lint and lint[0] < ci_lines.index(tests), "'.ci/run' must run `ruff check .` before the tests"

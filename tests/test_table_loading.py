@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnn_core.data import MAX_BATCH, SequenceError, load_sequence
+from rnn_core.inputs.loading import MAX_BATCH, SequenceError, load_sequence
 
 
 def plotly_dataset(name: str) -> bytes:

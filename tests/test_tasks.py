@@ -1,12 +1,13 @@
-"""rnn_core.tasks: generated tasks (shapes, seeds, targets that follow from the inputs) and the user's own data."""
+"""rnn_core.training.tasks: generated tasks (shapes, seeds, targets that follow from the inputs) \
+and the user's own data."""
 
 import io
 
 import numpy as np
 import pytest
 
-from rnn_core import tasks
-from rnn_core.targets import TargetError
+from rnn_core.training import tasks
+from rnn_core.training.targets import TargetError
 
 
 def _npz(**arrays) -> bytes:

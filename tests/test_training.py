@@ -1,13 +1,14 @@
-"""rnn_core.training and rnn_core.model's cells, in NumPy alone: steps, fit, Trainer chunks, stopping, bad targets."""
+"""rnn_core.training.trainer and rnn_core.training.model's cells, in NumPy alone: steps, fit, Trainer chunks, \
+stopping, bad targets."""
 
 import numpy as np
 import pytest
 
-from rnn_core import tasks
-from rnn_core.model import RNNClassifier
-from rnn_core.optimizers import SGD, Adam
-from rnn_core.targets import TargetError
-from rnn_core.training import StopTraining, Trainer, fit, train_step
+from rnn_core.training import tasks
+from rnn_core.training.model import RNNClassifier
+from rnn_core.training.optimizers import SGD, Adam
+from rnn_core.training.targets import TargetError
+from rnn_core.training.trainer import StopTraining, Trainer, fit, train_step
 
 B, T, D, H, C = 4, 7, 3, 6, 5
 

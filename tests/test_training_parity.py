@@ -9,9 +9,9 @@ in the order of sums, so the runs drift apart slowly rather than not at all.
 import numpy as np
 import pytest
 
-from rnn_core.model import RNNClassifier
-from rnn_core.optimizers import SGD, Adam, RMSprop
-from rnn_core.training import fit, train_step
+from rnn_core.training.model import RNNClassifier
+from rnn_core.training.optimizers import SGD, Adam, RMSprop
+from rnn_core.training.trainer import fit, train_step
 
 pytestmark = pytest.mark.keras
 

@@ -186,9 +186,8 @@ def test_a_task_too_large_for_memory_is_refused_before_it_is_made():
 
 
 def test_the_sidebar_layer_flags_reach_the_model():
-    from rnn_core import LSTMConfig
-
     from explorer.training_view import layer_flags
+    from rnn_core import LSTMConfig
 
     flags = layer_flags(LSTMConfig(4, activation="relu", unit_forget_bias=False, go_backwards=True, stateful=True))
     assert dict(flags)["activation"] == "relu" and "stateful" not in dict(flags) and "units" not in dict(flags)
@@ -201,9 +200,8 @@ def test_the_sidebar_layer_flags_reach_the_model():
 
 @pytest.mark.keras
 def test_keras_twin_with_the_sidebar_flags_follows_too():
-    from rnn_core import GRUConfig
-
     from explorer.training_view import layer_flags
+    from rnn_core import GRUConfig
 
     flags = layer_flags(GRUConfig(4, reset_after=False, go_backwards=True, kernel_initializer="he_normal"))
     settings = replace(QUICK, cell="gru", layer_flags=flags, keras=True, epochs=6)
@@ -216,7 +214,7 @@ def test_keras_twin_with_the_sidebar_flags_follows_too():
 
 def test_an_upload_that_inflates_past_the_limit_is_refused_before_numpy_unpacks_it():
     from explorer.training_view import MAX_DATA_BYTES, load_upload
-    from rnn_core.targets import TargetError
+    from rnn_core.training.targets import TargetError
 
     buffer = io.BytesIO()
     np.savez_compressed(buffer, x=np.zeros((MAX_DATA_BYTES // 4 + 1024,), np.float32), y=np.zeros(1, np.int64))

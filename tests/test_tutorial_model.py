@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from helpers import assert_close
 
-from rnn_core.dense import Dense, time_distributed
-from rnn_core.model import RNNClassifier
+from rnn_core.layers.dense import Dense, time_distributed
+from rnn_core.training.model import RNNClassifier
 
 B, T, D, H, C = 2, 6, 5, 8, 7
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .messages import N_, Message
+from ..messages import N_, Message
 
 Array = np.ndarray
 
@@ -79,7 +79,8 @@ def adding_problem(T: int, batch: int, rng: np.random.Generator, num_classes: in
 
 def random_normal(T: int, batch: int, rng: np.random.Generator, num_classes: int, features: int = 3) -> Example:
     x = rng.standard_normal((batch, T, features)).astype(np.float32)
-    return Example(x, _labels(rng, (batch, T), num_classes), Message(N_("white noise, {features} features"), {"features": features}),
+    return Example(x, _labels(rng, (batch, T), num_classes),
+                   Message(N_("white noise, {features} features"), {"features": features}),
                    tuple(f"x{i}" for i in range(features)))
 
 

@@ -8,7 +8,7 @@ single weight exists. It also checks every ``build_config`` against the shapes
 it computed (Keras builds, and so allocates, each layer from its
 ``build_config`` before loading weights). The result says which datasets
 ``model.weights.h5`` must hold, with which shape and dtype
-(``rnn_core.model_files`` checks them).
+(``rnn_core.saving.model_files`` checks them).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
-from .data import MAX_STEPS
-from .messages import N_, Message, UserError
+from ..inputs.loading import MAX_STEPS
+from ..messages import N_, Message, UserError
 
 MAX_JSON_DEPTH = 64                       # nesting of config.json
 MAX_LAYERS = 64                           # layers, counting those inside wrappers
@@ -405,7 +405,8 @@ def _shape(value: Any, what: str) -> Shape:
     if not isinstance(value, list) or not 1 <= len(value) <= 6:
         raise ModelFileError(N_("{what} is not a valid shape ({value}). {resave}"),
                              what=what, value=str(value)[:40], resave=RESAVE)
-    return tuple(None if d is None else _int(d, Message(N_("A dimension of {what}"), {"what": what}), 0, max(MAX_DIM, MAX_STEPS))
+    return tuple(None if d is None else _int(d, Message(N_("A dimension of {what}"), {"what": what}), 0,
+                                             max(MAX_DIM, MAX_STEPS))
                  for d in value)
 
 
@@ -588,8 +589,8 @@ def _check_build(layer: dict, x: Shape, name: str) -> None:
                              name=name, resave=RESAVE)
     shape = build.get("input_shape")
     if shape is not None and (not isinstance(shape, list) or tuple(shape) != tuple(x)):
-        raise ModelFileError(N_("Layer {name!r} would be built for input shape {shape}, but the layers before it give {given}. "
-                                "Refusing a config that does not add up. {resave}"),
+        raise ModelFileError(N_("Layer {name!r} would be built for input shape {shape}, but the layers before it give "
+                                "{given}. Refusing a config that does not add up. {resave}"),
                              name=name, shape=str(shape)[:60], given=format_shapes([x]), resave=RESAVE)
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import Activation
-from .jacobian import StepJacobian, diagonal_times_matrix
-from .messages import N_, Message
+from ..layers.activations import Activation
+from ..layers.jacobian import StepJacobian, diagonal_times_matrix
+from ..messages import N_, Message
 
 Array = np.ndarray
 CHUNK_BYTES = 16 * 2**20       # dense Jacobians and Lanczos bases are built this many bytes at a time (bounds the peak)
@@ -365,7 +365,7 @@ def compare_cells(x: Array, units: int = 32, seed: int = 0, cells: tuple[str, ..
     gate f, GRU's update gate z) to this value (Keras' unit_forget_bias is 1):
     a gate that stays near 1 passes the gradient back untouched.
     """
-    from . import layer as layers   # noqa: PLC0415 - the layers import nothing from here; keep the core acyclic
+    from ..layers import rnn as layers  # noqa: PLC0415 - the layers import nothing from here; keep the core acyclic
 
     x = np.asarray(x, np.float64)
     x = x.reshape(1, -1, 1) if x.ndim == 1 else (x[None] if x.ndim == 2 else x)

@@ -34,7 +34,7 @@ The checks, in order (each refusal says what to do instead):
    ``MAX_METADATA_BYTES``, ``MAX_WEIGHTS_BYTES`` and ``MAX_TOTAL_BYTES``.
    Each member is then read in chunks with a byte counter that stops at its
    cap whatever the headers claim.
-3. The config (``rnn_core.model_config``), walked recursively: every object (any dict with a
+3. The config (``rnn_core.saving.model_config``), walked recursively: every object (any dict with a
    ``class_name``) must be on an allowlist of (module, class_name,
    registered_name): the layers in ``LAYER_CLASSES``, Sequential/Functional,
    the initializers in ``INITIALIZER_CLASSES``, L1/L2 regularizers, float
@@ -75,11 +75,23 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any
 
-from .data import MAX_BYTES
-from .messages import N_, Message
+from ..inputs.loading import MAX_BYTES
+from ..messages import N_, Message
 from .model_config import (  # noqa: F401 - the limits and classes are part of this module's API
-    ACTIVATIONS, DTYPE_POLICIES, LAYER_CLASSES, MAX_DIM, MAX_LAYERS, MAX_PARAMS, MAX_UNITS, RESAVE, LayerRow,
-    ModelFileError, RecurrentLayer, Shape, parse_model_config)
+    ACTIVATIONS,
+    DTYPE_POLICIES,
+    LAYER_CLASSES,
+    MAX_DIM,
+    MAX_LAYERS,
+    MAX_PARAMS,
+    MAX_UNITS,
+    RESAVE,
+    LayerRow,
+    ModelFileError,
+    RecurrentLayer,
+    Shape,
+    parse_model_config,
+)
 
 # -- caps (every one is checked before the resource is used) --------------------
 

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..messages import N_
 from .clipping import global_norm
 from .model import RNNClassifier
 from .optimizers import Optimizer
-from .messages import N_
 from .targets import TargetError, check_inputs, check_loss, check_targets
 
 Array = np.ndarray

@@ -10,8 +10,8 @@ leaky_relu'(0) = slope, hard_tanh'(+-1) = 1) so gradients match Keras exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

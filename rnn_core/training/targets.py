@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .messages import N_, Message, UserError
+from ..messages import N_, Message, UserError
 
 Array = np.ndarray
 
@@ -77,10 +77,9 @@ def check_targets(y, *, batch: int, steps: int, many_to_many: bool, num_class: i
         if y.shape != want:
             raise TargetError(N_("Labels must have shape {want} ({setting}); got {shape}."),
                               want=want, setting=setting, shape=y.shape)
-        if y.dtype.kind == "f":
-            if not np.isfinite(y).all() or (y != np.round(y)).any():
-                raise TargetError(N_("Labels must be whole numbers (class indices); got fractions or NaN. For "
-                                     "real-valued targets use the mse loss."))
+        if y.dtype.kind == "f" and (not np.isfinite(y).all() or (y != np.round(y)).any()):
+            raise TargetError(N_("Labels must be whole numbers (class indices); got fractions or NaN. For "
+                                 "real-valued targets use the mse loss."))
         y = y.astype(np.int64)
         if y.size and (y.min() < 0 or y.max() >= num_class):
             raise TargetError(N_("Labels must be class indices in [0, {num_class}) for a model with {num_class} "

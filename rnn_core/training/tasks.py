@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import data
-from .messages import N_, Message
+from ..inputs import loading as data
+from ..messages import N_, Message
 from .targets import SCCE_LOSS, TargetError, check_inputs, check_targets
 
 Array = np.ndarray

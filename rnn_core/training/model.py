@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dense import Dense, DenseGradients
-from .layer import CELLS, RNNGradients
+from ..layers.dense import Dense, DenseGradients
+from ..layers.rnn import CELLS, RNNGradients
 from .losses import LOSSES
 
 Array = np.ndarray

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import N_, Message
 from .activations import Activation
 from .cell_base import Cell, split_weights
 from .jacobian import StepJacobian, diagonal_times_matrix
-from .messages import N_, Message
 
 Array = np.ndarray
 

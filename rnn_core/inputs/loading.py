@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import SequenceError
-from .messages import N_, Message
+from ..errors import SequenceError
+from ..messages import N_, Message
 
 Array = np.ndarray
 
@@ -220,7 +220,8 @@ def _check_npy_header(stream, stored_size: int, what: str) -> None:
     if claimed > MAX_ARRAY_BYTES:
         raise SequenceError(N_("{what} would take {claimed:,.0f} MB ({shape}, {dtype}); the limit is "
                                "{max_array_bytes} MB. Upload fewer steps or features."),
-                            what=what, claimed=claimed / 2**20, shape=shape, dtype=dtype, max_array_bytes=MAX_ARRAY_BYTES // 2**20)
+                            what=what, claimed=claimed / 2**20, shape=shape, dtype=dtype,
+                            max_array_bytes=MAX_ARRAY_BYTES // 2**20)
     if stored_size > claimed + stream.tell() + 64:
         raise SequenceError(N_("{what} is larger than its header says ({stored_size:,} bytes for {claimed:,} bytes "
                                "of data): the file is damaged."),
@@ -260,7 +261,8 @@ def _npz(data: bytes, key: str | None) -> tuple[Array, SequenceInfo]:
             if member.file_size > MAX_ARRAY_BYTES + 65_536:
                 raise SequenceError(N_("{what} is {file_size:,.0f} MB uncompressed; the limit is {max_array_bytes} "
                                        "MB. Upload fewer steps or features."),
-                                    what=what, file_size=member.file_size / 2**20, max_array_bytes=MAX_ARRAY_BYTES // 2**20)
+                                    what=what, file_size=member.file_size / 2**20,
+                                    max_array_bytes=MAX_ARRAY_BYTES // 2**20)
             with archive.open(member) as stream:
                 head = stream.read(65_536 + 12)
             if not head.startswith(b"\x93NUMPY"):
@@ -268,7 +270,8 @@ def _npz(data: bytes, key: str | None) -> tuple[Array, SequenceInfo]:
                                        "numpy.savez."), what=what)
             _check_npy_header(io.BytesIO(head), member.file_size, what)
         with archive.open(members[name]) as stream:
-            array = _read_npy(io.BytesIO(stream.read(members[name].file_size + 1)), Message(N_("Array {name!r}"), {"name": name}))
+            array = _read_npy(io.BytesIO(stream.read(members[name].file_size + 1)),
+                              Message(N_("Array {name!r}"), {"name": name}))
     except SequenceError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError, NotImplementedError, RuntimeError) as err:
@@ -296,7 +299,8 @@ def _json(text: str) -> Array:
                                "numbers or a list of lists."),
                             lineno=err.lineno, colno=err.colno, msg=err.msg) from None
     except RecursionError:
-        raise SequenceError(N_("This JSON is nested too deeply. Expected a list of numbers or a list of lists.")) from None
+        raise SequenceError(N_("This JSON is nested too deeply. "
+                               "Expected a list of numbers or a list of lists.")) from None
     if not isinstance(value, list) or not value:
         raise SequenceError(N_("Expected a JSON list of numbers, [1, 2, 3], or a list of lists, [[1, 2], [3, 4]]."))
     depth, node = 0, value
@@ -388,7 +392,8 @@ def _finish(array: Array, info: SequenceInfo, nan_policy: str) -> tuple[Array, S
     array = _handle_non_finite(array, info, nan_policy)
     steps = array.shape[-2]
     if steps < 2:
-        template = (N_("The sequence has {steps} time step; an RNN needs at least 2. Rows are time steps.") if steps == 1
+        template = (N_("The sequence has {steps} time step; an RNN needs at least 2. Rows are time steps.")
+                    if steps == 1
                     else N_("The sequence has {steps} time steps; an RNN needs at least 2. Rows are time steps."))
         raise SequenceError(template, steps=steps)
     if steps > MAX_STEPS:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import SequenceError
-from .messages import N_, Message
-from .phrases import KIND_WORDS, join
+from ..errors import SequenceError
+from ..messages import N_, Message
+from ..phrases import KIND_WORDS, join
 from .table_readers import _DATE_LIKE, RawTable
 
 KINDS = ("number", "time", "text", "empty")
@@ -310,7 +310,8 @@ def to_sequence(table: RawTable, info, *, columns=None, time_column=AUTO, id_col
     info.ids = chosen
     if lengths.min() < T:
         info.mask = step_mask = np.arange(T)[None, :] < lengths[:, None]     # (B, T) True where the step is real
-        info.notes.append(Message(N_("The sequences have different lengths ({shortest} to {longest} steps): the shorter ones "
+        info.notes.append(Message(N_("The sequences have different lengths ({shortest} to {longest} steps): "
+                                     "the shorter ones "
                                      "are padded with zeros at the end, and a mask marks the {real:,} real steps "
                                      "(masked steps carry the state on, as with Keras' masking)."),
                                   {"shortest": lengths.min(), "longest": T, "real": int(step_mask.sum())}))
@@ -363,10 +364,10 @@ def _repeated_times(info, times, name: str, kinds: dict[str, Column], roles: set
     hint = next((c.name for c in kinds.values() if c.kind == "text" and c.name not in roles), None)
     info.suggested_id = hint
     if hint:
-        info.notes.append(Message(N_("{count:,} rows repeat a {name!r} value: is this long format (one row per sequence "
-                                     "and time)? Choose a sequence id column, e.g. {hint!r}."),
+        info.notes.append(Message(N_("{count:,} rows repeat a {name!r} value: is this long format (one row per "
+                                     "sequence and time)? Choose a sequence id column, e.g. {hint!r}."),
                                   {"count": int(repeats.sum()), "name": name, "hint": hint}))
     else:
-        info.notes.append(Message(N_("{count:,} rows repeat a {name!r} value: is this long format (one row per sequence "
-                                     "and time)? Choose a sequence id column."),
+        info.notes.append(Message(N_("{count:,} rows repeat a {name!r} value: is this long format (one row per "
+                                     "sequence and time)? Choose a sequence id column."),
                                   {"count": int(repeats.sum()), "name": name}))

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import SequenceError
-from .messages import N_, Message
+from ..errors import SequenceError
+from ..messages import N_, Message
 
 MAX_TABLE_ROWS = 1_000_000          # rows of a table (long format: all sequences together)
 MAX_TABLE_COLUMNS = 2_048           # columns of a table (features are limited separately)
@@ -273,7 +273,8 @@ def unzip_capped(data: bytes, what: str, max_unzipped: int = MAX_UNZIPPED) -> di
         raise SequenceError(N_("This {what} file would expand to {claimed:,.0f} MB when unzipped ({n_members:,} "
                                "parts); the limit is {max_unzipped} MB. It looks like a zip bomb, or the table is "
                                "too large: keep the rows and columns you need."),
-                            what=what, claimed=claimed / 2**20, n_members=len(members), max_unzipped=max_unzipped // 2**20)
+                            what=what, claimed=claimed / 2**20, n_members=len(members),
+                            max_unzipped=max_unzipped // 2**20)
     out, total = {}, 0
     try:
         for member in members:

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import N_, Message
 from .activations import Activation
 from .cell_base import Cell, block_matmul, block_matmul_t, per_gate, split_weights
 from .jacobian import StepJacobian
-from .messages import N_, Message
 
 Array = np.ndarray
 

@@ -41,7 +41,7 @@ CACHE_WINDOW_BYTES = 512 * 1024
 class _WindowedCache:
     """The cell's backward cache for the window of steps holding t, recomputed as the loop walks back."""
 
-    def __init__(self, cell: Cell, tr: "Trace") -> None:
+    def __init__(self, cell: Cell, tr: Trace) -> None:
         T, B, width = tr.pre.shape
         self.cell, self.tr = cell, tr
         self.steps = max(1, CACHE_WINDOW_BYTES // (B * width * tr.pre.itemsize))

@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..messages import N_, UserError
 from . import activations, initializers
 from .cell_base import Cell
 from .configs import GRUConfig, LSTMConfig, SimpleRNNConfig, _RecurrentConfig
 from .gru_cell import GRUCell
 from .lstm_cell import LSTMCell
-from .messages import N_, UserError
 from .recurrence import Trace, backward, forward, weight_gradients
 from .simple_rnn_cell import SimpleRNNCell
 
@@ -214,7 +214,7 @@ class RNN:
             raise ValueError("inputs must have at least one time step.")
         if not self.built:
             self.build(x.shape)
-        if D != self.kernel.shape[0]:
+        if self.kernel.shape[0] != D:
             raise ValueError(f"inputs have {D} features but the layer was built for {self.kernel.shape[0]}.")
         dtype = np.result_type(self.kernel.dtype, np.float32) if not np.issubdtype(x.dtype, np.floating) \
             else np.result_type(x.dtype, self.kernel.dtype)
@@ -299,7 +299,7 @@ class RNN:
         d_states: dL/d(final state) for each returned state, in the returned order
             ((h,) or (h, c) for LSTM), each (B, H) or None (= 0); only with return_state.
         truncate: keep only gradient paths of at most ``truncate`` steps back
-            (see :func:`rnn_core.recurrence.backward`); None = full BPTT.
+            (see :func:`rnn_core.layers.recurrence.backward`); None = full BPTT.
         """
         if self._trace is None:
             raise ValueError("backward() needs a forward call first.")

@@ -12,7 +12,7 @@ hyperparameter is cast to that dtype first, as Keras casts with
 float32 run follows Keras' float32 run up to rounding of ``pow`` and ``sqrt``.
 
 Clipping (clipnorm, global_clipnorm, clipvalue: at most one) is applied to the
-gradients before the update, by :mod:`rnn_core.clipping`, as Keras'
+gradients before the update, by :mod:`rnn_core.training.clipping`, as Keras'
 ``_clip_gradients`` does. Weight decay, EMA, loss scaling and gradient
 accumulation of Keras are not implemented.
 
@@ -42,7 +42,7 @@ def _positive(name: str, value) -> float:
 
 def _fraction(name: str, value, upper_inclusive: bool = True) -> float:
     ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool) \
-        and math.isfinite(value) and 0.0 <= value and (value <= 1.0 if upper_inclusive else value < 1.0)
+        and math.isfinite(value) and value >= 0.0 and (value <= 1.0 if upper_inclusive else value < 1.0)
     if not ok:
         raise ValueError(f"{name} must be a number in [0, 1{']' if upper_inclusive else ')'}, got {value!r}.")
     return float(value)
