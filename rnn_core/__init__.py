@@ -29,6 +29,8 @@ from .layers import (
     LSTM,
     RNN,
     Activation,
+    AdditiveAttention,
+    Attention,
     Bidirectional,
     BidirectionalGradients,
     Dense,
@@ -41,7 +43,7 @@ from .layers import (
 from .saving import ModelFileError, inspect_model_file
 from .training import SGD, Adam, RMSprop, RNNClassifier, fit, train_step
 
-__all__ = ["ACTIVATIONS", "CELLS", "GRU", "LSTM", "RNN", "SGD", "Activation", "Adam",
+__all__ = ["ACTIVATIONS", "CELLS", "GRU", "LSTM", "RNN", "SGD", "Activation", "Adam", "AdditiveAttention", "Attention",
            "Bidirectional", "BidirectionalGradients", "Dense", "GRUConfig", "LSTMConfig", "ModelFileError", "RMSprop",
            "RNNClassifier", "RNNGradients", "SequenceError", "SimpleRNN", "SimpleRNNConfig", "fit",
            "inspect_model_file", "load_sequence", "train_step"]
