@@ -1,6 +1,6 @@
 """How long checking and loading a user's .keras file takes, and what the check costs in memory.
 
-    python -m bench.bench_model_files            # the README's numbers
+    python -m bench.bench_model_files            # the numbers in docs/performance.md
     python -m bench.bench_model_files --quick    # a tiny model, one repeat: checks the code still runs
 
 For the tutorial's model (SimpleRNN(128, return_sequences=True) + TimeDistributed(Dense(39, softmax)),

@@ -1,6 +1,6 @@
 """NumPy core vs Keras: forward + full BPTT on the same weights and inputs, in one run, for each cell.
 
-    python -m bench.bench_rnn            # the README's numbers (a few minutes)
+    python -m bench.bench_rnn            # the numbers in docs/performance.md (a few minutes)
     python -m bench.bench_rnn --quick    # tiny sizes, one repeat: checks the code still runs
 
 For each (B, T, D, H) and cell (SimpleRNN at every size; LSTM and GRU at
@@ -140,7 +140,7 @@ def main() -> None:
           f"{blas.get('internal_api', '?')} {blas.get('version', '?')} kernels: {blas.get('architecture', '?')})")
     if os.environ.get("OPENBLAS_CORETYPE"):
         print(f"note: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} is set, so OpenBLAS runs those kernels "
-              "rather than the ones it detects for this CPU (see the README's Speed section)")
+              "rather than the ones it detects for this CPU (see docs/performance.md)")
     with threadpool_limits(args.blas_threads, user_api="blas"):
         rows = run(cases, repeats, args.eager_max_steps)
     print()

@@ -1,6 +1,6 @@
 """Training speed: NumPy train_step vs Keras train_on_batch and a compiled Keras fit, per step.
 
-    python -m bench.bench_training            # the README's numbers (a few minutes)
+    python -m bench.bench_training            # the numbers in docs/performance.md (a few minutes)
     python -m bench.bench_training --quick    # tiny sizes, one repeat: checks the code still runs
     OPENBLAS_NUM_THREADS=1 python -m bench.bench_training    # NumPy's BLAS on one thread
 

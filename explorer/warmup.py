@@ -39,7 +39,7 @@ def limit_blas_threads() -> None:
 
     The NumPy core's per-step matmuls are small: with OpenBLAS' default of one thread per core, on a
     machine busy with other visitors each of them hands work to threads that are not free, and a run
-    becomes 6-50x slower (README: *Training* and *Performance*). Visitors run in parallel instead.
+    becomes 6-50x slower (docs/performance.md: *Training*). Visitors run in parallel instead.
     """
     global _blas_limited
     with _lock:

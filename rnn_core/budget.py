@@ -57,8 +57,9 @@ STATE_FACTOR = {"simple_rnn": 1, "lstm": 2, "gru": 1}
 
 # -- coefficients, from bench/bench_budget.py (2026-11-28, this machine) ----------------------------------
 # Memory: fitted to the measured peaks (tracemalloc / resident set) of the NumPy path, within 0.8-1.2x of them
-# on every measured size (README). The Keras column adds its own copies of the states and TensorFlow's tape;
-# its resident-set deltas are noisy (TensorFlow's allocator reuses memory), so those columns are rounded up.
+# on every measured size (docs/performance.md). The Keras column adds its own copies of the states and
+# TensorFlow's tape; its resident-set deltas are noisy (TensorFlow's allocator reuses memory), so those columns
+# are rounded up.
 # Per step, the Keras column's eager ops and tape keep small tensors and their records (~8 KB a step forward,
 # ~40 KB with the two gradient tapes); the first Keras run also grows TensorFlow's allocator once (~200 MiB, kept
 # and reused: part of the server's baseline, see RUN_BYTES above).
@@ -75,7 +76,7 @@ MEMORY = {
     ("keras-vs-numpy", True): (48 * MiB, 22.0, 2.0, 6.0, 0.0, 48e3),
 }
 # Time, on a quiet machine: the machine was shared with other jobs while the benchmark ran (load average 6-9 on
-# 2 cores: every time 4-25x the quiet one), so the per-step costs are the quiet measurements of README
+# 2 cores: every time 4-25x the quiet one), so the per-step costs are the quiet measurements of docs/performance.md
 # "Performance" (NumPy forward+BPTT 5.4 ms and Keras eager 0.7 s at T=1000, H=128; the Jacobian analysis 0.55 s),
 # scaled to what each page runs: the Keras column's forward runs its layer twice plus the head model (~0.8 ms per
 # step), its gradients a tape over the model and a second one stepping the cell for dL/dh_t (~1.6 ms per step);
@@ -142,7 +143,7 @@ def fmt_seconds(s: float) -> str:
 
 
 def budget_text() -> Message:
-    """The budget in one sentence, for the sidebar and the README (a Message: the app shows it translated)."""
+    """The budget in one sentence, for the sidebar and the docs (a Message: the app shows it translated)."""
     return Message(N_("Each view may use up to {memory} of memory and about {seconds:g} s of computing on this "
                       "server; larger configurations are offered the nearest one that fits."),
                    {"memory": fmt_bytes(RUN_BYTES), "seconds": RUN_SECONDS})

@@ -14,7 +14,7 @@ from bench.page_work import config, inputs, run_page
 from rnn_core import budget
 
 # The estimate is a linear model fitted on this machine; it must stay within this factor of the measured peak
-# (either way) at sizes where the arrays dominate. Measured ratios are in the README (bench/bench_budget.py).
+# (either way) at sizes where the arrays dominate. Measured ratios are in docs/performance.md (bench/bench_budget.py).
 FACTOR = 2.0
 
 
