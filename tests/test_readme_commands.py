@@ -28,3 +28,22 @@ def test_ci_runs_the_linter_before_the_tests():
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     lint = [i for i, line in enumerate(ci_lines) if line.endswith("ruff check .")]
     assert lint and lint[0] < ci_lines.index(tests), "'.ci/run' must run `ruff check .` before the tests"
+
+
+def test_pyproject_holds_the_metadata_and_the_tool_configs():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["name"] == "rnn-explorer"
+    assert project["project"]["requires-python"] == ">=3.11"
+    assert project["tool"]["setuptools"]["dynamic"]["dependencies"]["file"] == ["requirements.txt"]
+    assert {"E", "F", "W", "I", "B", "UP", "SIM"} <= set(project["tool"]["ruff"]["lint"]["select"])
+    assert project["tool"]["pytest"]["ini_options"]["testpaths"] == ["tests"]
+    assert not (ROOT / "pytest.ini").exists(), "pytest's settings live in pyproject.toml only"
+
+
+def test_readme_is_short_and_links_to_docs():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) < 200
+    for link in re.findall(r"\]\((docs/[^)#]+)", readme):
+        assert (ROOT / link).exists(), link
