@@ -20,6 +20,14 @@ The public API is importable from here::
     grads = layer.backward(dy)        # every gradient of BPTT: grads.kernel, grads.hidden, grads.cell, ...
 """
 
+from .analysis import (
+    correlated_units,
+    fixed_points,
+    gate_saturation,
+    match_pattern,
+    pca_trajectories,
+    selected_units,
+)
 from .errors import SequenceError
 from .inputs import load_sequence
 from .layers import (
@@ -46,4 +54,6 @@ from .training import SGD, Adam, RMSprop, RNNClassifier, fit, train_step
 __all__ = ["ACTIVATIONS", "CELLS", "GRU", "LSTM", "RNN", "SGD", "Activation", "Adam", "AdditiveAttention", "Attention",
            "Bidirectional", "BidirectionalGradients", "Dense", "GRUConfig", "LSTMConfig", "ModelFileError", "RMSprop",
            "RNNClassifier", "RNNGradients", "SequenceError", "SimpleRNN", "SimpleRNNConfig", "fit",
-           "inspect_model_file", "load_sequence", "train_step"]
+           "inspect_model_file", "load_sequence", "train_step",
+           "correlated_units", "fixed_points", "gate_saturation", "match_pattern", "pca_trajectories",
+           "selected_units"]
