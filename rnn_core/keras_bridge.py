@@ -265,9 +265,11 @@ def layer_gradients(layer, x: Array, d_output: Array, d_state: Array | list | No
     returned states ([h, c] for LSTM). Returns the names of
     rnn_core.RNNGradients: kernel, recurrent_kernel, bias, inputs,
     initial_state (a tuple for LSTM), hidden (total dL/dh_t), cell (total
-    dL/dc_t for LSTM, else None), plus ``output`` (what the layer returned).
-    The weight, input and initial-state gradients are those of the layer's own
-    call; the totals come from stepping its cell (see :func:`_state_totals`).
+    dL/dc_t for LSTM, the path c_t -> h_t of the same step included, else
+    None), cell_carried (the part of dL/dc_t that flows back from step t+1,
+    LSTM, else None), plus ``output`` (what the layer returned). The weight,
+    input and initial-state gradients are those of the layer's own call; the
+    state gradients come from stepping its cell (see :func:`_state_totals`).
     """
     tf, _ = _tf()
     dtype = layer.compute_dtype
@@ -280,7 +282,7 @@ def layer_gradients(layer, x: Array, d_output: Array, d_state: Array | list | No
     d_states = _state_list(d_state, n)
     in_mask, rec_mask = _as_masks(tf, dropout_masks, dtype)
     fn = _compiled(layer, _layer_gradient_graph, int(np.shape(x)[1]))
-    result, grads, totals = fn(
+    result, grads, totals, carried = fn(
         tf.constant(x, dtype=dtype), tf.constant(d_output, dtype=dtype),
         tuple(None if d is None else tf.constant(d, dtype=dtype) for d in d_states),
         None if mask is None else tf.constant(np.asarray(mask, bool)),
@@ -294,6 +296,7 @@ def layer_gradients(layer, x: Array, d_output: Array, d_state: Array | list | No
     out["output"] = _to_numpy(result)
     out["hidden"] = np.asarray(totals[0])
     out["cell"] = np.asarray(totals[1]) if n > 1 else None
+    out["cell_carried"] = np.asarray(carried[1]) if n > 1 else None
     return out
 
 
@@ -310,8 +313,8 @@ def _layer_gradient_graph(layer):
             result = layer(x, mask=mask, initial_state=list(states0), training=training)
             loss = _loss(tf, layer, result, d_output, d_states)
         grads = tape.gradient(loss, variables + [x, *states0], unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        totals = _state_totals(layer, x, states0, d_output, d_states, mask, training, in_mask, rec_mask)
-        return result, grads, totals
+        totals, carried = _state_totals(layer, x, states0, d_output, d_states, mask, training, in_mask, rec_mask)
+        return result, grads, totals, carried
 
     return graph
 
@@ -327,14 +330,25 @@ def _loss(tf, layer, result, d_output, d_states):
 
 
 def _state_totals(layer, x, states0, d_output, d_states, mask, training, in_mask, rec_mask):
-    """Total dL/ds_t (B, T, H) for every state s (h; and c for LSTM), in processing order.
+    """dL/ds_t (B, T, H) for every state s (h; and c for LSTM), in processing order: (totals, carried).
 
-    Steps ``layer.cell`` in a tf.while_loop and adds a zero perturbation
-    eps_s[t] to each state after step t: dL/d eps_s[t] is exactly the total
-    derivative of the loss with respect to the carried state s_t. The loop
-    repeats Keras' own masking rule (keras.src.backend.tensorflow.rnn): the
-    states are carried where a step is masked, and the output is the previous
-    output (zeros with zero_output_for_mask).
+    carried: steps ``layer.cell`` in a tf.while_loop and adds a zero
+    perturbation eps_s[t] to each state after step t (after masking):
+    dL/d eps_s[t] is what arrives at the carried state s_t, from the loss and
+    from step t+1. The loop repeats Keras' own masking rule
+    (keras.src.backend.tensorflow.rnn): the states are carried where a step is
+    masked, and the output is the previous output (zeros with
+    zero_output_for_mask).
+
+    totals: for h the carried gradient is all of dL/dh_t (nothing else in
+    step t is computed from h_t). A cell whose step computes h_t from another
+    state (Keras 3's LSTMCell: ``h = o * activation(c)`` from the very tensor
+    ``c`` it returns) gives that state one more path. TensorFlow differentiates
+    it: the Keras cell is called once more on all T*B steps at once, from the
+    recorded states before each step (with the same dropout masks), under a
+    tape, and ``tape.gradient(h, c, output_gradients=dL/dh_t)`` is added to the
+    carried part, with dL/dh_t set to zero at masked steps (their h_t is
+    carried, not computed from c_t).
     """
     tf, _ = _tf()
     cell = layer.cell
@@ -350,7 +364,7 @@ def _state_totals(layer, x, states0, d_output, d_states, mask, training, in_mask
         tape.watch(eps)
         _set_dropout_masks(cell, in_mask, rec_mask)
 
-        def body(t, states, prev_out, outs):
+        def body(t, states, prev_out, outs, carried):
             _, new = cell(xs[t], list(states), training=training)
             new = list(new) if nested or isinstance(new, (list, tuple)) else [new]
             if ms is not None:
@@ -359,11 +373,13 @@ def _state_totals(layer, x, states0, d_output, d_states, mask, training, in_mask
             o = new[0]
             if ms is not None:
                 o = tf.where(ms[t], new[0], tf.zeros_like(o) if layer.zero_output_for_mask else prev_out)
-            return t + 1, tuple(new), o, outs.write(t, o)
+            carried = tuple(ta.write(t, s) for ta, s in zip(carried, new))
+            return t + 1, tuple(new), o, outs.write(t, o), carried
 
         outs = tf.TensorArray(x.dtype, size=T)
-        _, finals, _, outs = tf.while_loop(lambda t, *_: t < T, body,
-                                           (tf.constant(0), tuple(states0), tf.zeros_like(states0[0]), outs))
+        carried_tas = tuple(tf.TensorArray(s.dtype, size=T) for s in states0)
+        _, finals, _, outs, carried_tas = tf.while_loop(
+            lambda t, *_: t < T, body, (tf.constant(0), tuple(states0), tf.zeros_like(states0[0]), outs, carried_tas))
         seq = tf.transpose(outs.stack(), [1, 0, 2])
         out = seq if layer.return_sequences else seq[:, -1]
         loss = tf.reduce_sum(out * d_output)
@@ -371,8 +387,41 @@ def _state_totals(layer, x, states0, d_output, d_states, mask, training, in_mask
             if d is not None:
                 loss += tf.reduce_sum(s * d)
     _set_dropout_masks(cell, None, None)
-    grads = tape.gradient(loss, eps, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    return [tf.transpose(g, [1, 0, 2]) for g in grads]
+    carried = tape.gradient(loss, eps, unconnected_gradients=tf.UnconnectedGradients.ZERO)   # (T, B, H) each
+    totals = list(carried)
+    if len(states0) > 1:
+        totals[1:] = _through_own_step(tf, cell, xs, states0, [ta.stack() for ta in carried_tas], carried[0], ms,
+                                       training, in_mask, rec_mask, carried[1:])
+    return [tf.transpose(g, [1, 0, 2]) for g in totals], [tf.transpose(g, [1, 0, 2]) for g in carried]
+
+
+def _through_own_step(tf, cell, xs, states0, after, d_h, ms, training, in_mask, rec_mask, carried):
+    """For each state after h (LSTM: c): its carried gradient plus what it passes to h_t of its own step (TF).
+
+    xs (T, B, D); after: the carried states after each step, (T, B, H) each; d_h (T, B, H) = dL/dh_t.
+    The Keras cell runs once on the T*B steps as one batch, from the states before each step.
+    """
+    T = tf.shape(xs)[0]
+
+    def flat(a):                                                       # (T, B, ...) -> (T*B, ...)
+        return tf.reshape(a, tf.concat([[-1], tf.shape(a)[2:]], 0))
+
+    def tiled(m):                                                      # a (B, .) dropout mask for every step
+        if m is None:
+            return None
+        return [tf.tile(k, [T, 1]) for k in m] if isinstance(m, (list, tuple)) else tf.tile(m, [T, 1])
+
+    before = [flat(tf.concat([s0[None], s[:-1]], 0)) for s0, s in zip(states0, after)]
+    with tf.GradientTape() as tape:
+        tape.watch(before)
+        _set_dropout_masks(cell, tiled(in_mask), tiled(rec_mask))
+        h, new = cell(flat(xs), before, training=training)         # h_t and the raw states of every step
+    _set_dropout_masks(cell, None, None)
+    if ms is not None:
+        d_h = d_h * tf.cast(ms, d_h.dtype)                             # a masked step's h_t is carried
+    own = tape.gradient(h, list(new)[1:], output_gradients=flat(d_h),
+                        unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return [c + tf.reshape(g, tf.shape(c)) for c, g in zip(carried, own)]
 
 
 def hidden_gradients(layer, x: Array, h0: Array, d_output: Array, d_state: Array | None, mask: Array | None,
@@ -444,7 +493,7 @@ def build_tutorial_model(num_hidden: int = 128, num_class: int = 39, many_to_man
 
 def model_gradients(model, x: Array, labels: Array, mask: Array | None = None) -> dict[str, Any]:
     """Loss (sparse categorical cross-entropy), predictions, gradients of every weight and the input,
-    and the total dL/dh_t of the RNN inside (``hidden``; ``cell`` = dL/dc_t for an LSTM, else None),
+    and the total dL/dh_t of the RNN inside (``hidden``; ``cell`` = the total dL/dc_t for an LSTM, else None),
     in one compiled function (see layer_gradients). ``mask`` (B, T) goes to the recurrent layer only
     (padded steps carry its state); the loss is over every step, as rnn_core.training.model.RNNClassifier.loss."""
     tf, _ = _tf()
@@ -478,7 +527,7 @@ def _model_gradient_graph(model):
         del tape
         n = _n_states(model.rnn)
         states0 = tuple(tf.zeros(tf.stack([tf.shape(x)[0], model.rnn.cell.units]), x.dtype) for _ in range(n))
-        totals = _state_totals(model.rnn, x, states0, d_rnn_out, (None,) * n, mask, False, None, None)
+        totals, _ = _state_totals(model.rnn, x, states0, d_rnn_out, (None,) * n, mask, False, None, None)
         return loss, probs, grads, totals
 
     return graph

@@ -2,9 +2,11 @@
 
 The loss is L = <G, output> + sum_k <S_k, final state k> with fixed random G,
 S_k, so every path through time is exercised. Every gradient is checked:
-weights, inputs, initial states, and the totals dL/dh_t and dL/dc_t (the
-gradient of the carried state: perturb the state after step t and run the
-rest). Tolerance: relative error (max-norm) below FD_TOL = 1e-6.
+weights, inputs, initial states, the total dL/dh_t, the carried part of
+dL/dc_t (``cell_carried``: perturb the carried state after step t and run the
+rest) and the total dL/dc_t (``cell``: perturb c_t, recompute h_t = o_t act(c_t)
+and run the rest; tests/test_state_gradients.py checks these under masks and
+against TensorFlow too). Tolerance: relative error (max-norm) below FD_TOL = 1e-6.
 """
 
 import itertools
@@ -54,26 +56,32 @@ def check(layer, x, rng, mask=None, initial_state=None, training=False, truncate
 
 
 def check_state_totals(layer, x, mask, initial_state, run, g_out, g_states, grads):
-    """hidden[t] (cell[t]) = dL/ds_t: perturb the carried state after step t, run the rest from it.
+    """hidden[t] (cell_carried[t]) = dL/ds_t of the carried state: perturb the state after step t, run the rest.
 
     Without a mask and without go_backwards a call on x[:, t+1:] from (h_t, c_t)
     continues exactly the same computation, so L(s_t) can be evaluated directly.
+    The total dL/dc_t (cell[t]) also moves h_t = o_t act(c_t) of step t itself.
     """
     if mask is not None or layer.go_backwards or layer.stateful or not layer.return_sequences:
         return
     names = layer.cell.state_names
     seq = layer.last_sequences()
-    totals = {"h": grads.hidden, "c": grads.cell}
+    carried = {"h": grads.hidden, "c": grads.cell_carried}
     for t in range(T - 1):
         states = [seq[s][:, t].copy() for s in names]
         for j, name in enumerate(names):
-            def loss():
+            def loss(c_moves_h=False):
+                if c_moves_h:                                    # h_t = o_t act(c_t) with the perturbed c_t
+                    states[0] = seq["o"][:, t] * layer.cell.activation(states[1])
                 r = run(x[:, t + 1:], states)
                 own = np.sum(states[0] * g_out[:, t])            # output t is h_t itself
                 return float(own + np.sum(r[0] * g_out[:, t + 1:])
                              + sum(np.sum(s * g) for s, g in zip(r[1:], g_states)))
-            err = relative_error(totals[name][:, t], numeric_gradient(loss, states[j]))
-            assert err < FD_TOL, f"total dL/d{name}_{t}: relative error {err:.2e}"
+            err = relative_error(carried[name][:, t], numeric_gradient(loss, states[j]))
+            assert err < FD_TOL, f"carried dL/d{name}_{t}: relative error {err:.2e}"
+        if "c" in names:
+            err = relative_error(grads.cell[:, t], numeric_gradient(lambda: loss(c_moves_h=True), states[1]))
+            assert err < FD_TOL, f"total dL/dc_{t}: relative error {err:.2e}"
     run(x, initial_state)
 
 
@@ -167,8 +175,8 @@ def test_truncated_bptt_matches_windowed_reference(kind, kw, k, rng):
     d0 = grads.initial_state if len(names) > 1 else (grads.initial_state,)
     pairs = [("inputs", grads.inputs, ref_inputs), ("hidden", grads.hidden, ref_tot["h"])]
     pairs += [(f"initial_state {n}", d0[j], ref_s0[j]) for j, n in enumerate(names)]
-    if "c" in names:
-        pairs.append(("cell", grads.cell, ref_tot["c"]))
+    if "c" in names:      # the windows start from the carried states: the carried part of dL/dc_t
+        pairs.append(("cell_carried", grads.cell_carried, ref_tot["c"]))
     for name, mine, theirs in pairs:
         err = relative_error(mine, theirs)
         assert err < FD_TOL, f"{name}: relative error {err:.2e}"
@@ -180,7 +188,7 @@ def test_truncate_at_least_length_is_full_bptt(kind, kw, rng):
     result = layer(rng.normal(size=(B, T, D)))
     g = [rng.normal(size=r.shape) for r in result]
     full, trunc = layer.backward(*g), layer.backward(*g, truncate=T)
-    for name in ("kernel", "recurrent_kernel", "bias", "inputs", "hidden", "cell"):
+    for name in ("kernel", "recurrent_kernel", "bias", "inputs", "hidden", "cell", "cell_carried"):
         a, b = getattr(full, name), getattr(trunc, name)
         assert (a is None and b is None) or np.allclose(a, b, rtol=1e-12, atol=1e-12), name
     assert not np.allclose(layer.backward(*g, truncate=1).recurrent_kernel, full.recurrent_kernel)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.keras
 B, T, D, H = 3, 6, 4, 5
 VARIANTS = [("lstm", {}), ("gru", {}), ("gru", {"reset_after": False})]
 IDS = ["lstm", "gru", "gru_reset_before"]
-GRAD_NAMES = ("kernel", "recurrent_kernel", "bias", "inputs", "hidden", "cell")
+GRAD_NAMES = ("kernel", "recurrent_kernel", "bias", "inputs", "hidden", "cell", "cell_carried")
 
 
 def compare(kind, layer, x, rng, mask=None, initial_state=None, training=False, keras_layer=None):

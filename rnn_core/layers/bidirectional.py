@@ -39,8 +39,11 @@ class BidirectionalGradients:
 
     ``forward`` and ``backward`` are each direction's own gradients as its layer
     returns them (its ``hidden``/``cell`` in that layer's processing order, so
-    reversed in time for the backward layer). ``hidden`` (and ``cell`` for LSTM)
-    repeat them both in the input's time order.
+    reversed in time for the backward layer). ``hidden`` (and ``cell`` and
+    ``cell_carried`` for LSTM) repeat them both in the input's time order.
+    ``cell`` is the total dL/dc_t (the path c_t -> h_t of the same step
+    included); ``cell_carried`` the part of dL/dc_t that flows back from the
+    direction's next step (through c_{t+1} = f_{t+1} c_t + ...).
     """
 
     forward: object             # RNNGradients of forward_layer
@@ -48,7 +51,8 @@ class BidirectionalGradients:
     inputs: Array               # (B, T, D): dL/dx through both directions (their sum)
     initial_state: tuple        # dL/d(initial_state), in the order initial_state is given (forward half first)
     hidden: tuple[Array, Array]  # (forward dL/dh_t, backward dL/dh_t), each (B, T, H) in input time order
-    cell: tuple[Array, Array] | None  # the same for dL/dc_t (LSTM, the carried c_t), else None
+    cell: tuple[Array, Array] | None  # the same for the total dL/dc_t (LSTM), else None
+    cell_carried: tuple[Array, Array] | None = None   # the same for the carried part of dL/dc_t (LSTM), else None
 
     def weights(self) -> list[Array]:
         """In the order of get_weights(): the forward layer's, then the backward layer's."""
@@ -240,9 +244,10 @@ class Bidirectional:
         g_bwd = self.backward_layer.backward(d_y_rev, *d_states[half:], truncate=truncate)
         fwd_back, bwd_back = self.forward_layer.go_backwards, self.backward_layer.go_backwards
         hidden = (_input_order(g_fwd.hidden, fwd_back), _input_order(g_bwd.hidden, bwd_back))
-        cell = None
+        cell = carried = None
         if getattr(g_fwd, "cell", None) is not None:
             cell = (_input_order(g_fwd.cell, fwd_back), _input_order(g_bwd.cell, bwd_back))
+            carried = (_input_order(g_fwd.cell_carried, fwd_back), _input_order(g_bwd.cell_carried, bwd_back))
         return BidirectionalGradients(
             forward=g_fwd,
             backward=g_bwd,
@@ -250,6 +255,7 @@ class Bidirectional:
             initial_state=_as_tuple(g_fwd.initial_state) + _as_tuple(g_bwd.initial_state),
             hidden=hidden,
             cell=cell,
+            cell_carried=carried,
         )
 
     def _split_d_output(self, d_output, y: Array, y_rev: Array) -> tuple[Array, Array]:

@@ -119,12 +119,23 @@ class Cell:
 
     def step_backward(self, t: int, tr, cache: dict, d: list[Array], U_t: Array, rec_mask,
                       out: tuple[Array, Array] | None = None):
-        """d: the total dL/ds_t per state, (..., B, H) (a leading axis of streams under truncation).
+        """d: per state, the gradient arriving at the carried state s_t (from the loss and from step t+1),
+        (..., B, H) (a leading axis of streams under truncation); a path from one state to another inside
+        step t (LSTM: c_t -> h_t) is the step's own to add.
 
         Returns (dL/d(x_t W + b), dL/d(recurrent term), [dL/ds_{t-1} through this step per state]),
         writing the first two into ``out`` when given.
         """
         raise NotImplementedError
+
+    def total_state_gradients(self, tr, hidden: dict[str, Array]) -> dict[str, Array]:
+        """Total dL/ds_t per state, (T, B, H) each, from ``hidden``: what arrived at each carried state s_t.
+
+        A state that feeds nothing else inside its own step has no more paths: ``hidden`` as it is (the default,
+        SimpleRNN's and GRU's h). A cell whose step computes one state from another (LSTM: h_t = o_t act(c_t))
+        adds that path here, for all steps at once after the backward loop.
+        """
+        return hidden
 
     def gate_sequences(self, tr) -> dict[str, Array]:
         """Each gate's values over time, (T, B, H) per name (time-major, processing order)."""

@@ -10,8 +10,9 @@ sigma is recurrent_activation (sigmoid), act is activation (tanh):
     c_t = f_t * c_{t-1} + i_t * g_t      the cell state (the "constant error carousel")
     h_t = o_t * act(c_t)
 
-Backward, given the total dL/dh_t and the total dL/dc_t of the carried state (through later steps):
-    dc_t   = dL/dc_t + dL/dh_t * o_t * act'(c_t)   (plus the path through h_t inside this step)
+Backward, given dL/dh_t and the carried part of dL/dc_t (what flows back from step t+1, through
+c_{t+1} = f_{t+1} c_t + ..., plus the loss on a returned c_T):
+    dc_t   = dL/dc_t|carried + dL/dh_t * o_t * act'(c_t)   the total dL/dc_t: the path through h_t added
     do_t   = dL/dh_t * act(c_t)
     di_t   = dc_t * g_t,  dg_t = dc_t * i_t,  df_t = dc_t * c_{t-1},  dL/dc_{t-1} = dc_t * f_t
     da_t   = [di, df, dg, do] * [sigma', sigma', act', sigma'](a_t)
@@ -97,14 +98,14 @@ class LSTMCell(Cell):
 
     def step_backward(self, t: int, tr, cache: dict, d: list[Array], U_t: Array, rec_mask,
                       out: tuple[Array, Array] | None = None):
-        """d = [dL/dh_t, dL/dc_t], each the total over later steps and the loss, (..., B, H).
+        """d = [dL/dh_t, carried part of dL/dc_t] (from the loss and from step t+1), each (..., B, H).
 
         Returns (dL/da_t, dL/da_t, [dL/dh_{t-1}, dL/dc_{t-1}]) through this step.
         """
         H, k = self.units, t - cache["lo"]
         dh, dc = d
         dc = dh * cache["dc_dh"][k]                  # h_t = o * act(c_t): the path through h_t ...
-        dc += d[1]                                   # ... plus the carried dL/dc_t: dL/dc_t at this step
+        dc += d[1]                                   # ... plus the carried part: the total dL/dc_t
         da = out[0] if out is not None else np.empty(dh.shape[:-1] + (4 * H,), dh.dtype)
         da4 = da.reshape(da.shape[:-1] + (4, H))
         coef = cache["coef"][k]
@@ -113,6 +114,24 @@ class LSTMCell(Cell):
         dh_prev = block_matmul_t(da, U_t, rec_mask, 0, 4, H)              # backprop into h_{t-1}: da_t U^T
         dc *= tr.act[t][:, H:2 * H]                  # c_t = f * c_{t-1} + ...: dL/dc_{t-1} = dc * f
         return da, da, [dh_prev, dc]
+
+    def total_state_gradients(self, tr, hidden: dict[str, Array]) -> dict[str, Array]:
+        """Total dL/dc_t for every step at once (after the backward loop): the carried part plus the path c_t -> h_t.
+
+            dL/dc_t = hidden_c[t] + m_t * hidden_h[t] * o_t * act'(c_t)
+        hidden_c[t] is what flows back from step t+1 (and the loss on a returned c_T), hidden_h[t] all of
+        dL/dh_t; m_t = 0 at a masked step, whose c_t is carried from c_{t-1} and whose h_t does not depend on it.
+        h needs nothing more: nothing else in step t is computed from h_t.
+        """
+        H, act = self.units, self.activation
+        act_c = tr.extra["act_c"]                                        # act(c_t) of the step's own c_t
+        through_h = np.multiply(act.derivative(tr.c[1:], act_c), tr.act[..., 3 * H:])   # dh_t/dc_t = o_t act'(c_t)
+        through_h *= hidden["h"]                                         # dL/dh_t * dh_t/dc_t
+        if tr.mask is not None:
+            # A masked step's c_t is c_{t-1} carried: no path to h_t (and act'(c) there mixes two steps' values).
+            through_h = np.where(tr.mask > 0, through_h, 0.0).astype(through_h.dtype, copy=False)
+        through_h += hidden["c"]
+        return {"h": hidden["h"], "c": through_h}
 
     def step_jacobian(self, tr, recurrent_kernel: Array, b: int = 0) -> StepJacobian:
         """J_t = d(h_t, c_t)/d(h_{t-1}, c_{t-1}) (2H x 2H) for every step of sequence b (float64).

@@ -142,12 +142,20 @@ def forward(
 
 @dataclass
 class BackwardResult:
-    """Gradients that flow along the sequence; all time-major, processing order."""
+    """Gradients that flow along the sequence; all time-major, processing order.
+
+    ``hidden`` is what arrives at each carried state s_t (the state step t hands to step t+1 and to the loss);
+    ``total`` is dL/ds_t with the path inside step t included, as the cell defines it
+    (:meth:`Cell.total_state_gradients`): for h the two are the same array; an LSTM's c_t also feeds
+    h_t = o_t act(c_t) of its own step, so total dL/dc_t = hidden["c"][t] + m_t hidden["h"][t] o_t act'(c_t).
+    """
 
     d_pre: Array                 # (T, B, G*H) dL/d(x_t W + b) per gate block
     d_rec: Array                 # (T, B, G*H) dL/d(recurrent term); the same array unless the cell says otherwise
-    hidden: dict[str, Array]     # name -> (T, B, H) total dL/ds_t: all paths from the carried state s_t to the loss
+    hidden: dict[str, Array]     # name -> (T, B, H) dL/ds_t arriving at the carried state s_t (from the loss and
+                                 # from step t+1); under truncation the sum of all streams, spent ones included
     d_initial: list[Array]       # one (B, H) per state: dL/d(initial state)
+    total: dict[str, Array] = field(default_factory=dict)   # name -> (T, B, H) total dL/ds_t (see above)
 
 
 def _state_injections(tr: Trace, d_outputs: Array | None, d_finals: list[Array | None]) -> dict[str, Array]:
@@ -222,7 +230,8 @@ def backward(
         taken = [m[t] * d_s for d_s in d]           # a masked step passes nothing into its cell
         _, _, g = cell.step_backward(t, tr, cache.at(t), taken, u_t, r, out=(d_pre[t], d_rec[t]))
         g = [g_s + carry_s for g_s, carry_s in zip(g, carry)]
-    return BackwardResult(d_pre, d_rec, hidden, g)
+    # The paths inside a step (LSTM: c_t -> h_t) once for all steps, after the loop: one vectorised pass.
+    return BackwardResult(d_pre, d_rec, hidden, g, cell.total_state_gradients(tr, hidden))
 
 
 def _backward_truncated(cell, tr, inj, cache, u_t, k, d_pre, d_rec) -> BackwardResult:
@@ -249,7 +258,10 @@ def _backward_truncated(cell, tr, inj, cache, u_t, k, d_pre, d_rec) -> BackwardR
             hidden[s][t] = streams[s].sum(axis=0)
             streams[s][1:] = back[j] if carry is None else back[j] + carry[j]
             streams[s][0] = 0
-    return BackwardResult(d_pre, d_rec, hidden, [streams[s].sum(axis=0) for s in names])
+    # hidden holds every stream that reached s_t, the one that used up its k steps too: the path s_t's own step
+    # adds (LSTM: c_t -> h_t) is the same as without truncation.
+    return BackwardResult(d_pre, d_rec, hidden, [streams[s].sum(axis=0) for s in names],
+                          cell.total_state_gradients(tr, hidden))
 
 
 def weight_gradients(

@@ -45,8 +45,14 @@ def _unique_name(prefix: str) -> str:
 class RNNGradients:
     """Gradients of a scalar loss after :meth:`RNN.backward`.
 
-    hidden (and cell, for LSTM) is the *total* dL/dh_t (dL/dc_t) through the
-    outputs and through later steps, in the order of the returned sequence
+    hidden is the total dL/dh_t: through the output o_t, the returned final
+    state and every later step. cell (LSTM) is the total dL/dc_t: the
+    gradient of the loss with respect to c_t with everything after c_t
+    recomputed from it, the path c_t -> h_t = o_t act(c_t) of the same step
+    included; cell_carried is only the part that flows back from step t+1
+    (through c_{t+1} = f_{t+1} c_t + ...; plus the loss on a returned c_T).
+    They differ by dL/dh_t * o_t * act'(c_t) at every step that is taken,
+    the last one included. All are in the order of the returned sequence
     (processing order, so reversed with go_backwards); inputs is in the order
     the input was given.
     """
@@ -57,7 +63,8 @@ class RNNGradients:
     inputs: Array                       # (B, T, D)
     initial_state: Array | tuple        # (B, H); LSTM: (dL/dh0, dL/dc0)
     hidden: Array                       # (B, T, H) total dL/dh_t
-    cell: Array | None = None           # (B, T, H) total dL/dc_t (LSTM), else None
+    cell: Array | None = None           # (B, T, H) total dL/dc_t, the path c_t -> h_t included (LSTM), else None
+    cell_carried: Array | None = None   # (B, T, H) the part of dL/dc_t that flows back from step t+1 (LSTM)
 
     def weights(self) -> list[Array]:
         """In the order of get_weights(): [kernel, recurrent_kernel, (bias)]."""
@@ -339,14 +346,19 @@ class RNN:
         if c.go_backwards:
             d_x = d_x[::-1]
         d0 = res.d_initial[0] if len(names) == 1 else tuple(res.d_initial)
+
+        def batch_major(seq: Array | None) -> Array | None:
+            return None if seq is None else np.ascontiguousarray(seq.transpose(1, 0, 2))
+
         return RNNGradients(
             kernel=d_kernel,
             recurrent_kernel=d_recurrent,
             bias=d_bias,
-            inputs=np.ascontiguousarray(d_x.transpose(1, 0, 2)),
+            inputs=batch_major(d_x),
             initial_state=d0,
-            hidden=np.ascontiguousarray(res.hidden["h"].transpose(1, 0, 2)),
-            cell=np.ascontiguousarray(res.hidden["c"].transpose(1, 0, 2)) if "c" in res.hidden else None,
+            hidden=batch_major(res.total["h"]),
+            cell=batch_major(res.total.get("c")),
+            cell_carried=batch_major(res.hidden.get("c")),
         )
 
     # -- introspection used by the app --------------------------------------------
