@@ -27,6 +27,7 @@ from rnn_core.messages import Message
 
 from . import i18n, url_params
 from .i18n import N_, _, ngettext
+from .inert import Inert, clean, inert, inert_code
 from .keras_turn import KERAS_TURN
 from .settings import CELL_TYPES, DEFAULT, HEADS, LAYER_CLASSES, PRESET_EXTRAS, PRESETS, SOURCES, AppConfig
 
@@ -188,7 +189,7 @@ def sidebar() -> AppConfig:
 def _model_controls(sb) -> None:
     """Your own .keras model: checked before Keras reads it; a chosen recurrent layer can replace the sidebar's."""
     from . import custom_layer
-    from .model_upload import STATE, model_upload_controls, plain
+    from .model_upload import STATE, model_upload_controls
 
     custom_layer.sidebar_notice(sb)
     with sb.expander(_("Your own Keras model (.keras)"), expanded=st.session_state.get(STATE) is not None):
@@ -202,9 +203,9 @@ def _model_controls(sb) -> None:
             try:
                 with KERAS_TURN:
                     st.session_state[custom_layer.KEY] = app_layer(chosen["model"], layer.name, layer.direction,
-                                                                   plain(chosen["name"]))
+                                                                   chosen["name"])   # escaped when shown (i18n.text)
             except ValueError as err:      # a layer without a NumPy twin: say so, keep what is shown
-                st.error(plain(i18n.text(err)))
+                st.error(i18n.text(err))   # the layer's and the file's names: escaped (explorer.inert)
                 return
             st.rerun()
 
@@ -225,7 +226,9 @@ def show_url_corrections(link: dict[str, str]) -> None:
              and now.get(key) != value and not _same(value, st.session_state[key])]  # a default simply leaves the URL
     st.session_state[LINK_SEEN] = now
     if fixed:
-        parts = [_("`{key}={value}` (now {now})").format(key=key, value=link[key][:40], now=repr(st.session_state[key]))
+        # The link's value is the visitor's: in a code span no backtick of it can close (explorer.inert).
+        parts = [_("{setting} (now {now})").format(setting=inert_code(f"{key}={link[key][:40]}"),
+                                                    now=inert(repr(st.session_state[key])))
                  for key in fixed]
         st.warning(_("Some values in this link are out of range or not valid, so the default is used instead: "
                      "{values}. Limits: units 1–256, steps 2–100,000, batch 1–16.").format(
@@ -260,7 +263,7 @@ def _upload_controls(sb) -> None:
     previous = st.session_state.get("user_sequence")
     npz_key = None
     if previous is not None and previous["name"] == getattr(upload, "name", None) and len(previous["info"].arrays) > 1:
-        npz_key = sb.selectbox(_("array in the `.npz`"), previous["info"].arrays, key="npz_key")
+        npz_key = sb.selectbox(_("array in the `.npz`"), previous["info"].arrays, key="npz_key", format_func=clean)
     if upload is None:
         return
     if st.session_state.get("upload_options_for") != upload.file_id:      # a new file: its own columns
@@ -346,36 +349,39 @@ def _table_widgets(sb, info) -> None:
     texts = [n for n, kind in info.columns.items() if kind == "text"]
     times = [n for n, kind in info.columns.items() if kind == "time"] + numbers
     roles = {info.time_column, info.id_column, info.label_column} - {None}
-    # Column names come from the file: shown as they are (options), the pickers' own words translated.
+    # Column, sheet and id names come from the file: options are plain text (explorer.inert.clean: one line, bounded
+    # length, no invisible characters); in Markdown (captions, labels) they are escaped (inert). The pickers' own
+    # words are translated.
     with sb.expander(_("Table columns"), expanded=True, icon=":material/table:"):
         if len(info.sheets) > 1:
             _init("upload_sheet", info.sheet, info.sheets)
-            st.selectbox(_("sheet"), info.sheets, key="upload_sheet")
+            st.selectbox(_("sheet"), info.sheets, key="upload_sheet", format_func=clean)
         features = [n for n in numbers if n not in roles]
         _init("upload_columns", list(info.features), features)
         st.multiselect(_("features (numeric columns)"), features, key="upload_columns", max_selections=MAX_FEATURES,
+                       format_func=clean,
                        help=_("Each chosen column is one feature of x_t. Default: every numeric column."))
         _init("upload_time", info.time_column or NONE, [NONE] + times)
         st.selectbox(_("time column"), [NONE] + times, key=translated_choice("upload_time"),
-                     format_func=lambda v: _("none: rows in file order") if v == NONE else v,
+                     format_func=lambda v: _("none: rows in file order") if v == NONE else clean(v),
                      help=_("Rows are sorted by it and the charts show its values on the time axis."))
         _init("upload_id", info.id_column or NONE, [NONE] + texts + numbers)
         st.selectbox(_("sequence id (long format)"), [NONE] + texts + numbers, key=translated_choice("upload_id"),
-                     format_func=lambda v: _("none: one sequence") if v == NONE else v,
+                     format_func=lambda v: _("none: one sequence") if v == NONE else clean(v),
                      help=_("Each id becomes one sequence of the batch (e.g. country), sorted by the time column; "
                             "shorter sequences are padded and masked."))
         _init("upload_label", info.label_column or NONE, [NONE] + texts + numbers)
         st.selectbox(_("label column (targets)"), [NONE] + texts + numbers, key=translated_choice("upload_label"),
-                     format_func=lambda v: _("none") if v == NONE else v,
+                     format_func=lambda v: _("none") if v == NONE else clean(v),
                      help=_("Classes for the Dense head: one per step, or one per sequence when constant in each."))
         if info.suggested_id and not info.id_column:
-            st.caption(_("Times repeat: try **{column}** as the sequence id.").format(column=info.suggested_id))
+            st.caption(_("Times repeat: try **{column}** as the sequence id.").format(column=inert(info.suggested_id)))
     if info.id_column and len(info.all_ids) > MAX_BATCH:
         with sb.expander(_("Sequences: {shown} of {total} {column!r} values").format(
-                shown=len(info.ids), total=len(info.all_ids), column=info.id_column), icon=":material/stacks:"):
+                shown=len(info.ids), total=len(info.all_ids), column=Inert(info.id_column)), icon=":material/stacks:"):
             _init("upload_ids", list(info.ids), info.all_ids)
             st.multiselect(_("sequence ids"), info.all_ids, key="upload_ids", max_selections=MAX_BATCH,
-                           help=_("At most {n} sequences in a batch.").format(n=MAX_BATCH))
+                           format_func=clean, help=_("At most {n} sequences in a batch.").format(n=MAX_BATCH))
     if info.preview is not None:
         with sb.expander(_("Preview: first rows"), icon=":material/visibility:"):
             st.dataframe(info.preview, height=240, hide_index=True)

@@ -18,6 +18,7 @@ from rnn_core.budget import FIGURE_CACHE_BYTES
 
 from . import i18n
 from .i18n import _, ngettext
+from .inert import plotly_inert
 from .memo import ByteCache
 
 Array = np.ndarray
@@ -121,11 +122,11 @@ def states_heatmap(states: Array, title: str, quantity: str = "h", highlight: in
     Signed values get a diverging scale centred on zero; ``signed=False``
     (probabilities) a sequential one from zero. ``time_values`` (T,), dates or
     numbers of each row of ``states``, label the x axis instead of the step
-    numbers (``time_label`` names them); ``highlight`` stays a step number. ``rows`` names the y axis
-    (default: unit, translated).
+    numbers (``time_label``, the visitor's column name, names them: written inert for Plotly's HTML and hover
+    templates); ``highlight`` stays a step number. ``rows`` names the y axis (default: unit, translated).
     """
     rows = rows if rows is not None else _("unit")
-    time_name = time_label or _("time")
+    time_name = plotly_inert(time_label) if time_label else _("time")
     T, H = states.shape
     times = _time_axis(T, time_values)
     steps, mean, _lo, _hi, size = aggregate(states)
@@ -158,7 +159,7 @@ def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: 
     ``time_values`` (T,) put dates or numbers on the x axis instead of step numbers, as in states_heatmap.
     """
     fig = go.Figure()
-    time_name = time_label or _("time")
+    time_name = plotly_inert(time_label) if time_label else _("time")     # the visitor's column name
     for engine, states in runs.items():
         times = _time_axis(states.shape[0], time_values)
         steps, mean, lo, hi, size = aggregate(states)
@@ -316,7 +317,7 @@ def jacobian_map(steps: Array, log10_norm: Array, method: str, state: str = "h")
     ))
     fig.update_xaxes(title_text=_("earlier state k"))
     fig.update_yaxes(title_text=_("later state t"), autorange="reversed")
-    fig.add_annotation(text=i18n.text(method), xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom",
+    fig.add_annotation(text=i18n.text(method, markdown=False), xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom",
                        showarrow=False, font=dict(size=11, color="gray"))
     return _layout(fig, _("How much {s}_k still moves {s}_t: ||d{s}_t/d{s}_k||").format(s=state), height=380)
 
@@ -347,7 +348,7 @@ def step_sigmas(sigma: Array, bound: float | None, method: str, steps: Array | N
                       annotation_position="top left", annotation=label_box())
         fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text=neither,
                       annotation_position="bottom left", annotation=label_box())
-    fig.add_annotation(text=i18n.text(method), xref="paper", yref="paper", x=1, y=1.0, xanchor="right",
+    fig.add_annotation(text=i18n.text(method, markdown=False), xref="paper", yref="paper", x=1, y=1.0, xanchor="right",
                        yanchor="bottom", showarrow=False, font=dict(size=11, color="gray"))
     fig.update_xaxes(title_text=_("time step t"))
     fig.update_yaxes(title_text=f"sigma_max(d{state}_t/d{state}_{{t-1}})", rangemode="tozero")
@@ -369,8 +370,8 @@ def carry_products(distance: Array, log10_mean: Array, log10_max: Array, gate_la
                   annotation_position="bottom right", annotation=label_box())   # the products start at 1, bottom left
     fig.update_xaxes(title_text=_("steps back from the last step (t − k)"))
     fig.update_yaxes(title_text=_("log10 prod of the gate"))
-    return _layout(fig, _("Products of the {label} along the path back").format(label=i18n.text(gate_label)),
-                   legend=dict(orientation="h", y=-0.25))
+    title = _("Products of the {label} along the path back").format(label=i18n.text(gate_label, markdown=False))
+    return _layout(fig, title, legend=dict(orientation="h", y=-0.25))
 
 
 def contributions(values: Array) -> go.Figure:

@@ -26,11 +26,14 @@ import contextvars
 import functools
 import gettext as _gettext
 import io
+import numbers
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from rnn_core.messages import N_, Message, UserError
+
+from .inert import Inert, inert
 
 __all__ = ["LANGUAGES", "N_", "_", "ngettext", "current_language", "use_language", "text", "translations",
            "browser_language"]
@@ -114,7 +117,9 @@ def ngettext(singular: str, plural: str, n: int) -> Text:
 # (with a final consonant, without); 으로/로 also takes 로 after ㄹ.
 _PARTICLES = {"을(를)": ("을", "를"), "이(가)": ("이", "가"), "은(는)": ("은", "는"), "과(와)": ("과", "와"),
               "와(과)": ("과", "와"), "(으)로": ("으로", "로")}
-_PARTICLE_RE = re.compile(r"([0-9A-Za-z\uac00-\ud7a3])([*`'\")\]_]*)(" + "|".join(map(re.escape, _PARTICLES)) + ")")
+# Between the word and its particle: formatting marks, quotes, and the escapes and joiners of explorer.inert.
+_PARTICLE_RE = re.compile(r"([0-9A-Za-z\uac00-\ud7a3])([*`'\")\]_\\\u2060]*)(" + "|".join(map(re.escape, _PARTICLES))
+                          + ")")
 # How a digit is read: whether its Korean name ends in a consonant (일, 삼, 육, 칠, 팔, 영), and in ㄹ.
 _DIGIT_FINAL = {"0": "o", "1": "l", "2": "", "3": "m", "4": "", "5": "", "6": "k", "7": "l", "8": "l", "9": ""}
 
@@ -148,15 +153,44 @@ def korean_particles(text: str) -> str:
     return _PARTICLE_RE.sub(pick, text)
 
 
-def text(value: UserError | Message | BaseException | str) -> str:
-    """What to show for an error or message from rnn_core: its template translated, its fields filled in."""
+# A field of a Message is data (a file, column or layer name, a value from the URL, a number): shown as at most
+# this many characters; an exception's own text (not a Message) as at most EXCEPTION_CHARS.
+FIELD_CHARS = 600
+EXCEPTION_CHARS = 2000
+
+
+def text(value: UserError | Message | BaseException | str, markdown: bool = True) -> str:
+    """What to show for an error or message from rnn_core: its template translated, its fields filled in.
+
+    Every field that is not a number or a Message is data (a file, column or layer name, a value from the URL):
+    with ``markdown`` (the default: Streamlit renders alerts, captions, labels and Markdown as Markdown) it is
+    written inert (explorer.inert), so the visitor sees its literal text; the template's own Markdown stays.
+    So is the text of an exception that is not a UserError. ``markdown=False`` for where nothing is interpreted
+    (``st.code``) or for a Plotly figure (which takes explorer.inert.plotly_inert for data, not these escapes).
+    """
     if isinstance(value, UserError):
         value = value.message
     if isinstance(value, Message):
-        return value.render(_)
+        return _render(value, markdown)
     if isinstance(value, str):
         return str(_(value))
-    return str(value)
+    return inert(value, EXCEPTION_CHARS) if markdown else str(value)
+
+
+def _render(message: Message, markdown: bool) -> str:
+    """Message.render(_) with each data field written inert when ``markdown`` (nested messages rendered first)."""
+    template = _(message.template)
+    if not message.fields:
+        return str(template)
+    fields = {}
+    for key, value in message.fields.items():
+        if isinstance(value, Message):
+            fields[key] = _render(value, markdown)
+        elif markdown and not isinstance(value, numbers.Number):
+            fields[key] = Inert(value, FIELD_CHARS)
+        else:
+            fields[key] = value
+    return template.format(**fields)
 
 
 def browser_language(locale: str | None) -> str:

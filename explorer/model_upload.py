@@ -6,8 +6,6 @@ and uses what it returns (the Keras model, its ModelFileInfo and the chosen recu
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
@@ -16,6 +14,7 @@ from rnn_core.saving.model_files import MAX_FILE_BYTES, MAX_PARAMS, MAX_UNITS, M
 
 from . import i18n
 from .i18n import N_, _
+from .inert import clean, inert
 from .keras_turn import KERAS_TURN
 
 STATE = "user_model"          # {"name", "model", "info"}: the last model that loaded
@@ -24,11 +23,6 @@ ERROR = "model_error"         # the last refused file: a Message, translated whe
 COLUMNS = {"layer": N_("layer"), "class": N_("class"), "output shape": N_("output shape"),
            "parameters": N_("parameters")}
 TOKEN = "model_token"         # the upload already handled (a rerun does not load it again)
-
-
-def plain(text: str) -> str:
-    """Text from the file (its name, member and layer names) shown literally, not as markdown or links."""
-    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~:])", r"\\\1", str(text))
 
 
 def limits_text() -> str:
@@ -71,23 +65,24 @@ def model_upload_controls(container=None) -> dict | None:
     where.caption(limits_text())
     _load_new_upload(upload)
     if message := st.session_state.get(ERROR):
-        where.error(_("**{name}** was not loaded: {reason}").format(name=plain(message.fields["name"]),
-                                                                    reason=plain(i18n.text(message.fields["reason"]))))
+        where.error(i18n.text(message))          # the file's name and what it holds: escaped (explorer.inert)
     current = st.session_state.get(STATE)
     if current is None:
         where.info(_("No model loaded yet: upload a file saved with `model.save(\"model.keras\")`."))
         return None
     info = current["info"]
-    version = _(", saved by Keras {version}").format(version=info.keras_version) if info.keras_version else ""
+    version = _(", saved by Keras {version}").format(version=inert(info.keras_version)) if info.keras_version else ""
+    # Names from the file are data: shown as their literal text (explorer.inert), in Markdown as in the table.
     where.markdown(_("**{name}**: {model_class} model *{model_name}*, input {input_shape}, {params:,} "
-                     "parameters{version}.").format(name=plain(current["name"]), model_class=info.model_class,
-                                                    model_name=plain(info.model_name), input_shape=info.input_shape,
-                                                    params=info.total_params, version=version))
+                     "parameters{version}.").format(name=inert(current["name"]), model_class=inert(info.model_class),
+                                                    model_name=inert(info.model_name),
+                                                    input_shape=inert(info.input_shape), params=info.total_params,
+                                                    version=version))
     table = pd.DataFrame(info.layer_table())
     where.dataframe(table.rename(columns=lambda c: _(COLUMNS[c]) if c in COLUMNS else c), hide_index=True)
     labels = [r.label for r in info.recurrent_layers]
     if not labels:
         where.warning(_("This model has no `SimpleRNN`, `LSTM` or `GRU` layer to show."))
         return {**current, "layer": None}
-    label = where.selectbox(_("recurrent layer to show"), labels, key="model_layer")
+    label = where.selectbox(_("recurrent layer to show"), labels, key="model_layer", format_func=clean)   # plain text
     return {**current, "layer": info.recurrent_layers[labels.index(label)]}

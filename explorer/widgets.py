@@ -12,6 +12,7 @@ from rnn_core.budget import KERAS_MAX_STEPS  # where the Keras column stops (def
 from . import cache, i18n
 from .figures import ENGINE_COLORS
 from .i18n import N_, _
+from .inert import Inert, inert
 from .parity import F32_TOL, max_difference, tolerance_for  # noqa: F401 - the pages take them from here
 from .settings import DEFAULT, AppConfig
 
@@ -22,7 +23,7 @@ KERAS_LIMIT_KINDS = {"forward": N_("the forward pass"), "gradients": N_("gradien
 class Sequence:
     inputs: np.ndarray      # (B, T, D) float32, normalised as chosen
     labels: np.ndarray      # (B, T) ints in [0, num_classes)
-    description: str        # in the visitor's language (built for each run, never cached)
+    description: str        # in the visitor's language, Markdown with the file's names escaped (never cached)
     stats: dict             # the normalisation statistics used ({} for none)
     mask: np.ndarray | None = None          # (B, T) bool, True where a step is real (padded long-format uploads)
     time_values: np.ndarray | None = None   # (T,) dates or numbers of each step, for the charts' time axes
@@ -111,17 +112,18 @@ def current_sequence(cfg: AppConfig) -> Sequence:
                 count=x.shape[0], steps=x.shape[1], features=x.shape[2])
         else:
             shape = _("{steps:,} steps x {features} features").format(steps=x.shape[1], features=x.shape[2])
+        # The file's name and its column names are the visitor's: written inert (shown as their literal text).
         if cfg.source == "typed":        # its columns have no names of their own ("column 1", ...)
             description = _("the typed numbers ({shape})").format(shape=shape)
         else:
-            description = f"{loaded['name']} ({info.format}, {shape})"
+            description = f"{inert(loaded['name'])} ({inert(info.format)}, {shape})"
         if cfg.source != "typed" and info.features and len(info.features) <= 8:
-            description += ": " + ", ".join(info.features)
+            description += ": " + ", ".join(inert(feature) for feature in info.features)
         if info.label_column and len(info.class_names) > cfg.num_classes:
             description += _("; labels from {column!r} ({n} classes, taken modulo C = {C}: raise 'classes (C)')"
-                             ).format(column=info.label_column, n=len(info.class_names), C=cfg.num_classes)
+                             ).format(column=Inert(info.label_column), n=len(info.class_names), C=cfg.num_classes)
         elif info.label_column:
-            description += _("; labels from {column!r} ({n} classes)").format(column=info.label_column,
+            description += _("; labels from {column!r} ({n} classes)").format(column=Inert(info.label_column),
                                                                                n=len(info.class_names))
         description += f". {notes}" if notes else ""
         largest = float(np.abs(x).max(initial=0.0))

@@ -55,7 +55,7 @@ if view == "compare cells":
     st.dataframe(pd.DataFrame(rows).set_index(cell_col).style.format("{:.4g}"), width="stretch")
     st.caption(_("Input: {description} (sequence 0, {steps:,} steps). Each cell has Keras' default initializers "
                  "(seed {seed}), {units} units, and receives the same unit gradient on h_T; nothing is trained.")
-               .format(description=i18n.text(seq.description), steps=T, seed=cfg.seed, units=cfg.units))
+               .format(description=seq.description, steps=T, seed=cfg.seed, units=cfg.units))
     st.markdown(
         _("A SimpleRNN multiplies the gradient by `diag(f'(z_t)) Uᵀ` at every step back: the rate is fixed by its "
           "weights and inputs. An LSTM's cell state is *added to* rather than multiplied by a matrix "

@@ -109,7 +109,7 @@ if inside:
         signed = bool(np.nanmin(values, initial=0.0) < 0)
         unit_range = not signed and np.nanmax(values, initial=0.0) <= 1.0
         with columns[k % 2]:
-            label = i18n.text(LABELS[name]) if name in LABELS else name
+            label = i18n.text(LABELS[name], markdown=False) if name in LABELS else name     # a chart title
             st.plotly_chart(figures.states_heatmap(values, _("{label} (sequence {b})").format(label=label, b=b),
                                                    quantity=name,
                                                    highlight=t, step_offset=lo, signed=signed,

@@ -136,7 +136,7 @@ with c1.container(border=True):
 with c2.container(border=True):
     st.markdown(_("**first layer `return_sequences=False`**: the second layer gets (B, H)"))
     st.markdown(_("NumPy core (`rnn_core`):"))
-    st.code(i18n.text(stack["numpy_error"]), language="text", wrap_lines=True)
+    st.code(i18n.text(stack["numpy_error"], markdown=False), language="text", wrap_lines=True)   # shown as it is
     if keras_enabled(T):
         with keras_spinner():
             keras_error = cache.keras_stacking_error(cfg, x.shape)

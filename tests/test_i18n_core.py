@@ -55,7 +55,7 @@ KEPT = {
 
 def korean(x) -> str:
     with i18n.use_language("ko"):
-        return i18n.text(x)
+        return i18n.text(x, markdown=False)   # the translation as text (shown as Markdown, its fields are escaped)
 
 
 def check_translated(x, allowed=frozenset()) -> str:
@@ -66,7 +66,7 @@ def check_translated(x, allowed=frozenset()) -> str:
     leftovers = english_words(shown, KEPT | set(allowed))
     assert not leftovers, f"English left in {shown!r}: {leftovers}"
     assert Counter(NUMBER.findall(shown)) == Counter(NUMBER.findall(english)), (english, shown)
-    assert i18n.text(x) == english                     # outside a Korean session: the English text
+    assert i18n.text(x, markdown=False) == english     # outside a Korean session: the English text
     return shown
 
 

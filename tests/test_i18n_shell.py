@@ -308,7 +308,7 @@ def test_an_uploaded_model_in_korean(tmp_path):
     assert not at.error, [e.value for e in at.error]
     table = at.sidebar.dataframe[0].value
     assert list(table.columns) == ["층", "클래스", "출력 형태", "파라미터"]
-    assert any(m.value.startswith("**frames\\.keras**: Sequential 모델") for m in at.sidebar.markdown)
+    assert any(m.value.startswith("**frames.keras**: Sequential 모델") for m in at.sidebar.markdown)
     assert at.selectbox(key="model_layer").label == "표시할 순환 층"
     run(at, at.button(key="use_model_layer").click())
     assert not at.error, [e.value for e in at.error]
@@ -318,6 +318,6 @@ def test_an_uploaded_model_in_korean(tmp_path):
     parity = [b for b in badges if "NumPy − Keras" in b]
     assert parity and all(b.startswith(":green-badge[") and "≤ 허용 오차" in b for b in parity), parity
     run(at, at.file_uploader(key="model_file").upload("evil.keras", b"\x80\x04\x95" + bytes(200)))
-    assert any(e.value.startswith("**evil\\.keras** 파일을 불러오지 못했습니다: ") for e in at.error)
+    assert any(e.value.startswith("**evil.keras** 파일을 불러오지 못했습니다: ") for e in at.error)
     run(at, at.button(key="custom_layer_stop").click())
     assert "모든 페이지에 표시 중" not in sidebar_texts(at)
