@@ -748,3 +748,172 @@ def app_layer(model, name: str, direction: str | None = None, filename: str = "m
     return {"label": label, "cell": type(twin).__name__,
             "config": asdict(twin.config), "weights": weights, "head": head, "head_weights": head_weights,
             "input_dim": int(weights[0].shape[0])}
+
+
+# -- the encoder-decoder (rnn_core.training.seq2seq) ------------------------------------------------------
+# The Keras twin of ``rnn_core.training.seq2seq.Seq2Seq``: built from keras.layers, same weights, same numbers.
+#
+# As everywhere in this module, TensorFlow/Keras are imported inside the functions, on first use; the
+# encoder-decoder's helpers are prefixed ``_s2s_``.
+#
+# The functional model (names of the layers in brackets):
+#
+#     source = Input((None, V_in))                   ["source"]        one-hot, any length
+#     decoder_input = Input((None, V_out))           ["decoder_input"] one-hot <s> y_1 .. y_L
+#     e, *s = RNN(H, return_sequences=True, return_state=True)(source)            ["encoder"]
+#         Bidirectional: Bidirectional(RNN(H, ...))(source) -> e, *s_fwd, *s_bwd   ["encoder"]
+#                        s_k = Concatenate()([s_fwd_k, s_bwd_k])                   ["bridge_h", "bridge_c"]
+#     d, *_ = RNN(Hd, return_sequences=True, return_state=True)(decoder_input, initial_state=s)   ["decoder"]
+#     with attention: c = Attention()([d, e]) or AdditiveAttention()([d, e])      ["attention"]
+#                     f = Concatenate()([d, c])                                   ["features"]
+#     probs = Dense(V_out, activation="softmax")(f or d)                         ["output"]
+#
+# ``model.get_weights()`` order = ``Seq2Seq.get_weights()`` order: encoder (forward, backward), decoder,
+# AdditiveAttention's scale, Dense kernel and bias. :func:`build_seq2seq_model` checks it.
+
+_S2S_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+_S2S_STEP_ATTR = "_rnn_explorer_s2s_step_models"
+
+
+def _s2s_set_weights(model, weights: list[Array], names: list[str] | None = None) -> None:
+    """Copy NumPy weights into a Keras model, asserting every shape (no transposes)."""
+    current = model.get_weights()
+    if len(current) != len(weights):
+        raise ValueError(f"Keras expects {len(current)} weight arrays, got {len(weights)}.")
+    for i, (theirs, mine) in enumerate(zip(current, weights, strict=True)):
+        if theirs.shape != np.shape(mine):
+            name = names[i] if names else f"weight {i}"
+            raise ValueError(f"{name}: Keras shape {theirs.shape} vs NumPy shape {np.shape(mine)}.")
+    model.set_weights([np.asarray(w, dtype=theirs.dtype) for w, theirs in zip(weights, current, strict=True)])
+
+
+def build_seq2seq_model(cell: str, units: int, vocab_in: int, vocab_out: int, attention: str | None = "dot",
+                        bidirectional: bool = False, weights: list[Array] | None = None):
+    """The Keras twin of ``Seq2Seq(vocab_in, vocab_out, units, cell, attention, bidirectional)``.
+
+    ``weights`` in ``Seq2Seq.get_weights()`` order (the same as this model's ``get_weights()``), shapes
+    asserted. The model's inputs are ``[source, decoder_input]``; compile it with :func:`compile_seq2seq`.
+    """
+    if cell not in _S2S_LAYERS:
+        raise ValueError(f"cell must be one of {', '.join(_S2S_LAYERS)}; got {cell!r}.")
+    if attention not in (None, "dot", "additive"):
+        raise ValueError(f"attention must be None, 'dot' or 'additive'; got {attention!r}.")
+    _, keras = _tf()
+    layer = getattr(keras.layers, _S2S_LAYERS[cell])
+    source = keras.Input((None, vocab_in), name="source")
+    decoder_input = keras.Input((None, vocab_out), name="decoder_input")
+    if bidirectional:
+        encoder = keras.layers.Bidirectional(layer(units, return_sequences=True, return_state=True), name="encoder")
+        e, *states = encoder(source)
+        n = len(states) // 2                                    # [h_f, (c_f), h_b, (c_b)] -> [h_f h_b], [c_f c_b]
+        states = [keras.layers.Concatenate(name=f"bridge_{'hc'[k]}")([states[k], states[n + k]]) for k in range(n)]
+        decoder_units = 2 * units
+    else:
+        e, *states = layer(units, return_sequences=True, return_state=True, name="encoder")(source)
+        decoder_units = units
+    d, *_ = layer(decoder_units, return_sequences=True, return_state=True, name="decoder")(
+        decoder_input, initial_state=states)
+    features = d
+    if attention is not None:
+        kind = keras.layers.Attention if attention == "dot" else keras.layers.AdditiveAttention
+        context = kind(name="attention")([d, e])
+        features = keras.layers.Concatenate(name="features")([d, context])
+    probs = keras.layers.Dense(vocab_out, activation="softmax", name="output")(features)
+    model = keras.Model([source, decoder_input], probs, name=f"seq2seq_{cell}")
+    if weights is not None:
+        set_seq2seq_weights(model, weights)
+    return model
+
+
+def set_seq2seq_weights(model, weights: list[Array]) -> None:
+    """Copy ``Seq2Seq.get_weights()`` into the twin, asserting every shape (a mismatch names the Keras variable)."""
+    _s2s_set_weights(model, weights, seq2seq_weight_names(model))
+
+
+def seq2seq_weight_names(model) -> list[str]:
+    """The Keras variable paths in get_weights() order, e.g. "encoder/lstm_cell/kernel" (for messages)."""
+    return [v.path for v in model.weights]
+
+
+def compile_seq2seq(model, optimizer_config: dict, run_eagerly: bool = False) -> None:
+    """Compile with the Keras twin of an rnn_core optimizer and sparse categorical cross-entropy."""
+    model.compile(optimizer=keras_optimizer(optimizer_config), loss="sparse_categorical_crossentropy",
+                  run_eagerly=run_eagerly)
+
+
+def seq2seq_train_on_batch(model, x: Array, y_in: Array, y_out: Array) -> float:
+    """One Keras training step, ``train_on_batch([x, y_in], y_out)``: the loss before the update."""
+    return float(model.train_on_batch([np.asarray(x, np.float32), np.asarray(y_in, np.float32)], y_out))
+
+
+def seq2seq_gradients(model, x: Array, y_in: Array, y_out: Array) -> dict:
+    """Loss, probabilities and dL/dw for every weight (get_weights() order) by GradientTape, eagerly."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    _, keras = _tf()
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    inputs = [tf.constant(x, tf.float32), tf.constant(y_in, tf.float32)]
+    with tf.GradientTape() as tape:
+        probs = model(inputs, training=True)
+        loss = loss_fn(tf.constant(y_out), probs)
+    grads = tape.gradient(loss, model.trainable_variables)
+    if [v.path for v in model.trainable_variables] != seq2seq_weight_names(model):
+        raise RuntimeError("The twin's trainable variables are not in get_weights() order.")
+    return {"loss": float(loss), "probs": np.asarray(probs), "weights": [np.asarray(g) for g in grads]}
+
+
+def _s2s_step_models(model):
+    """(encoder model, one-step decoder model) sharing ``model``'s layers, made once and kept on the model.
+
+    encoder: source -> [e, *initial states]; step: [y_t (B, 1, V_out), e, *states] ->
+    [probs (B, 1, V_out), d_t (B, 1, Hd), *new states].
+    """
+    cached = model.__dict__.get(_S2S_STEP_ATTR)
+    if cached is not None:
+        return cached
+    _, keras = _tf()
+    names = {layer.name for layer in model.layers}
+    encoder, decoder, dense = model.get_layer("encoder"), model.get_layer("decoder"), model.get_layer("output")
+    bridges = [model.get_layer(n) for n in ("bridge_h", "bridge_c") if n in names]
+    e, *states = encoder.output
+    if bridges:
+        states = [b.output for b in bridges]
+    encoder_model = keras.Model(model.inputs[0], [e, *states])
+
+    y_t = keras.Input((1, model.inputs[1].shape[-1]))
+    e_in = keras.Input((None, e.shape[-1]))
+    state_in = [keras.Input((s.shape[-1],)) for s in states]
+    d, *new_states = decoder(y_t, initial_state=state_in)
+    if "attention" in names:
+        probs = dense(model.get_layer("features")([d, model.get_layer("attention")([d, e_in])]))
+    else:
+        probs = dense(d)
+    step_model = keras.Model([y_t, e_in, *state_in], [probs, d, *new_states])
+    object.__setattr__(model, _S2S_STEP_ATTR, (encoder_model, step_model))
+    return encoder_model, step_model
+
+
+def seq2seq_greedy_decode(model, x: Array, max_len: int, start_token: int = 1) -> tuple[Array, Array | None, Array]:
+    """Keras' greedy decoding with the twin's own layers, one decoder step at a time (the argmax fed back).
+
+    Returns tokens (B, max_len), attention weights (B, max_len, Ts) or None, probabilities (B, max_len, V_out).
+    The weights come from the twin's attention layer called eagerly on (d_t, e) with return_attention_scores
+    (Keras 3.15's functional graph does not connect that second output).
+    """
+    encoder_model, step_model = _s2s_step_models(model)
+    attention = model.get_layer("attention") if "attention" in {layer.name for layer in model.layers} else None
+    e, *states = (np.asarray(a) for a in encoder_model(np.asarray(x, np.float32), training=False))
+    B, V = np.shape(x)[0], model.inputs[1].shape[-1]
+    eye = np.eye(V, dtype=np.float32)
+    prev = np.full(B, start_token)
+    tokens, weights_all, probs_all = [], [], []
+    for _ in range(max_len):
+        probs, d, *states = (np.asarray(a) for a in step_model([eye[prev][:, None, :], e, *states], training=False))
+        if attention is not None:
+            _, weights = attention([d, e], return_attention_scores=True)
+            weights_all.append(np.asarray(weights)[:, 0])
+        prev = probs[:, 0].argmax(axis=-1)
+        tokens.append(prev)
+        probs_all.append(probs[:, 0])
+    return (np.stack(tokens, axis=1), np.stack(weights_all, axis=1) if weights_all else None,
+            np.stack(probs_all, axis=1))

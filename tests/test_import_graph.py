@@ -106,3 +106,13 @@ def test_rnn_core_imports_no_ui_code():
             if imported.split(".")[0] in FORBIDDEN_IN_CORE:
                 bad.append(f"{name} imports {imported}")
     assert not bad, bad
+
+
+def test_only_the_keras_bridge_imports_tensorflow():
+    """TensorFlow/Keras are imported in rnn_core.keras_bridge alone (lazily, inside its functions)."""
+    modules = source_modules()
+    known = set(modules)
+    importers = sorted(name for name, path in modules.items()
+                       if name.split(".")[0] != "bench"
+                       and {m.split(".")[0] for m in imports_of(name, path, known)} & {"tensorflow", "keras"})
+    assert importers == ["rnn_core.keras_bridge"], importers
