@@ -83,6 +83,12 @@ def numpy_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: 
 
 
 @RESULTS.memoize
+def check_inputs(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str,
+                 mask: np.ndarray | None = None) -> tuple[object, np.ndarray]:
+    return runs.check_inputs(cfg, weights(cfg, x.shape[-1]), x, labels, loss_on, mask)
+
+
+@RESULTS.memoize
 def keras_gradients(cfg: AppConfig, x: np.ndarray, labels: np.ndarray, loss_on: str,
                     mask: np.ndarray | None = None) -> runs.GradientRun:
     twins = keras_twins(cfg, x.shape[-1])

@@ -361,6 +361,23 @@ def numpy_gradients_and_layer(cfg, weights, x, labels, loss_on="every", truncate
     return NumpyGradients(run, rnn)
 
 
+def check_inputs(cfg: AppConfig, weights: list[Array], x: Array, labels: Array, loss_on: str = "every",
+                 mask: Array | None = None, head_weights: list[Array] | None = None) -> tuple[object, Array]:
+    """The layer of the gradient run and dL/d(its output): what the Check it yourself panel differentiates.
+
+    Without a head the loss is the page's probe <G, output>; with one, dL/d(output) is the head's gradient at
+    this point, so the panel checks the recurrent layer's BPTT of the page's very loss (to first order).
+    """
+    if cfg.head == "none":
+        return _layer(cfg.with_sequences(), weights), _probe_output_gradient(cfg, x.shape, loss_on)
+    model = _model(cfg, weights, head_weights)
+    model.loss(x, labels if cfg.head == "many-to-many" else labels[:, -1], mask=mask)
+    d_output = model.backward().head.inputs
+    layer = model.rnn
+    layer._trace = layer.last_backward = None      # the panel runs its own float64 copy: keep no trace here
+    return layer, d_output
+
+
 def _recurrent_contributions(layer, grads) -> Array | None:
     """||dL/dU from step t||_F for each t: the recurrent operand h_{t-1} against dL/d(h_{t-1} U) of that step."""
     res = getattr(layer, "last_backward", None)

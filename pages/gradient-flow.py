@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import cache, export, figures, i18n, runs, url_params
+from explorer.check_yourself import check_yourself_panel
 from explorer.i18n import N_, _, ngettext
 from explorer.widgets import (
     keras_enabled,
@@ -132,6 +133,12 @@ with col_r:
     elif trunc is not None and st.session_state.get("keras", True):
         st.caption(_("Keras column hidden: truncated BPTT is a NumPy-core feature (Keras' tape always does full "
                      "BPTT)."))
+
+with st.container(border=True):
+    layer, d_output = cache.check_inputs(cfg, x, labels, loss_on, seq.mask)
+    check_yourself_panel(layer, x, d_output, mask=seq.mask, key_prefix="flow_")
+    if trunc is not None:
+        st.caption(_("The check differentiates the whole loss (full BPTT); the charts above are truncated."))
 
 st.subheader(_("Why: the Jacobians of the recurrence"))
 rep, sf = flow.pascanu, flow.flow

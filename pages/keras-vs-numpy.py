@@ -1,12 +1,14 @@
 """Keras vs NumPy: is the NumPy core really the same as Keras?"""
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from explorer import cache, figures, runs
+from explorer.check_yourself import check_yourself_panel
 from explorer.i18n import N_, _
 from explorer.widgets import keras_enabled, keras_spinner, max_difference, page_setup, tolerance_for
 from rnn_core.keras_bridge import tutorial_model_source, versions
@@ -25,23 +27,35 @@ st.caption(_("Is the NumPy core really the same as Keras? Same weights in, every
 st.markdown(_("**The tutorial's Keras model** (what the Keras column runs, with the head chosen in the sidebar)"))
 st.code(tutorial_model_source(cfg.kind), language="python")
 cell = runs.cell_of(cfg)
-source_file = "rnn_core/" + inspect.getsourcefile(type(cell)).rsplit("/", 1)[-1]
+ROOT = Path(__file__).resolve().parents[1]
+source_file = Path(inspect.getsourcefile(type(cell))).resolve().relative_to(ROOT).as_posix()
 st.markdown(_("**The NumPy {cell} step, forward and backward** (`{source_file}`; the one loop over time for "
               "every cell is `rnn_core/layers/recurrence.py`)").format(cell=cfg.cell, source_file=source_file))
 # Forward, then what the backward step reads (computed for a window of steps), then the backward step itself.
 st.code("\n".join(inspect.getsource(getattr(type(cell), name))
                   for name in ("step_forward", "backward_cache", "step_backward")), language="python")
 
+LOSS_ON = "every" if cfg.head != "many-to-one" else "last"
+
+
+def check_it_yourself() -> None:
+    """Any gradient entry against its finite difference: the NumPy core checked without Keras."""
+    with st.container(border=True):
+        layer, d_output = cache.check_inputs(cfg, x, seq.labels, LOSS_ON, seq.mask)
+        check_yourself_panel(layer, x, d_output, mask=seq.mask, key_prefix="parity_")
+
+
 if not keras_enabled(x.shape[1], "gradients"):
     if not st.session_state.get("keras", True):
         st.info(_("Turn on *{toggle}* in the sidebar to run the comparison.").format(toggle=_(KERAS_TOGGLE_LABEL)))
+    check_it_yourself()
     st.stop()
 
 with keras_spinner():
     k_fwd = cache.keras_forward(cfg, x, None, seq.mask)
-    k_grad = cache.keras_gradients(cfg, x, labels, "every" if cfg.head != "many-to-one" else "last", seq.mask)
+    k_grad = cache.keras_gradients(cfg, x, labels, LOSS_ON, seq.mask)
 np_fwd = cache.numpy_forward(cfg, x, None, seq.mask)
-np_grad = cache.numpy_gradients(cfg, x, labels, "every" if cfg.head != "many-to-one" else "last", None, (), seq.mask)
+np_grad = cache.numpy_gradients(cfg, x, labels, LOSS_ON, None, (), seq.mask)
 
 rows: list[tuple[str, str, object, object]] = []
 weights = cache.weights(cfg, x.shape[-1])
@@ -85,3 +99,4 @@ st.caption(_("Keras {keras} on TensorFlow {tensorflow}, NumPy core on NumPy {num
              "{numpy_gradients:.1f} ms gradients (first runs include building the models).").format(
     keras=v["keras"], tensorflow=v["tensorflow"], numpy=np.__version__, keras_forward=k_fwd.seconds * 1e3,
     keras_gradients=k_grad.seconds * 1e3, numpy_forward=np_fwd.seconds * 1e3, numpy_gradients=np_grad.seconds * 1e3))
+check_it_yourself()
