@@ -11,6 +11,7 @@ Message) is plain Python, tested without Streamlit (tests/test_check_yourself.py
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,11 @@ def result_rows(check: EntryCheck) -> list[tuple[str, str]]:
             (_("relative error"), f"{check.relative_error:.1e}"), (_("step size h"), f"{check.step_size:.1e}")]
 
 
+def _columns(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: Hangul and other wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 @st.fragment
 def check_yourself_panel(layer, x, d_output, d_states=(), mask=None, initial_state=None, key_prefix: str = ""):
     """The panel: target and index pickers, a button, then both values, their relative error and why they agree.
@@ -103,6 +109,13 @@ def check_yourself_panel(layer, x, d_output, d_states=(), mask=None, initial_sta
     if isinstance(result, Message):
         st.error(i18n.text(result), icon=":material/error:")
         return
-    for col, (label, value) in zip(st.columns(4), result_rows(result), strict=True):
-        col.metric(label, value)
+    (analytic, numeric, error, step) = result_rows(result)
+    # The two values in full, one above the other in a monospaced box, so the digits they share line up
+    # (a metric cuts a long number short); the relative error and the step size are short enough for metrics.
+    width = max(_columns(analytic[0]), _columns(numeric[0]))
+    values_col, error_col, step_col = st.columns([3, 1, 1], vertical_alignment="center")
+    values_col.code("\n".join(label + " " * (width - _columns(label) + 2) + f"{float(value): .15e}"
+                               for label, value in (analytic, numeric)), language=None)
+    error_col.metric(*error)
+    step_col.metric(*step)
     (st.success if result.agree else st.warning)(i18n.text(result.explanation))
