@@ -28,6 +28,7 @@ PAGES = [
     st.Page("pages/gradient-flow.py", title=_("Gradient flow (BPTT)"), icon="📉"),
     st.Page("pages/keras-vs-numpy.py", title=_("Keras vs NumPy"), icon="⚖️"),
     st.Page("pages/training.py", title=_("Training"), icon="🏋️"),
+    st.Page("pages/trained-network.py", title=_("Inside a trained network"), icon="🔬"),
 ]
 
 warmup.limit_blas_threads()             # once per process: one BLAS thread, visitors run side by side

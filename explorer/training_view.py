@@ -38,11 +38,13 @@ Array = np.ndarray
 
 # Stable option values (URL-safe, independent of the UI's language); the page shows labels for them,
 # translated when shown (N_: English here, looked up in the visitor's catalog by the page).
-TASKS = ("delayed_recall", "frame_classification", "adding_problem", "sine_forecasting", "next_character", "upload")
+TASKS = ("delayed_recall", "frame_classification", "adding_problem", "sine_forecasting", "next_character", "brackets",
+         "upload")
 TASK_LABELS = {"delayed_recall": N_("delayed recall (lag k)"),
                "frame_classification": N_("frame classification (39 classes)"),
                "adding_problem": N_("adding problem"), "sine_forecasting": N_("sine forecasting"),
-               "next_character": N_("next character (your text)"), "upload": N_("your data (.npz with x and y)")}
+               "next_character": N_("next character (your text)"),
+               "brackets": N_("nested brackets (next character)"), "upload": N_("your data (.npz with x and y)")}
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LEARNING_RATES = ("0.0001", "0.0003", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1.0")
 CELL_KINDS = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}
@@ -80,7 +82,8 @@ class TrainingSettings:
     def data_bytes(self) -> int:
         """The size of the task's inputs x (float32), known before they are generated."""
         features = {"delayed_recall": 9, "frame_classification": 13, "adding_problem": 2, "sine_forecasting": 1,
-                    "next_character": len(set(self.text))}.get(self.task, 1)
+                    "next_character": len(set(self.text)),
+                    "brackets": len(task_lib.BRACKET_VOCABULARY)}.get(self.task, 1)
         steps = self.lag + 2 if self.task == "delayed_recall" else self.steps
         return 4 * self.n * steps * features
 
@@ -348,7 +351,9 @@ class TrainingRun:
             "example": {"x": np.array(self.task.x[:4], np.float32),
                         "labels": np.asarray(self.task.y[:4]) if softmax else None,
                         "description": Message(N_("the first {n} training sequences of {task}"),
-                                               {"n": min(4, len(self.task.x)), "task": self.task.description})},
+                                               {"n": min(4, len(self.task.x)), "task": self.task.description}),
+                        # What the Inside a trained network page reads the layer on (its characters).
+                        "vocabulary": getattr(self.task, "vocabulary", None), "task": self.task.name},
         }
 
 
