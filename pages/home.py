@@ -44,6 +44,9 @@ st.caption(_("Is the NumPy core really the same as Keras? Every weight, output a
 st.page_link("pages/training.py", label=_("Training"), icon="🏋️")
 st.caption(_("What does training do? Train the tutorial model in NumPy and in Keras step for step, watch the loss, "
              "the gradient's reach and the hidden states change, and see why gates learn long delays."))
+st.page_link("pages/trained-network.py", label=_("Inside a trained network"), icon="🔬")
+st.caption(_("What has a trained network learned? Units that track meaning (the depth of nested brackets), "
+             "LSTMVis-style select and match, the states' fixed points, and saturated gates."))
 
 st.subheader(_("Things to try"))
 TRY = [
