@@ -6,13 +6,14 @@ reads the configuration, calls the core and renders.
 
 import streamlit as st
 
-from explorer import controls, custom_layer, i18n, run_log, warmup
+from explorer import controls, custom_layer, i18n, run_log, styles, warmup
 from explorer.i18n import _
 from explorer.widgets import show_input_error
 
 # Emoji icons only: Streamlit draws them as local SVG favicons, while a :material/...: icon would be
 # fetched from a font CDN, and the app must work offline.
 st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide")
+styles.inject()                         # the colours and focus rings that meet WCAG 2.1 AA in both themes
 
 link = st.query_params.to_dict()        # as opened: drawing the widgets resets values out of their range
 controls.init_language()                # before the first _(): the link's ?lang=, else the browser's language

@@ -17,19 +17,21 @@ import plotly.graph_objects as go
 from rnn_core.budget import FIGURE_CACHE_BYTES
 
 from . import i18n
+from . import palette as P
 from .i18n import _, ngettext
 from .inert import plotly_inert
 from .memo import ByteCache
 
 Array = np.ndarray
 
-NUMPY_COLOR = "#3b75af"
-KERAS_COLOR = "#e8710a"
-ENGINE_COLORS = {"NumPy": NUMPY_COLOR, "Keras": KERAS_COLOR}
-CELL_COLORS = {"SimpleRNN": "#d62728", "LSTM": "#2ca02c", "GRU": "#9467bd"}   # the "compare cells" lines
-DIVERGING = "RdBu_r"           # blue negative, white zero, red positive
-SEQUENTIAL = "Blues"           # for values that cannot be negative (probabilities)
-UNIT_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+# Colours come from the one colour-blind-safe palette (explorer/palette.py: Okabe-Ito, lines also told apart by dash).
+NUMPY_COLOR = P.NUMPY
+KERAS_COLOR = P.KERAS
+ENGINE_COLORS = P.ENGINE_COLORS
+CELL_COLORS = P.CELL_COLORS    # the "compare cells" lines: vermillion, blue, bluish green (was red against green)
+DIVERGING = P.DIVERGING        # blue negative, white zero, red positive
+SEQUENTIAL = P.SEQUENTIAL      # for values that cannot be negative (probabilities)
+UNIT_COLORS = P.UNIT_COLORS
 MAX_COLUMNS = 2000             # beyond this many steps, heatmaps and lines show per-bucket aggregates
 
 
@@ -284,12 +286,14 @@ def gradient_norms(norms: dict[str, Array], title: str, decay=None, step_offset:
                                                                                             factor=fit.factor)
         fig.add_trace(go.Scatter(x=steps + step_offset, y=shown, mode="lines+markers" if len(steps) <= 80 else "lines",
                                  name=name, line=dict(color=colors.get(engine),
-                                                        dash="dash" if engine == "Keras" else "solid"),
+                                                        dash=P.ENGINE_DASHES.get(engine) or P.CELL_DASHES.get(engine)),
+                                 marker=dict(symbol=P.CELL_MARKERS.get(engine, "circle")),
                                  hovertemplate=f"{engine}<br>t=%{{x}}<br>||dL/dh_t||=%{{y:.4g}}<extra></extra>"))
         bad = ~np.isfinite(values)
         if bad.any():
             fig.add_trace(go.Scatter(x=np.flatnonzero(bad) + step_offset, y=np.ones(int(bad.sum())), mode="markers",
-                                     marker=dict(symbol="x", color="red", size=9), name=f"{engine}: inf/nan",
+                                     marker=dict(symbol="x", color=P.OVERFLOW_MARKER, size=9),
+                                     name=f"{engine}: inf/nan",
                                      hovertemplate="t=%{x}: " + _("overflow (inf or nan)") + "<extra></extra>"))
         _aggregation_note(fig, size, len(values))
     if decay is not None:

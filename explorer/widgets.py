@@ -172,7 +172,7 @@ def engine_header(name: str, detail: str = "") -> None:
     """The coloured column title (NumPy blue, Keras orange) with one line of detail under it."""
     color = ENGINE_COLORS[name]
     st.markdown(f"<h4 style='margin:0;color:{color}'>{name}</h4>"
-                f"<span style='color:gray;font-size:0.85em'>{detail or '&nbsp;'}</span>",
+                f"<span class='rnn-muted' style='font-size:0.85em'>{detail or '&nbsp;'}</span>",
                 unsafe_allow_html=True)
 
 
