@@ -45,7 +45,7 @@ from ..layers.rnn import CELLS
 from ..messages import N_, UserError
 from .losses import sparse_categorical_crossentropy
 from .optimizers import Adam, Optimizer
-from .seq2seq_tasks import END, START
+from .seq2seq_tasks import END, START, _whole
 
 Array = np.ndarray
 
@@ -56,13 +56,6 @@ DEFAULT_LEARNING_RATE = 0.01
 MAX_UNITS = 1024
 MAX_VOCABULARY = 1000
 MAX_DECODE_STEPS = 200
-
-
-def _whole(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise UserError(N_("{name} must be a whole number from {low} to {high}; got {value}."),
-                        name=name, low=low, high=high, value=value)
-    return int(value)
 
 
 @dataclass(frozen=True)
