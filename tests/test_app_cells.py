@@ -124,7 +124,7 @@ def test_keras_vs_numpy_table_for_each_cell(cell):
     assert {"dL/dkernel", "dL/drecurrent_kernel", "dL/dh_t (total, BPTT)", "final state h_T"} <= tensors
     assert ("dL/dc_t (total, BPTT)" in tensors) == (cell == "LSTM")
     assert ("final state c_T" in tensors) == (cell == "LSTM")
-    assert f"rnn_core/{cell.lower()}_cell.py" in texts(at)
+    assert f"rnn_core/layers/{cell.lower()}_cell.py" in texts(at)
     code = at.code[1].value                                           # the cell's own step functions, in order
     assert code.index("def step_forward") < code.index("def backward_cache") < code.index("def step_backward")
 
