@@ -30,6 +30,7 @@ PAGES = [
     st.Page("pages/keras-vs-numpy.py", title=_("Keras vs NumPy"), icon="⚖️"),
     st.Page("pages/training.py", title=_("Training"), icon="🏋️"),
     st.Page("pages/trained-network.py", title=_("Inside a trained network"), icon="🔬"),
+    st.Page("pages/attention.py", title=_("Attention"), icon="🎯"),
 ]
 
 warmup.limit_blas_threads()             # once per process: one BLAS thread, visitors run side by side

@@ -47,6 +47,9 @@ st.caption(_("What does training do? Train the tutorial model in NumPy and in Ke
 st.page_link("pages/trained-network.py", label=_("Inside a trained network"), icon="🔬")
 st.caption(_("What has a trained network learned? Units that track meaning (the depth of nested brackets), "
              "LSTMVis-style select and match, the states' fixed points, and saturated gates."))
+st.page_link("pages/attention.py", label=_("Attention"), icon="🎯")
+st.caption(_("Attention, the next chapter: an encoder-decoder learns to align (reverse, sort, dates), with and "
+             "without attention, and why attention gives far inputs a short gradient path."))
 
 st.subheader(_("Things to try"))
 TRY = [
