@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from explorer import palette as P
 from explorer import training_figures as tf
 
 
@@ -63,6 +64,6 @@ def test_compare_curves_one_line_per_cell_in_the_cell_colours(what):
     curves = {"SimpleRNN": [0.1, 0.2], "LSTM": [0.1, 0.6], "GRU": [0.2, 0.7]}
     fig = tf.compare_curves(curves, what, lag=10, chance=0.125)
     assert [t.name for t in fig.data] == list(curves)
-    assert [t.line.color for t in fig.data] == ["#d62728", "#2ca02c", "#9467bd"]
+    assert [t.line.color for t in fig.data] == [P.CELL_COLORS[c] for c in ("SimpleRNN", "LSTM", "GRU")]
     np.testing.assert_array_equal(fig.data[1].y, [0.1, 0.6])
     assert "lag k=10" in fig.layout.title.text
