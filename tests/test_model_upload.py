@@ -56,7 +56,7 @@ def test_names_from_the_file_are_shown_literally(app):
     """A file or member name cannot become a link or formatting in the message."""
     upload(app, "[click](http://example.com).keras", keras_file(**{"[x](http://e.com)": b"x"}))
     message = app.error[0].value
-    assert "[click](" not in message and "\\[click\\]\\(http" in message
+    assert "[click](" not in message and "\\[click\\](http" in message   # the bracket escaped: no link
     assert "[x](" not in message
 
 
