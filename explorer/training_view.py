@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.messages import N_, Message
+from rnn_core.saving.text_record import METADATA_KEY, TEXT_TASKS, text_record
 from rnn_core.training import tasks as task_lib
 from rnn_core.training.model import RNNClassifier
 from rnn_core.training.optimizers import get as get_optimizer
@@ -57,6 +58,16 @@ VALIDATION_SEQUENCES = 256   # held-out sequences of the cell comparison
 MIN_TICKS = 30                # a run is drawn in at least this many ticks (a quick run still visibly learns)
 DEFAULT_TEXT = ("the quick brown fox jumps over the lazy dog. a recurrent network reads one character at a time "
                 "and carries what it has seen in its state. ") * 4
+# The next-character task's text in the visitor's language: Korean learners see a network learn Hangul
+# syllables (a pangram, then a sentence about recurrent networks; 36 distinct characters).
+DEFAULT_TEXTS = {"en": DEFAULT_TEXT,
+                 "ko": ("다람쥐 헌 쳇바퀴에 타고파. 순환 신경망은 한 번에 한 글자씩 읽고 "
+                        "지금까지 본 것을 상태에 담아 둔다. ") * 4}
+
+
+def default_text(language: str) -> str:
+    """The next-character task's starting text in ``language`` (English for a language without one)."""
+    return DEFAULT_TEXTS.get(language, DEFAULT_TEXT)
 
 
 @dataclass(frozen=True)
@@ -324,7 +335,17 @@ class TrainingRun:
             model = kb.build_training_model(self.settings.cell, self.model.rnn.config, self.task.num_outputs,
                                             self.task.many_to_many, self.task.head_activation, self.task.x.shape[-1],
                                             self.model.get_weights())
-            return kb.save_model_bytes(model)
+            return kb.save_model_bytes(model, self.text_metadata())
+
+    def text_metadata(self) -> dict | None:
+        """For a character task, its text record (the one-hot order and a text it learned from) for the .keras
+        file's metadata.json: opened again in the app, the layer reads text at once (rnn_core/saving/text_record.py)."""
+        vocabulary = getattr(self.task, "vocabulary", ())
+        if not vocabulary or self.task.name not in TEXT_TASKS:
+            return None
+        sample = (self.settings.text if self.task.name == "next_character"
+                  else "".join(vocabulary[i] for i in np.argmax(self.task.x[0], axis=-1)))
+        return {METADATA_KEY: text_record(self.task.name, vocabulary, sample).as_metadata()}
 
     def label(self) -> Message:
         """What the other pages show for this layer: a Message (its English text; ``i18n.text`` translates it)."""

@@ -19,6 +19,7 @@ from explorer.training_view import (
     CompareSettings,
     TrainingRun,
     TrainingSettings,
+    default_text,
     layer_flags,
     load_upload,
 )
@@ -181,7 +182,9 @@ clip = c5.number_input(_("`clipnorm` (0 = off)"), 0.0, 100.0, 0.0, 0.5, key="tra
                        help=_("Keras' `clipnorm`: each weight's gradient is scaled down to at most this norm."))
 text = TrainingSettings.text
 if task_name == "next_character":
-    text = st.text_area(_("text to learn"), TrainingSettings.text, max_chars=20_000, key="train_text")
+    # The starting text in the visitor's language, set once: switching the language later keeps what is typed.
+    st.session_state.setdefault("train_text", default_text(i18n.current_language()))
+    text = st.text_area(_("text to learn"), max_chars=20_000, key="train_text")
 
 settings = TrainingSettings(task=task_name, cell=CELL_KINDS[cfg.cell], units=int(units), optimizer=optimizer,
                             learning_rate=float(lr), clipnorm=float(clip) or None, epochs=int(epochs),

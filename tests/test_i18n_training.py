@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import i18n
 from explorer import training_figures as tf
+from explorer.training_view import TrainingSettings, default_text
 from rnn_core.messages import Message
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -247,3 +248,18 @@ def test_figure_builders_in_korean_details():
     # Outside use_language: English again (the builders translate when they are called; nothing is cached).
     assert tf.compare_curves({"LSTM": [0.5]}, "training accuracy", lag=3).layout.title.text == \
         "Training accuracy per epoch (delayed recall, lag k=3)"
+
+
+def test_the_text_to_learn_starts_in_the_visitors_language_and_survives_a_switch():
+    """The next-character task's starting text is Korean for a Korean visitor; once there it is the visitor's:
+    switching the language keeps it (and a text typed in the box)."""
+    ko = open_training("ko", train_task="next_character")
+    assert ko.text_area(key="train_text").value == default_text("ko")
+    assert "다람쥐" in default_text("ko") and set(default_text("ko")).isdisjoint("abcdefghijklmnopqrstuvwxyz")
+    en = open_training("en", train_task="next_character")
+    assert en.text_area(key="train_text").value == default_text("en") == TrainingSettings.text
+    run(en, en.text_area(key="train_text").set_value("가나다라 " * 20))
+    run(en, en.segmented_control(key="lang").set_value("ko"))
+    assert en.session_state["lang"] == "ko"
+    assert en.text_area(key="train_text").value == "가나다라 " * 20
+    assert not en.exception and not en.error
