@@ -202,8 +202,9 @@ def _model_controls(sb) -> None:
 
             try:
                 with KERAS_TURN:
-                    st.session_state[custom_layer.KEY] = app_layer(chosen["model"], layer.name, layer.direction,
-                                                                   chosen["name"])   # escaped when shown (i18n.text)
+                    chosen_layer = app_layer(chosen["model"], layer.name, layer.direction,
+                                             chosen["name"])   # escaped when shown (i18n.text)
+                st.session_state[custom_layer.KEY] = custom_layer.with_text(chosen_layer, chosen["info"].text)
             except ValueError as err:      # a layer without a NumPy twin: say so, keep what is shown
                 st.error(i18n.text(err))   # the layer's and the file's names: escaped (explorer.inert)
                 return

@@ -23,8 +23,10 @@ from dataclasses import replace
 
 import numpy as np
 
+from rnn_core.messages import Message
+
 from . import i18n
-from .i18n import _, ngettext
+from .i18n import N_, _, ngettext
 
 KEY = "custom_layer"
 
@@ -50,6 +52,23 @@ def layer_id(custom: dict) -> str:
         h.update(repr(a.shape).encode())
         h.update(a.tobytes())
     return h.hexdigest()
+
+
+EXAMPLE_CHARS = 500      # the saved text the other pages run an uploaded character layer on (steps)
+
+
+def with_text(custom: dict, record) -> dict:
+    """``custom`` with the character task its .keras file recorded (rnn_core/saving/text_record.py) as its
+    example, when the layer reads those characters (its input features are the vocabulary's one-hot rows):
+    the Inside a trained network page then reads text with it, and the other pages run it on that text."""
+    if record is None or custom["input_dim"] != len(record.vocabulary) or len(record.sample) < 2:
+        return custom
+    index = {ch: i for i, ch in enumerate(record.vocabulary)}
+    codes = np.fromiter((index[ch] for ch in record.sample[:EXAMPLE_CHARS]), np.int64)
+    x = np.eye(len(record.vocabulary), dtype=np.float32)[codes][None]
+    description = Message(N_("the text saved with the model ({n} characters)"), {"n": x.shape[1]})
+    return {**custom, "example": {"x": x, "labels": None, "description": description, "task": record.task,
+                                  "vocabulary": record.vocabulary, "text": record.sample}}
 
 
 def register(custom: dict) -> str:

@@ -85,6 +85,8 @@ def trained_text(custom: dict | None, run=None) -> TextTask | None:
         text = task_lib.bracket_text(DEFAULT_CHARS, seed=TEXT_SEED)
     elif run is not None and name == "next_character" and set(run.settings.text) <= set(vocabulary):
         text = run.settings.text[:MAX_CHARS]
+    elif example.get("text"):                   # saved with the model's .keras file (a text record)
+        text = example["text"][:MAX_CHARS]
     else:                                       # the first sequence it learned from
         text = decode(np.asarray(example.get("x", np.zeros((1, 0, len(vocabulary)))))[0], vocabulary)
     return TextTask(name, vocabulary, text)

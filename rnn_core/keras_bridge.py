@@ -9,8 +9,11 @@ a small machine).
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import tempfile
+import zipfile
 from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
@@ -599,13 +602,27 @@ def train_on_batch(model, x: Array, y: Array) -> float:
     return float(model.train_on_batch(x, y))
 
 
-def save_model_bytes(model) -> bytes:
-    """``model.save`` into a private temporary folder (removed afterwards) and the .keras file's bytes."""
+def save_model_bytes(model, metadata: dict | None = None) -> bytes:
+    """``model.save`` into a private temporary folder (removed afterwards) and the .keras file's bytes.
+
+    ``metadata``: entries added to the file's metadata.json (which Keras writes and never reads back), e.g. the
+    app's text record (rnn_core/saving/text_record.py); the other members are copied byte for byte.
+    """
     with tempfile.TemporaryDirectory(prefix="rnn-explorer-export-") as folder:
         path = os.path.join(folder, "model.keras")
         model.save(path)
         with open(path, "rb") as f:
-            return f.read()
+            data = f.read()
+    if not metadata:
+        return data
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            content = src.read(info)
+            if info.filename == "metadata.json":
+                content = json.dumps(json.loads(content) | metadata).encode()
+            dst.writestr(info, content)
+    return out.getvalue()
 
 
 # =====================================================================================

@@ -92,6 +92,7 @@ from .model_config import (  # noqa: F401 - the limits and classes are part of t
     Shape,
     parse_model_config,
 )
+from .text_record import TextRecord, read_text_record
 
 # -- caps (every one is checked before the resource is used) --------------------
 
@@ -119,6 +120,7 @@ class ModelFileInfo:
     recurrent_layers: tuple[RecurrentLayer, ...]
     total_params: int
     weights_bytes: int
+    text: TextRecord | None = None         # the character task it learned, when the app saved it (text_record.py)
 
     def layer_table(self) -> list[dict[str, Any]]:
         """The layer table as records (e.g. for pandas.DataFrame); the keys, its column headers, are Messages
@@ -175,7 +177,8 @@ def inspect_model_file(filename: str, data: bytes) -> ModelFileInfo:
         raise ModelFileError(N_("The file was saved by Keras {version}; only Keras 3 files are read. {resave}"),
                              version=version, resave=RESAVE)
     return ModelFileInfo(str(filename), model.name, model.class_name, version, model.input_shape,
-                         tuple(model.rows), tuple(model.recurrent), model.params, weights_bytes)
+                         tuple(model.rows), tuple(model.recurrent), model.params, weights_bytes,
+                         read_text_record(metadata))
 
 
 # -- 1. the bytes ------------------------------------------------------------------
