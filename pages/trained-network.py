@@ -51,6 +51,9 @@ def keep_in(key: str, options, default) -> None:
 
 # -- what the layer reads --------------------------------------------------------------------------------------
 task = view.trained_text(custom, st.session_state.get("training_run"))
+if st.session_state.get("inside_steps_for") != (cfg.layer_id, task is not None):   # another layer: its own length
+    st.session_state["inside_steps_for"] = (cfg.layer_id, task is not None)
+    st.session_state.pop("inside_steps", None)
 features = custom["input_dim"] if custom else seq.inputs.shape[-1]
 vocabulary = sidebar_vocabulary()
 text = None
