@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import custom_layer
 from explorer.i18n import text, use_language
+from explorer.inside_view import DEFAULT_CHARS
 from explorer.training_view import TrainingRun, TrainingSettings
 from rnn_core.saving import ModelFileError
 from rnn_core.saving.text_record import (
@@ -152,6 +153,8 @@ def test_uploaded_the_inside_page_reads_text_with_it(brackets_file):
     at.button(key="use_model_layer").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+    # The page was first opened on the sidebar's 12-step sine: the character layer reads its own default length.
+    assert at.number_input(key="inside_steps").value == DEFAULT_CHARS
     typed = [t for t in at.text_area if t.key and t.key.startswith("inside_text_")]
     assert typed and set(typed[0].value) <= set(run.task.vocabulary) and len(typed[0].value) > 100
     said = "\n".join(m.value for m in at.markdown)
