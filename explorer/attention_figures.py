@@ -1,7 +1,7 @@
 """Figures of the Attention page: plain functions returning plotly figures (tested without Streamlit).
 
-Colours are colour-blind safe (Okabe-Ito): the model *with* attention is blue (#0072B2, solid), the one
-*without* is vermillion (#D55E00, dashed), in every chart; attention weights use a sequential map from white
+Colours are colour-blind safe (Okabe-Ito, explorer/palette.py): the model *with* attention is blue (solid), the one
+*without* is vermillion (dashed), in every chart; attention weights use a sequential map from white
 (0) to dark blue (1). Tokens come from generated tasks, yet they are data: every token shown goes through
 explorer.inert.plotly_inert (``</s>`` would otherwise be read as an HTML tag). Every text is translated when
 the figure is built (``_()``: the visitor's language, or ``i18n.use_language``'s); nothing here is cached.
@@ -14,15 +14,17 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from . import palette as P
+from .chart_text import add_meta
 from .figures import _layout
 from .i18n import _
 from .inert import plotly_inert
 from .training_figures import LEGEND_BELOW
 
 Array = np.ndarray
-WITH_COLOR, WITHOUT_COLOR = "#0072B2", "#D55E00"        # Okabe-Ito blue and vermillion
-OTHER_BAR, TARGET_BAR = "#BBBBBB", "#0072B2"
-WEIGHTS_SCALE = "Blues"
+WITH_COLOR, WITHOUT_COLOR = P.WITH_ATTENTION, P.WITHOUT_ATTENTION      # Okabe-Ito blue and vermillion
+OTHER_BAR, TARGET_BAR = P.OTHER_BAR, P.TARGET_BAR
+WEIGHTS_SCALE = P.SEQUENTIAL
 VARIANTS = ("with", "without")
 MAX_CELL_TEXT = 16            # the weights are written in the cells up to this many columns and rows
 SHOWN_WEIGHT = 0.05           # and only from this weight up (the rest would bury the alignment in zeros)
@@ -102,6 +104,10 @@ def length_curve(lengths: Sequence[int], curves: dict[str, Sequence[float]], kin
             fig.add_trace(go.Scatter(x=np.asarray(lengths), y=np.asarray(curves[variant], np.float64),
                                      mode="lines+markers", name=names[variant], line=variant_style(variant),
                                      marker=dict(size=7)))
+    if len(lengths):
+        longest = int(np.argmax(lengths))
+        add_meta(fig, longest={"length": lengths[longest],
+                               "accuracy": {names[v]: curves[v][longest] for v in VARIANTS if v in curves}})
     title = (_("Accuracy by input length (after {step} steps)").format(step=step) if step is not None
              else _("Accuracy by input length"))
     _layout(fig, title, height=330, xaxis_title=_("input length (tokens)"), yaxis_title=_("sequences entirely right"))
@@ -164,4 +170,6 @@ def probabilities(tokens: Sequence[str], probs: Array, target: int | None, title
     fig.update_xaxes(tickmode="array", tickvals=list(range(len(p))), ticktext=_tokens(tokens),
                      title_text=_("output token (blue: the correct one)"))
     fig.update_yaxes(range=[0, 1.02], title_text="p")
+    if target is not None and 0 <= target < len(p):
+        add_meta(fig, target={"token": tokens[target], "p": p[target]})
     return _layout(fig, title, height=300)

@@ -18,6 +18,7 @@ from rnn_core.budget import FIGURE_CACHE_BYTES
 
 from . import i18n
 from . import palette as P
+from .chart_text import add_meta
 from .i18n import _, ngettext
 from .inert import plotly_inert
 from .memo import ByteCache
@@ -35,17 +36,16 @@ UNIT_COLORS = P.UNIT_COLORS
 MAX_COLUMNS = 2000             # beyond this many steps, heatmaps and lines show per-bucket aggregates
 
 
-def _with_alpha(hex_color: str, alpha: float) -> str:
-    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
+_with_alpha = P.with_alpha
 
 
 def label_box() -> dict:
-    """A reference line's label on a translucent white box, so a data line running through it stays readable.
+    """A reference line's label on a translucent white box, so a data line running through it stays readable; its
+    text dark in both themes (the theme's own text colour would be white on white in the dark theme).
 
     A new dict each call: plotly's add_hline writes the label's position into the dict it is given.
     """
-    return dict(bgcolor="rgba(255,255,255,0.8)")
+    return dict(bgcolor=P.LABEL_BOX, font=dict(color=P.INK_ON_LIGHT_FILL))
 
 
 def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
@@ -81,12 +81,13 @@ AGGREGATION_NOTE = "aggregation"     # the name of the note's annotation
 def _aggregation_note(fig: go.Figure, size: int, T: int, lines: bool = False) -> None:
     """Two short lines above the plot (a half-width chart has room for about 50 characters a line)."""
     if size > 1:
+        add_meta(fig, aggregated={"size": size, "steps": T})
         note = (_("aggregated: lines show the mean, bands the min-max<br>of {size} steps ({T:,} in all); "
                   "zoom to see raw steps") if lines else
                 _("aggregated: each column is the mean of {size} steps<br>({T:,} in all); zoom to see raw steps"))
         fig.add_annotation(text=note.format(size=size, T=T), name=AGGREGATION_NOTE, align="left", xanchor="left",
                            xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
-                           font=dict(size=11, color="gray"))
+                           font=P.ANNOTATION_FONT)
 
 
 def _time_axis(n: int, time_values) -> Array | None:
@@ -143,10 +144,10 @@ def states_heatmap(states: Array, title: str, quantity: str = "h", highlight: in
         hovertemplate=f"{where}<br>{rows}=%{{y}}<br>{quantity}=%{{z:.5g}}<extra></extra>",
     ))
     if highlight is not None and times is None:
-        fig.add_vrect(x0=highlight - 0.5, x1=highlight + 0.5, line=dict(color="black", width=2))
+        fig.add_vrect(x0=highlight - 0.5, x1=highlight + 0.5, line=dict(color=P.HIGHLIGHT_OUTLINE, width=2))
     elif highlight is not None and 0 <= highlight - step_offset < T:
         x0, x1 = _highlight_span(times, highlight - step_offset)
-        fig.add_vrect(x0=x0, x1=x1, line=dict(color="black", width=2))
+        fig.add_vrect(x0=x0, x1=x1, line=dict(color=P.HIGHLIGHT_OUTLINE, width=2))
     _aggregation_note(fig, size, T)
     fig.update_xaxes(title_text=_("time step t") if times is None else time_name)
     fig.update_yaxes(title_text=rows, autorange="reversed")
@@ -189,11 +190,11 @@ def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: 
             ))
     _aggregation_note(fig, size, states.shape[0], lines=True)   # every engine has the same T
     if highlight is not None and time_values is None:
-        fig.add_vline(x=highlight, line=dict(color="gray", dash="dot"))
+        fig.add_vline(x=highlight, line=dict(color=P.REFERENCE_LINE, dash="dot"))
     elif highlight is not None and 0 <= highlight - step_offset < len(time_values):
         at = np.asarray(time_values)[highlight - step_offset]
         fig.add_vline(x=str(at) if np.asarray(time_values).dtype.kind == "M" else float(at),
-                      line=dict(color="gray", dash="dot"))
+                      line=dict(color=P.REFERENCE_LINE, dash="dot"))
     fig.update_xaxes(title_text=_("time step t") if time_values is None else time_name)
     fig.update_yaxes(title_text=quantity)
     return _layout(fig, title)
@@ -212,8 +213,8 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
     every earlier annotation, which made this figure slow.
     """
     shown = list(range(T)) if max_cells >= T else list(range(max_cells - 2)) + [None, T - 1]
-    ink, faded = "#7f7f7f", "rgba(127,127,127,0.35)"   # mid-grey: readable on light and dark themes
-    lane_color = {"h": ink, "c": "#2ca02c"}             # the LSTM's cell state c_t in green
+    ink, faded = P.DIAGRAM_INK, P.DIAGRAM_FADED          # mid-grey: readable on light and dark themes
+    lane_color = {"h": ink, "c": P.CELL_STATE_LANE}      # the LSTM's cell state c_t in its own colour
     lanes = {name: 1.0 + 0.18 * (len(state_names) - 1) * (0.5 - k) * 2 for k, name in enumerate(state_names)}
     notes: list[dict] = []
     shapes: list[dict] = []
@@ -233,9 +234,9 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
             continue
         lit = highlight == i
         shapes.append(dict(type="rect", x0=x0, x1=x0 + 1, y0=0.62, y1=1.38, line=dict(color=ink, width=3 if lit else 1),
-                           fillcolor="#ffe8a3" if lit else "#eef3fa"))
+                           fillcolor=P.DIAGRAM_HIGHLIGHT if lit else P.DIAGRAM_FILL))
         label(x0 + 0.5, 1.0, f"{cell_name}<br>" + _("step {i}").format(i=i) + (f"<br><i>{gates}</i>" if gates else ""),
-              color="#222")
+              color=P.INK_ON_LIGHT_FILL)
         src = T - 1 - i if go_backwards else i
         arrow(x0 + 0.5, 0.62, x0 + 0.5, 0.05)
         label(x0 + 0.5, -0.05, f"x<sub>{src}</sub> (B, {D})")
@@ -244,7 +245,7 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
         if returned:
             label(x0 + 0.5, 2.1, f"h<sub>{i}</sub> (B, {H})")
         else:
-            label(x0 + 0.5, 2.1, _("{h} not returned").format(h=f"h<sub>{i}</sub>"), color=faded)
+            label(x0 + 0.5, 2.1, _("{h} not returned").format(h=f"h<sub>{i}</sub>"))   # text: the theme's colour
         if col + 1 < len(shown):
             for name, y in lanes.items():
                 arrow(x0 + 1.6, y, x0 + 1, y, lane_color.get(name, ink))
@@ -258,11 +259,15 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
         states_word = ngettext("state", "states", len(state_names))
         notes.append(dict(x=last_x + 2.35, y=1.0, text=f"{states_word}<br>{what}<br>"
                           + " ".join(f"(B, {H})" for _name in state_names), showarrow=False, xanchor="left",
-                          font=dict(size=11, color=KERAS_COLOR)))
+                          font=dict(size=11)))      # the arrows are vermillion; text in the theme's colour
     out = (_("output {shape}: every {h}").format(shape=f"(B, {T}, {H})", h="h<sub>t</sub>") if return_sequences
            else _("output {shape}: last h only").format(shape=f"(B, {H})"))
     notes.append(dict(x=0, y=2.55, text=out, showarrow=False, xanchor="left", font=dict(size=12)))
     fig = go.Figure(layout=dict(annotations=notes, shapes=shapes))
+    add_meta(fig, shapes={"steps": T, "input": f"(B, {T}, {D})",
+                          "output": f"(B, {T}, {H})" if return_sequences else f"(B, {H})",
+                          "states": [f"{n}_T" for n in state_names] if return_state else [], "state": f"(B, {H})",
+                          "backwards": go_backwards})
     fig.update_xaxes(visible=False, range=[-0.3, last_x + (3.6 if return_state else 1.3)])
     fig.update_yaxes(visible=False, range=[-0.4, 2.8])
     title = _("Unrolled in time (go_backwards: cell 0 reads the last input)") if go_backwards else _("Unrolled in time")
@@ -300,6 +305,7 @@ def gradient_norms(norms: dict[str, Array], title: str, decay=None, step_offset:
         fit = (_("fit: x{factor:.3g} per step back (halves every {steps:.3g} steps, R²={r2:.2f})")
                if decay.factor < 1 else
                _("fit: x{factor:.3g} per step back (doubles every {steps:.3g} steps, R²={r2:.2f})"))
+        add_meta(fig, fit={"factor": decay.factor, "half_life": decay.half_life, "r2": decay.r2})
         fig.add_annotation(text=fit.format(factor=decay.factor, steps=decay.half_life, r2=decay.r2),
                            xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom", showarrow=False,
                            font=dict(size=11))
@@ -322,7 +328,7 @@ def jacobian_map(steps: Array, log10_norm: Array, method: str, state: str = "h")
     fig.update_xaxes(title_text=_("earlier state k"))
     fig.update_yaxes(title_text=_("later state t"), autorange="reversed")
     fig.add_annotation(text=i18n.text(method, markdown=False), xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom",
-                       showarrow=False, font=dict(size=11, color="gray"))
+                       showarrow=False, font=P.ANNOTATION_FONT)
     return _layout(fig, _("How much {s}_k still moves {s}_t: ||d{s}_t/d{s}_k||").format(s=state), height=380)
 
 
@@ -338,22 +344,23 @@ def step_sigmas(sigma: Array, bound: float | None, method: str, steps: Array | N
                                name="sigma_max(J_t)", line=dict(color=NUMPY_COLOR),
                                hovertemplate="t=%{x}<br>sigma_max(J_t)=%{y:.4g}<extra></extra>"))
     if bound is None:                      # gated cells: sigma hugs 1 from below, so the label goes above the line
-        fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text=neither,
+        fig.add_hline(y=1.0, line=dict(color=P.REFERENCE_LINE, dash="dot"), annotation_text=neither,
                       annotation_position="top right", annotation=label_box())
         top = max(1.0, float(np.nanmax(sigma))) if np.isfinite(sigma).any() else 1.0
         fig.update_yaxes(range=[0, 1.2 * top])                       # room for the label inside the plot
     elif abs(bound - 1.0) < 0.05:
-        fig.add_hline(y=bound, line=dict(color="firebrick", dash="dash"),
+        fig.add_hline(y=bound, line=dict(color=P.BOUND_LINE, dash="dash"),
                       annotation_text=_("bound gamma·sigma_max(U) = {bound:.3g} ≈ 1 (neither shrinks nor grows)")
                       .format(bound=bound), annotation_position="top left", annotation=label_box())
     else:
-        fig.add_hline(y=bound, line=dict(color="firebrick", dash="dash"),
+        fig.add_hline(y=bound, line=dict(color=P.BOUND_LINE, dash="dash"),
                       annotation_text=_("bound gamma·sigma_max(U) = {bound:.3g}").format(bound=bound),
                       annotation_position="top left", annotation=label_box())
-        fig.add_hline(y=1.0, line=dict(color="gray", dash="dot"), annotation_text=neither,
+        fig.add_hline(y=1.0, line=dict(color=P.REFERENCE_LINE, dash="dot"), annotation_text=neither,
                       annotation_position="bottom left", annotation=label_box())
     fig.add_annotation(text=i18n.text(method, markdown=False), xref="paper", yref="paper", x=1, y=1.0, xanchor="right",
-                       yanchor="bottom", showarrow=False, font=dict(size=11, color="gray"))
+                       yanchor="bottom", showarrow=False, font=P.ANNOTATION_FONT)
+    add_meta(fig, stretch={"above": int(np.sum(sigma > 1.0)), "steps": len(sigma), "bound": bound})
     fig.update_xaxes(title_text=_("time step t"))
     fig.update_yaxes(title_text=f"sigma_max(d{state}_t/d{state}_{{t-1}})", rangemode="tozero")
     return _layout(fig, title)
@@ -370,8 +377,11 @@ def carry_products(distance: Array, log10_mean: Array, log10_max: Array, gate_la
         shown = np.where(np.isfinite(values), values, np.nan)
         fig.add_trace(go.Scatter(x=d, y=shown, mode="lines", name=name, line=dict(color=CELL_COLORS["LSTM"], dash=dash),
                                  hovertemplate=f"{name}<br>{hover}<extra></extra>"))
-    fig.add_hline(y=0.0, line=dict(color="gray", dash="dot"), annotation_text=_("1: passed on in full"),
+    fig.add_hline(y=0.0, line=dict(color=P.REFERENCE_LINE, dash="dot"), annotation_text=_("1: passed on in full"),
                   annotation_position="bottom right", annotation=label_box())   # the products start at 1, bottom left
+    if len(d) > 1 and np.isfinite(log10_mean[-1]) and np.isfinite(log10_max[-1]):
+        add_meta(fig, carry={"distance": int(d[-1]), "mean": 10.0 ** float(log10_mean[-1]),
+                             "max": 10.0 ** float(log10_max[-1])})
     fig.update_xaxes(title_text=_("steps back from the last step (t − k)"))
     fig.update_yaxes(title_text=_("log10 prod of the gate"))
     title = _("Products of the {label} along the path back").format(label=i18n.text(gate_label, markdown=False))
@@ -394,11 +404,18 @@ def parity_bars(rows: list[tuple[str, float, float]]) -> go.Figure:
     names = [r[0] for r in rows]
     diffs = [max(r[1], 1e-12) for r in rows]
     tols = [r[2] for r in rows]
-    colors = ["#2e9d4f" if d <= t else "#d62728" for d, t in zip(diffs, tols, strict=True)]
-    fig = go.Figure(go.Bar(x=diffs, y=names, orientation="h", marker_color=colors, name=_("max |difference|"),
-                           hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
+    over = [d > t for d, t in zip(diffs, tols, strict=True)]
+    # Over the tolerance: vermillion and hatched, so a bar reads without its colour.
+    fig = go.Figure(go.Bar(x=diffs, y=names, orientation="h", marker_color=[P.OVER if o else P.WITHIN for o in over],
+                           marker_pattern_shape=[P.OVER_PATTERN if o else "" for o in over],
+                           name=_("max |difference|"), hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
     fig.add_trace(go.Scatter(x=tols, y=names, mode="markers",
-                             marker=dict(symbol="line-ns-open", size=16, color="black"), name=_("tolerance")))
+                             marker=dict(symbol="line-ns-open", size=16, color=P.TOLERANCE_MARKER),
+                             name=_("tolerance")))
+    if rows:
+        worst = int(np.argmax([r[1] for r in rows]))
+        add_meta(fig, parity={"name": names[worst], "difference": rows[worst][1], "tolerance": tols[worst],
+                              "over": sum(over), "tensors": len(rows)})
     fig.update_xaxes(type="log", title_text=_("max |NumPy - Keras| (log)"), exponentformat="power")
     return _layout(fig, _("Agreement of every tensor"), height=120 + 26 * len(rows),
                    legend=dict(orientation="h", y=-0.2))

@@ -14,26 +14,27 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale, sample_colorscale
 
-from . import i18n
-from .figures import DIVERGING, FIGURES, SEQUENTIAL, figure_bytes, symmetric_range
+from . import i18n, palette
+from .chart_text import add_meta
+from .figures import DIVERGING, FIGURES, SEQUENTIAL, figure_bytes, label_box, symmetric_range
 from .i18n import _
 from .inert import plotly_inert
 
 Array = np.ndarray
 
 # Okabe & Ito (2008), "Color Universal Design": orange, sky blue, bluish green, yellow, blue, vermillion,
-# reddish purple, black.
-OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
-MARKER_COLORS = tuple(c for c in OKABE_ITO if c != "#F0E442")   # for markers on white: without the yellow
+# reddish purple, black (explorer/palette.py).
+OKABE_ITO = palette.OKABE_ITO
+MARKER_COLORS = tuple(c for c in OKABE_ITO if c != palette.YELLOW)   # for markers on white: without the yellow
 VIRIDIS_ON_WHITE = [[float(v / 0.85), c] for v, c in zip(np.linspace(0, 0.85, 8),
                                                   sample_colorscale("Viridis", list(np.linspace(0, 0.85, 8))),
                                                   strict=True)]
-GATE_COLORS = {"i": "#0072B2", "f": "#D55E00", "o": "#009E73", "z": "#E69F00", "r": "#CC79A7"}
-SELECTION_COLOR = "#E69F00"        # the selected span
-MATCH_COLOR = "#56B4E9"            # the spans that match it
-MARKER_COLOR = "#D55E00"           # step t on the trajectory
-POINT_COLOR = "#000000"            # fixed points: filled when stable, hollow when not
-GREY = "#8c8c8c"
+GATE_COLORS = palette.GATE_COLORS       # the gates of one cell shown together stay apart (i f o; z r)
+SELECTION_COLOR = palette.SELECTION_FILL     # the selected span
+MATCH_COLOR = palette.MATCH_FILL             # the spans that match it
+MARKER_COLOR = palette.STEP_MARKER           # step t on the trajectory
+POINT_COLOR = palette.FIXED_POINT            # fixed points: filled when stable, hollow when not
+GREY = palette.REFERENCE_LINE
 LINE_CHARS = 60                    # characters per line of the text view
 SPACE = "·"                        # how a space is drawn (a blank cell would hide what the unit does there)
 SHOWN_CHARS = {" ": SPACE, "\n": "↵", "\t": "→"}
@@ -80,7 +81,7 @@ def cell_colors(values: Array, colorscale: str, zmin: float, zmax: float) -> lis
 def text_color_on(background: str) -> str:
     """Black or white, whichever contrasts more with ``background`` (always >= 4.58:1: WCAG AA for text)."""
     bg = _rgb(background)
-    return "#000000" if contrast_ratio(bg, (0, 0, 0)) >= contrast_ratio(bg, (255, 255, 255)) else "#ffffff"
+    return palette.BLACK if contrast_ratio(bg, (0, 0, 0)) >= contrast_ratio(bg, (255, 255, 255)) else palette.WHITE
 
 
 def shown_char(ch: str) -> str:
@@ -133,10 +134,18 @@ def text_heat(text: str, values: Array, title: str, quantity: str = "h", signed:
         for line in range(start // line_chars, (stop - 1) // line_chars + 1):     # a span may wrap onto lines
             first, last = max(start, line * line_chars), min(stop, (line + 1) * line_chars) - 1
             fig.add_shape(type="rect", x0=first % line_chars - 0.5, x1=last % line_chars + 0.5, y0=line - 0.5,
-                          y1=line + 0.5, line=dict(color="#000000", width=width, dash=dash))
+                          y1=line + 0.5, line=dict(color=palette.HIGHLIGHT_OUTLINE, width=width, dash=dash))
     fig.update_xaxes(visible=False, range=[-0.5, line_chars - 0.5])
     fig.update_yaxes(visible=False, autorange="reversed")
-    return _layout(fig, title, height=max(220, 90 + 24 * rows), plot_bgcolor="white")
+    finite = np.isfinite(values)
+    if finite.any():                           # the key numbers: where the unit is highest and lowest in the text
+        top, low = (int(np.argmax(np.where(finite, values, -np.inf))), int(np.argmin(np.where(finite, values, np.inf))))
+        add_meta(fig, text_view={"quantity": quantity, "characters": T,
+                                 "peak": {"t": top, "char": text[top], "value": values[top]},
+                                 "low": {"t": low, "char": text[low], "value": values[low]}})
+    else:
+        add_meta(fig, text_view={"quantity": quantity, "characters": T})
+    return _layout(fig, title, height=max(220, 90 + 24 * rows), plot_bgcolor=palette.WHITE)
 
 
 def unit_and_signal(values: Array, signal: Array, unit: int, quantity: str, signal_label: str, r: float,
@@ -148,11 +157,12 @@ def unit_and_signal(values: Array, signal: Array, unit: int, quantity: str, sign
     hover_chars = None if text is None else [shown_char(ch) for ch in text[:limit]]
     where = "t=%{x}" + ("  «%{text}»" if text is not None else "")
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=steps, y=signal, name=signal_label, yaxis="y2", line=dict(color=OKABE_ITO[0],
+    # Drawn on the theme's background: two of the line colours with 3:1 on both themes (orange has 2:1 on white).
+    fig.add_trace(go.Scatter(x=steps, y=signal, name=signal_label, yaxis="y2", line=dict(color=palette.VERMILLION,
                              width=2, shape="hv"), text=hover_chars,
                              hovertemplate=where + "<br>" + plotly_inert(signal_label) + "=%{y:.3g}<extra></extra>"))
     fig.add_trace(go.Scatter(x=steps, y=values, name=_("unit {unit}").format(unit=unit),
-                             line=dict(color=OKABE_ITO[4], width=1.6), text=hover_chars,
+                             line=dict(color=palette.BLUE, width=1.6), text=hover_chars,
                              hovertemplate=where + f"<br>{quantity}=" + "%{y:.4f}<extra></extra>"))
     whole = bool(signal.size) and np.all(signal == np.round(signal)) and np.ptp(signal) <= 12
     ticks = dict(dtick=1, range=[signal.min() - 0.5, signal.max() + 0.5]) if whole else {}
@@ -200,11 +210,15 @@ def selection_lines(values: Array, units: list[int], span: tuple[int, int], thre
     for k, u in enumerate(units[:len(MARKER_COLORS)]):
         fig.add_trace(go.Scatter(x=steps, y=values[:, u], name=_("unit {unit}").format(unit=u), text=chars,
                                  mode="lines+markers", marker=dict(size=4),
-                                 line=dict(color=MARKER_COLORS[(k + 3) % len(MARKER_COLORS)], width=1.5),
+                                 line=dict(color=palette.UNIT_COLORS[k % len(palette.UNIT_COLORS)], width=1.5,
+                                           dash=palette.UNIT_DASHES[k // len(palette.UNIT_COLORS)
+                                                                    % len(palette.UNIT_DASHES)]),
                                  hovertemplate=where + f"<br>{quantity}=" + "%{y:.4f}<extra></extra>"))
-    note = dict(text=_("threshold {value:g}").format(value=threshold), bgcolor="rgba(255,255,255,0.8)")
-    fig.add_hline(y=threshold, line=dict(color="#000000", dash="dash", width=1), annotation=note,
+    note = label_box() | dict(text=_("threshold {value:g}").format(value=threshold))
+    # Mid-grey, not black: this figure is drawn on the theme's own background, light or dark.
+    fig.add_hline(y=threshold, line=dict(color=palette.THRESHOLD_LINE, dash="dash", width=1), annotation=note,
                   annotation_position="top left")
+    add_meta(fig, selection={"threshold": threshold, "start": span[0], "stop": span[1] - 1, "matches": len(matches)})
     fig.add_vrect(x0=span[0] - 0.5, x1=span[1] - 0.5, fillcolor=SELECTION_COLOR, opacity=0.35, line_width=0,
                   layer="below")
     for start, stop in matches:
@@ -249,7 +263,7 @@ def trajectories(projections: Array, ratio: Array, fixed: Array | None = None, s
     fig = go.Figure()
     for b in range(B):                                              # the path: a thin grey line per sequence
         idx = _thin(T, MAX_TRAJECTORY_POINTS // B)
-        fig.add_trace(Scatter(**xyz(P[b, idx]), mode="lines", line=dict(color="#d9d9d9", width=0.8),
+        fig.add_trace(Scatter(**xyz(P[b, idx]), mode="lines", line=dict(color=palette.TRAJECTORY, width=0.8),
                               hoverinfo="skip", showlegend=b == 0, name=_("trajectory")))
     flat = P.reshape(-1, k)
     idx = _thin(len(flat), MAX_TRAJECTORY_POINTS)
@@ -291,7 +305,7 @@ def trajectories(projections: Array, ratio: Array, fixed: Array | None = None, s
         b, t = marker
         fig.add_trace(Scatter(**xyz(P[b, t:t + 1]), mode="markers", name=_("step t = {t}").format(t=t),
                               marker=dict(color=MARKER_COLOR, size=9 if three else 18, symbol="diamond",
-                                          line=dict(color="#000000", width=1.5)),
+                                          line=dict(color=palette.HIGHLIGHT_OUTLINE, width=1.5)),
                               hovertemplate=_("step t = {t}").format(t=t) + "<extra></extra>"))
     title = _("h_t in its first {k} principal components ({share:.0f} % of the variance)").format(
         k=k, share=100 * float(np.sum(ratio[:k])))
@@ -300,7 +314,10 @@ def trajectories(projections: Array, ratio: Array, fixed: Array | None = None, s
     else:
         fig.update_xaxes(title_text=names[0])
         fig.update_yaxes(title_text=names[1], scaleanchor="x", scaleratio=1)
-    fig.update_layout(legend=dict(orientation="h", y=-0.15 if three else -0.2), plot_bgcolor="white")
+    fig.update_layout(legend=dict(orientation="h", y=-0.15 if three else -0.2), plot_bgcolor=palette.WHITE)
+    if fixed is not None:
+        st = np.asarray(stable, bool)
+        add_meta(fig, fixed_points={"stable": int(st.sum()), "unstable": int((~st).sum())})
     return _layout(fig, title, height=520)
 
 
@@ -326,7 +343,10 @@ def eigenvalues(values: Array, stable: Array, labels: list[str] | None = None) -
     fig.update_xaxes(title_text=_("real part"), range=[-reach, reach], zeroline=True)
     fig.update_yaxes(title_text=_("imaginary part"), range=[-reach, reach], scaleanchor="x", scaleratio=1,
                      zeroline=True)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), plot_bgcolor="white")
+    fig.update_layout(legend=dict(orientation="h", y=-0.2), plot_bgcolor=palette.WHITE)
+    shown = min(len(lam), MAX_EIGEN_POINTS)
+    add_meta(fig, moduli={(labels[k] if labels else _("point {k}").format(k=k)): float(np.abs(lam[k]).max(initial=0.0))
+                          for k in range(shown)})
     return _layout(fig, _("Eigenvalues of the Jacobian at the fixed points"), height=460)
 
 
@@ -343,14 +363,18 @@ def gate_saturation(fractions: dict[str, tuple[Array, Array]], labels: dict[str,
         units = np.arange(len(left))
         fig.add_trace(go.Scatter(x=left, y=right, mode="markers", name=name, customdata=units,
                                  marker=dict(color=GATE_COLORS.get(gate, MARKER_COLORS[k % len(MARKER_COLORS)]), size=8,
-                                             opacity=0.85, line=dict(color="#ffffff", width=0.5)),
+                                             opacity=0.85, line=dict(color=palette.WHITE, width=0.5),
+                                             symbol=palette.GATE_MARKERS.get(gate, "circle")),
                                  hovertemplate=name + "<br>" + _("unit") + " %{customdata}: "
                                  + _("left {left}, right {right}").format(left="%{x:.2f}", right="%{y:.2f}")
                                  + "<extra></extra>"))
     fig.update_xaxes(title_text=_("fraction of steps left-saturated (gate < 0.1)"), range=[-0.03, 1.03])
     fig.update_yaxes(title_text=_("fraction of steps right-saturated (gate > 0.9)"), range=[-0.03, 1.03],
                      scaleanchor="x", scaleratio=1)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), plot_bgcolor="white")
+    fig.update_layout(legend=dict(orientation="h", y=-0.2), plot_bgcolor=palette.WHITE)
+    add_meta(fig, saturation={labels.get(g, g): [float(np.mean(left)) if len(left) else float("nan"),
+                                                 float(np.mean(right)) if len(right) else float("nan")]
+                              for g, (left, right) in fractions.items()})
     return _layout(fig, _("Gate saturation per unit"), height=460)
 
 

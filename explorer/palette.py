@@ -76,6 +76,19 @@ DIAGRAM_FILL, DIAGRAM_HIGHLIGHT = "#eef3fa", "#ffe8a3"
 CELL_STATE_LANE = BLUISH_GREEN        # an LSTM's c_t lane between the cells
 INK_ON_LIGHT_FILL = "#222222"         # text on DIAGRAM_FILL / DIAGRAM_HIGHLIGHT / LABEL_BOX, in both themes
 LABEL_BOX = "rgba(255,255,255,0.85)"  # the box behind a reference line's label: its text is INK_ON_LIGHT_FILL
+# Attention: the model with attention blue and solid, the one without vermillion and dashed, in every chart; one
+# decoder step's output distribution: the correct token's bar blue, the others mid-grey (3:1 on both themes).
+WITH_ATTENTION, WITHOUT_ATTENTION = BLUE, VERMILLION
+TARGET_BAR, OTHER_BAR = BLUE, REFERENCE_LINE
+# Inside a trained network: the selected span and the spans that match it (fills behind the lines), step t on the
+# state-space path, its threshold line. The text view and the state-space figures paint their own white background,
+# so black is safe there: the fixed points, outlines, a character's ink (black or white, whichever contrasts more).
+SELECTION_FILL, MATCH_FILL = ORANGE, SKY_BLUE
+STEP_MARKER = VERMILLION
+THRESHOLD_LINE = REFERENCE_LINE
+WHITE = "#ffffff"
+FIXED_POINT = BLACK
+TRAJECTORY = "#d9d9d9"                # the faint path between the states (decorative: the markers carry the data)
 
 # -- colour scales -----------------------------------------------------------------------------------------------
 # ColorBrewer's RdBu (reversed: blue negative, white zero, red positive) is colour-blind safe; centre it on 0.

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from . import palette as P
+from .chart_text import add_meta
 from .figures import CELL_COLORS, ENGINE_COLORS, _layout
 from .i18n import N_, _
 
 Array = np.ndarray
 MAX_POINTS = 1000
-BEFORE_CLIP, AFTER_CLIP = "#7f7f7f", "#1f77b4"
+BEFORE_CLIP, AFTER_CLIP = P.BEFORE_CLIP, P.AFTER_CLIP
 LEGEND_BELOW = dict(legend=dict(orientation="h", x=0, y=-0.3, xanchor="left", yanchor="top"),
                     margin=dict(l=60, r=20, t=50, b=90))   # half-width charts: a legend on the right hides data
 # compare_curves' quantities: (title, axis title), translated when drawn.
@@ -49,8 +51,9 @@ def loss_curve(numpy_loss: Sequence[float], keras_loss: Sequence[float] | None =
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="Keras train_on_batch",
                                  line=dict(color=ENGINE_COLORS["Keras"], width=2, dash="dash")))
     if chance is not None:
-        fig.add_hline(y=chance, line=dict(color="gray", dash="dot"), annotation_text=_("constant best guess"),
+        fig.add_hline(y=chance, line=dict(color=P.REFERENCE_LINE, dash="dot"), annotation_text=_("constant best guess"),
                       annotation_position="top right")
+        add_meta(fig, best_guess=chance)
     _layout(fig, _("Loss per step ({loss})").format(loss=loss_name), height=330, xaxis_title=_("training step"),
             yaxis_title=_("batch loss"))
     fig.update_layout(**LEGEND_BELOW)
@@ -63,7 +66,10 @@ def accuracy_curve(batch_accuracy: Sequence[float | None], total_steps: int | No
     """Accuracy of each training batch (before its update); chance is 1 / classes."""
     values = [np.nan if a is None else a for a in batch_accuracy]
     x, y = thin(values)
-    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", name=_("accuracy"), line=dict(color="#2ca02c", width=2)))
+    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", name=_("accuracy"), line=dict(color=P.ACCURACY, width=2)))
+    seen = [a for a in values if np.isfinite(a)]
+    if seen:
+        add_meta(fig, final_accuracy=seen[-1])
     _layout(fig, _("Accuracy per step"), height=300, xaxis_title=_("training step"), yaxis_title=_("batch accuracy"))
     fig.update_yaxes(range=[0, 1.02])
     if total_steps:
@@ -80,7 +86,8 @@ def grad_norm_curve(before: Sequence[float], after: Sequence[float], clip: float
     fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_("after clipping (used)"),
                              line=dict(color=AFTER_CLIP, width=1.5, dash="dash")))
     if clip is not None:
-        fig.add_hline(y=clip, line=dict(color="red", dash="dot"),
+        add_meta(fig, clipnorm=clip)
+        fig.add_hline(y=clip, line=dict(color=P.CLIP_LINE, dash="dot"),
                       annotation_text=_("clipnorm {clip:g} (per weight)").format(clip=clip))
     _layout(fig, _("Gradient global norm per step"), height=330, xaxis_title=_("training step"),
             yaxis_title=_("||dL/dW|| (all weights)"))
@@ -93,7 +100,7 @@ def reach_heatmap(epochs: Sequence[int], norms: Sequence[Array]) -> go.Figure:
     """log10 ||dL/dh_t|| over t (columns) at each probed epoch (rows): how far back the gradient reaches."""
     z = np.log10(np.maximum(np.asarray(norms, np.float64), 1e-30))
     T = z.shape[1]
-    fig = go.Figure(go.Heatmap(z=z, x=np.arange(T), y=[str(e) for e in epochs], colorscale="Viridis",   # t from 0
+    fig = go.Figure(go.Heatmap(z=z, x=np.arange(T), y=[str(e) for e in epochs], colorscale=P.SEQUENTIAL_WIDE,
                                colorbar=dict(title="log10"),
                                hovertemplate=_("epoch %{y}, t=%{x}: log10 ||dL/dh_t|| = %{z:.2f}") + "<extra></extra>"))
     _layout(fig, _("||dL/dh_t|| by epoch (log10): how far back the gradient reaches"), height=330,
@@ -111,7 +118,7 @@ def reach_lines(norms: dict[str, Array]) -> go.Figure:
     for i, (name, values) in enumerate(norms.items()):
         shade = 0.25 + 0.75 * (i / max(1, n - 1))
         fig.add_trace(go.Scatter(x=np.arange(1, len(values) + 1), y=np.asarray(values, np.float64), mode="lines",
-                                 name=name, line=dict(color=f"rgba(31,119,180,{shade:.2f})", width=2)))
+                                 name=name, line=dict(color=P.with_alpha(P.BLUE, round(shade, 2)), width=2)))
     _layout(fig, _("||dL/dh_t|| over t at chosen epochs"), height=320, xaxis_title=_("time step t"),
             yaxis_title="||dL/dh_t||")
     fig.update_yaxes(type="log")
@@ -120,7 +127,8 @@ def reach_lines(norms: dict[str, Array]) -> go.Figure:
 
 def compare_curves(curves: dict[str, Sequence[float]], what: str = "accuracy", lag: int | None = None,
                    chance: float | None = None) -> go.Figure:
-    """One line per cell (SimpleRNN red, LSTM green, GRU purple): loss or accuracy per epoch.
+    """One line per cell (palette.CELL_COLORS: SimpleRNN vermillion, LSTM blue, GRU bluish green, each with its own
+    dash and marker): loss or accuracy per epoch.
 
     ``what`` is a key of COMPARE_TEXTS ("accuracy", "training accuracy", "held-out accuracy", "loss").
     """
@@ -128,9 +136,11 @@ def compare_curves(curves: dict[str, Sequence[float]], what: str = "accuracy", l
     for name, values in curves.items():
         fig.add_trace(go.Scatter(x=np.arange(1, len(values) + 1), y=np.asarray(values, np.float64),
                                  mode="lines+markers" if len(values) < 40 else "lines", name=name,
-                                 line=dict(color=CELL_COLORS.get(name), width=2.5)))
+                                 line=dict(color=CELL_COLORS.get(name), width=2.5, dash=P.CELL_DASHES.get(name)),
+                                 marker=dict(symbol=P.CELL_MARKERS.get(name, "circle"))))
     if chance is not None:
-        fig.add_hline(y=chance, line=dict(color="gray", dash="dot"), annotation_text=_("chance"))
+        fig.add_hline(y=chance, line=dict(color=P.REFERENCE_LINE, dash="dot"), annotation_text=_("chance"))
+        add_meta(fig, chance=chance)
     title, axis = (_(t) for t in COMPARE_TEXTS[what])
     if lag is not None:
         title = _("{title} (delayed recall, lag k={lag})").format(title=title, lag=lag)

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import attention_figures as af
-from explorer import i18n, training_figures, url_params
+from explorer import charts, i18n, training_figures, url_params
 from explorer.attention_view import (
     ATTENTION_KINDS,
     ATTENTION_LABELS,
@@ -177,13 +177,13 @@ def progress(run: AttentionRun) -> None:
 def curves(run: AttentionRun) -> None:
     roles = variants(run)
     c1, c2 = st.columns(2)
-    c1.plotly_chart(training_figures.loss_curve(run.loss, run.keras_loss if run.settings.keras else None,
-                                                "sparse_categorical_crossentropy", total_steps=run.settings.steps),
-                    key="att_loss")
+    charts.show(training_figures.loss_curve(run.loss, run.keras_loss if run.settings.keras else None,
+                                            "sparse_categorical_crossentropy", total_steps=run.settings.steps),
+                "att_loss", c1)
     steps_axis = [e[0] for e in run.evaluations]
     series = {v: (steps_axis, [e[1] if role == "model" else e[2] for e in run.evaluations])
               for v, role in roles.items()}
-    c2.plotly_chart(af.held_out_curve(series, kind_label(run), run.settings.steps), key="att_accuracy")
+    charts.show(af.held_out_curve(series, kind_label(run), run.settings.steps), "att_accuracy", c2)
     parity = run.loss_parity()
     if parity is not None:
         diff, compared = parity
@@ -222,7 +222,7 @@ def alignment(run: AttentionRun) -> int:
     if role is not None and ex.attention is not None:
         title = (_("Attention weights of the model, as it writes its answer") if role == "model" else
                  _("Attention weights of the model trained alongside (dot attention)"))
-        st.plotly_chart(af.alignment_heatmap(ex.attention, ex.columns, ex.output, title), key="att_heatmap")
+        charts.show(af.alignment_heatmap(ex.attention, ex.columns, ex.output, title), "att_heatmap")
         st.caption(_("Each row is one decoder step i and sums to 1: how much of each encoder state e_j its context "
                      "vector takes. Reversing a sequence, the first output needs the last input: a trained model "
                      "shows the anti-diagonal (repeated symbols can share the weight)."))
@@ -265,9 +265,9 @@ def arithmetic(run: AttentionRun, index: int) -> None:
                              index=pd.Index(range(len(source)), name="j"))
         c1.dataframe(table.style.format({"s_j": "{:+.4f}", "a_j": "{:.4f}"}), width="stretch",
                      height=min(420, 38 + 35 * len(source)))
-        c2.plotly_chart(af.step_weights(source, scores, weights,
-                                        _("Attention weights a_j at decoder step {i}").format(i=step)),
-                        key="att_step_weights")
+        charts.show(af.step_weights(source, scores, weights,
+                                    _("Attention weights a_j at decoder step {i}").format(i=step)),
+                "att_step_weights", c2)
         keys = d.keys.astype(np.float64)
         q = d.query.astype(np.float64)
         if kind == "dot":
@@ -294,9 +294,8 @@ def arithmetic(run: AttentionRun, index: int) -> None:
                     _("All {n} numbers of each vector; c = Σ_j a_j v_j.")).format(shown=shown, n=len(q)))
     else:
         c2 = st
-    c2.plotly_chart(af.probabilities(tv.tokens, d.probs, target_id,
-                                     _("Output probabilities p at decoder step {i}").format(i=step)),
-                    key="att_probs")
+    charts.show(af.probabilities(tv.tokens, d.probs, target_id,
+                                 _("Output probabilities p at decoder step {i}").format(i=step)), "att_probs", c2)
 
 
 def comparison(run: AttentionRun) -> None:
@@ -313,8 +312,8 @@ def comparison(run: AttentionRun) -> None:
                 icon=":material/hourglass:")
     else:
         at_step, by_length = latest
-        c1.plotly_chart(af.length_curve(by_length["lengths"], {v: by_length[r] for v, r in roles.items()},
-                                        kind_label(run), at_step), key="att_lengths_chart")
+        charts.show(af.length_curve(by_length["lengths"], {v: by_length[r] for v, r in roles.items()},
+                                    kind_label(run), at_step), "att_lengths_chart", c1)
     outputs = run.gradient_output_steps
     st.session_state.setdefault("att_grad_step", outputs - 1)
     with c2:
@@ -325,7 +324,7 @@ def comparison(run: AttentionRun) -> None:
         paths, before = run.gradient_paths(int(output_step)), run.gradient_paths(int(output_step), initial=True)
         now = {v: paths[r] for v, r in roles.items()}
         initial = {v: before[r] for v, r in roles.items()}
-        st.plotly_chart(af.gradient_path(now, kind_label(run), int(output_step), initial), key="att_gradient")
+        charts.show(af.gradient_path(now, kind_label(run), int(output_step), initial), "att_gradient")
         ratio = initial["with"][0] / max(initial["without"][0], 1e-30)
         st.caption(_("Before training, the first input x_0 (the farthest from the decoder) receives {ratio:.1f} times "
                      "the gradient with attention ({with_before:.2g}) as without ({without_before:.2g}). Now each "

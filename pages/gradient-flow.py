@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, export, figures, i18n, runs, url_params
+from explorer import cache, charts, export, figures, i18n, runs, url_params
 from explorer.check_yourself import check_yourself_panel
 from explorer.i18n import N_, _, ngettext
 from explorer.widgets import (
@@ -45,10 +45,10 @@ if view == "compare cells":
                                   "bias and the gate stays near 1, so the cell passes its state, and the gradient, "
                                   "on."))
     flows = cache.compare_cells(cfg, x, float(carry_bias))
-    st.plotly_chart(figures.gradient_norms({f.cell: f.hidden_norms for f in flows},
-                                           _("||dL/dh_t|| for a loss on the last step only, {units} units each")
-                                           .format(units=cfg.units),
-                                           rates={f.cell: f.fit for f in flows}), key="compare")
+    charts.show(figures.gradient_norms({f.cell: f.hidden_norms for f in flows},
+                                       _("||dL/dh_t|| for a loss on the last step only, {units} units each")
+                                       .format(units=cfg.units),
+                                       rates={f.cell: f.fit for f in flows}), "compare")
     cell_col, factor_col, half_col = _("cell"), _("per-step factor"), _("halves every (steps)")
     rows = [{cell_col: f.cell, factor_col: f.fit.factor if f.fit else float("nan"),
              half_col: f.fit.half_life if f.fit and f.fit.factor < 1 else float("nan"),
@@ -111,8 +111,8 @@ if keras_run is not None:
     norms["Keras"] = np.linalg.norm(keras_run.hidden[0].astype(np.float64), axis=-1)
 col_l, col_r = st.columns(2, gap="medium")
 with col_l:
-    st.plotly_chart(figures.gradient_norms(norms, _("||dL/dh_t||: the gradient reaching each state"),
-                                           decay=flow.decay if loss_on == "last" else None), key="norms")
+    charts.show(figures.gradient_norms(norms, _("||dL/dh_t||: the gradient reaching each state"),
+                                       decay=flow.decay if loss_on == "last" else None), "norms")
     if loss_on == "last" and flow.decay is not None:
         f = flow.decay
         st.caption((_("Going back one step multiplies the gradient by about **{factor:.3g}**: it halves every "
@@ -120,10 +120,10 @@ with col_l:
                     _("Going back one step multiplies the gradient by about **{factor:.3g}**: it doubles every "
                       "{half_life:.3g} steps.")).format(factor=f.factor, half_life=f.half_life))
 with col_r:
-    st.plotly_chart(figures.states_heatmap(run.hidden[0], _("dL/dh_t (sequence 0)"), quantity="dL/dh"), key="hidden")
+    charts.show(figures.states_heatmap(run.hidden[0], _("dL/dh_t (sequence 0)"), quantity="dL/dh"), "hidden")
     if run.cell is not None:
-        st.plotly_chart(figures.states_heatmap(run.cell[0], _("dL/dc_t: the gradient on the cell state (sequence 0)"),
-                                               quantity="dL/dc"), key="cell_grad")
+        charts.show(figures.states_heatmap(run.cell[0], _("dL/dc_t: the gradient on the cell state (sequence 0)"),
+                                           quantity="dL/dc"), "cell_grad")
     if keras_run is not None:
         pairs = [(run.hidden, keras_run.hidden)] + ([(run.cell, keras_run.cell)] if run.cell is not None else [])
         diff = max(max_difference(a, b) for a, b in pairs)
@@ -179,22 +179,21 @@ else:
     for col, (d, value) in zip(cols[1:], mean_at.items(), strict=True):
         col.metric(ngettext("mean product over {d} step", "mean product over {d} steps", d).format(d=d),
                    f"{value:.3g}")
-    st.plotly_chart(figures.carry_products(carry.distance, carry.log10_mean, carry.log10_max, gate_label),
-                    key="carry")
+    charts.show(figures.carry_products(carry.distance, carry.log10_mean, carry.log10_max, gate_label), "carry")
     sigma_title = _("Per-step stretch: σ_max of J_t = ∂s_t/∂s_(t−1), s = ({states})").format(
         states=", ".join(sf.state_names))
 col_l, col_r = st.columns(2, gap="medium")
 with col_l:
-    st.plotly_chart(figures.step_sigmas(sf.sigma, None if rep is None else rep.bound, i18n.text(flow.sigma_method),
-                                        sf.sigma_steps, title=sigma_title, state=flow.state), key="sigmas")
+    charts.show(figures.step_sigmas(sf.sigma, None if rep is None else rep.bound, i18n.text(flow.sigma_method),
+                                    sf.sigma_steps, title=sigma_title, state=flow.state), "sigmas")
 with col_r:
     m = sf.map
-    st.plotly_chart(figures.jacobian_map(m.steps, m.log10_norm, i18n.text(m.method), state=flow.state), key="jmap")
+    charts.show(figures.jacobian_map(m.steps, m.log10_norm, i18n.text(m.method), state=flow.state), "jmap")
 
 st.subheader(_("What the weights receive"))
 col_l, col_r = st.columns(2, gap="medium")
 with col_l:
-    st.plotly_chart(figures.contributions(run.contributions), key="contrib")
+    charts.show(figures.contributions(run.contributions), "contrib")
 with col_r:
     rows = []
     grad_col, before_col, after_col = _("gradient"), _("norm before clip"), _("norm after clip")

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, export, figures, i18n, runs
+from explorer import cache, charts, export, figures, i18n, runs
 from explorer.controls import stateful_controls
 from explorer.i18n import N_, _, ngettext
 from explorer.widgets import (
@@ -51,10 +51,10 @@ if B > 1:
 else:
     b = 0
 
-st.plotly_chart(figures.unrolled_diagram(T, D, H, cfg.return_sequences, cfg.return_state, cfg.go_backwards, t,
-                                         cell_name=cfg.cell, state_names=cell.state_names,
-                                         gate_names=tuple(cell.gate_symbols.get(g, g) for g in cell.gate_names)),
-                config={"displayModeBar": False})
+charts.show(figures.unrolled_diagram(T, D, H, cfg.return_sequences, cfg.return_state, cfg.go_backwards, t,
+                                     cell_name=cfg.cell, state_names=cell.state_names,
+                                     gate_names=tuple(cell.gate_symbols.get(g, g) for g in cell.gate_names)),
+            toggle_key="unrolled_table", config={"displayModeBar": False})
 
 lo, hi = 0, T - 1
 if T > figures.MAX_COLUMNS:
@@ -68,9 +68,9 @@ col_np, col_k = st.columns(2, gap="medium")
 with col_np:
     engine_header("NumPy", f"rnn_core.{cfg.cell}, {run.seconds * 1e3:.1f} ms")
     st.badge(_("the reference for the comparison"), icon=":material/functions:", color="blue")
-    st.plotly_chart(figures.states_heatmap(run.states[b, view], _("h_t of sequence {b} (NumPy)").format(b=b),
-                                           highlight=t,
-                                           step_offset=lo, **axis), key="np_heat")
+    charts.show(figures.states_heatmap(run.states[b, view], _("h_t of sequence {b} (NumPy)").format(b=b),
+                                       highlight=t,
+                                       step_offset=lo, **axis), "np_heat")
 keras_run = None
 with col_k:
     if keras_enabled(T):
@@ -83,8 +83,8 @@ with col_k:
         parity_badge(diff, max(tolerance_for(theirs) for _ours, theirs in pairs),
                      ngettext("h_t and final state: max |NumPy − Keras|", "h_t and final states: max |NumPy − Keras|",
                               len(pairs) - 1))
-        st.plotly_chart(figures.states_heatmap(keras_run.states[b, view], _("h_t of sequence {b} (Keras)").format(b=b),
-                                               highlight=t, step_offset=lo, **axis), key="k_heat")
+        charts.show(figures.states_heatmap(keras_run.states[b, view], _("h_t of sequence {b} (Keras)").format(b=b),
+                                           highlight=t, step_offset=lo, **axis), "k_heat")
     elif not st.session_state.get("keras", True):
         st.info(_("Keras is off (see the sidebar). The NumPy core alone needs no TensorFlow."))
 lines = {"NumPy": run.states[b, view]}
@@ -92,8 +92,8 @@ if keras_run is not None:
     lines["Keras"] = keras_run.states[b, view]
 lines_title = (_("units {units} over time: NumPy (solid) and Keras (dashed, x)") if keras_run is not None
                else _("units {units} over time")).format(units=units)
-st.plotly_chart(figures.unit_lines(lines, units, lines_title,
-                                   highlight=t, step_offset=lo, **axis), key="lines")
+charts.show(figures.unit_lines(lines, units, lines_title,
+                               highlight=t, step_offset=lo, **axis), "lines")
 
 inside = [name for name in run.sequences if name != "h"]
 if inside:
@@ -110,10 +110,10 @@ if inside:
         unit_range = not signed and np.nanmax(values, initial=0.0) <= 1.0
         with columns[k % 2]:
             label = i18n.text(LABELS[name], markdown=False) if name in LABELS else name     # a chart title
-            st.plotly_chart(figures.states_heatmap(values, _("{label} (sequence {b})").format(label=label, b=b),
-                                                   quantity=name,
-                                                   highlight=t, step_offset=lo, signed=signed,
-                                                   zmax=1.0 if unit_range else None), key=f"inside_{name}")
+            charts.show(figures.states_heatmap(values, _("{label} (sequence {b})").format(label=label, b=b),
+                                               quantity=name,
+                                               highlight=t, step_offset=lo, signed=signed,
+                                               zmax=1.0 if unit_range else None), f"inside_{name}")
 
 # -- one step's arithmetic -----------------------------------------------------------------
 st.subheader(_("Step t = {t}, with the actual numbers").format(t=t))
@@ -154,8 +154,8 @@ if run.probs is not None:
     probs = run.probs[b]
     if probs.ndim == 2:
         st.caption(_("many-to-many: `TimeDistributed(Dense softmax)` gives a class distribution at every step."))
-        st.plotly_chart(figures.states_heatmap(probs, _("class probabilities p_t (NumPy)"), quantity="p", highlight=t,
-                                               rows=_("class"), signed=False), key="probs")
+        charts.show(figures.states_heatmap(probs, _("class probabilities p_t (NumPy)"), quantity="p", highlight=t,
+                                           rows=_("class"), signed=False), "probs")
     else:
         st.caption(_("many-to-one: `Dense` softmax reads only the last h; one distribution per sequence."))
         st.bar_chart(pd.DataFrame({"p": probs}))

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, figures, runs
+from explorer import cache, charts, figures, runs
 from explorer.check_yourself import check_yourself_panel
 from explorer.i18n import N_, _
 from explorer.widgets import keras_enabled, keras_spinner, max_difference, page_setup, tolerance_for
@@ -92,7 +92,7 @@ agree = sum(r[AGREE] == YES for r in table)
         agree=agree, total=len(table)))
 st.dataframe(pd.DataFrame(table).style.format({DIFF: "{:.2e}", TOL: "{:.0e}"}),
              hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)
-st.plotly_chart(figures.parity_bars(bars), key="parity")
+charts.show(figures.parity_bars(bars), "parity")
 v = versions()
 st.caption(_("Keras {keras} on TensorFlow {tensorflow}, NumPy core on NumPy {numpy}. Keras run: {keras_forward:.0f} ms "
              "forward, {keras_gradients:.0f} ms gradients. NumPy: {numpy_forward:.1f} ms forward, "

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import cache, custom_layer, i18n, runs, url_params
+from explorer import cache, charts, custom_layer, i18n, runs, url_params
 from explorer import inside_figures as figs
 from explorer import inside_view as view
 from explorer.i18n import N_, _, ngettext
@@ -166,9 +166,9 @@ else:
                                                           second=int(corr.units[min(1, H - 1)]),
                                                           r2=float(corr.r[min(1, H - 1)])))
     c1, c2 = st.columns(2)
-    c1.plotly_chart(figs.correlation_bars(corr.all_r, signal_label), key="inside_corr")
-    c2.plotly_chart(figs.unit_and_signal(values[quantity][0, :, best], signal[0], best, quantity, signal_label,
-                                         r_best, text=text), key="inside_unit_signal")
+    charts.show(figs.correlation_bars(corr.all_r, signal_label), "inside_corr", c1)
+    charts.show(figs.unit_and_signal(values[quantity][0, :, best], signal[0], best, quantity, signal_label,
+                                     r_best, text=text), "inside_unit_signal", c2)
 
 # -- the text, coloured by one unit --------------------------------------------------------------------------
 text_box = None
@@ -220,13 +220,13 @@ except UserError as err:                 # a span outside the sequence, a thresh
 same_seq = [(m.start, m.stop) for m in (selection.matches if selection else []) if m.seq == seq_no]
 if text_box is not None:
     with text_box:
-        st.plotly_chart(figs.text_heat(text, values[quantity][0, :, unit],
-                                       _("{quantity} of unit {unit} at each character (r = {r:+.2f} with the "
-                                         "{signal})").format(quantity=quantity, unit=unit, signal=signal_label,
-                                                             r=float(corr.all_r[unit])),
-                                       quantity=quantity, signed=bool(q_values.min() < 0),
-                                       span=(start, stop) if seq_no == 0 else None,
-                                       matches=same_seq if seq_no == 0 else []), key="inside_text")
+        charts.show(figs.text_heat(text, values[quantity][0, :, unit],
+                                   _("{quantity} of unit {unit} at each character (r = {r:+.2f} with the "
+                                     "{signal})").format(quantity=quantity, unit=unit, signal=signal_label,
+                                                         r=float(corr.all_r[unit])),
+                                   quantity=quantity, signed=bool(q_values.min() < 0),
+                                   span=(start, stop) if seq_no == 0 else None,
+                                   matches=same_seq if seq_no == 0 else []), "inside_text")
         st.caption(_("Black outline: the selected span; dotted: its matches. A space is drawn as ·."))
 
 
@@ -261,8 +261,8 @@ if selection is not None and problem is None:
         st.caption(_("The units with the highest mean {quantity} over the span:").format(quantity=quantity))
         st.dataframe(table, hide_index=True, width="stretch")
     with c2:
-        st.plotly_chart(figs.selection_lines(q_values[seq_no], units, (start, stop), float(threshold), quantity,
-                                             same_seq, text=text if seq_no == 0 else None), key="inside_lines")
+        charts.show(figs.selection_lines(q_values[seq_no], units, (start, stop), float(threshold), quantity,
+                                         same_seq, text=text if seq_no == 0 else None), "inside_lines")
     st.markdown(ngettext("**{n} match**, best first (a click makes it the selection):",
                          "**{n} matches**, best first (a click makes it the selection):", len(selection.matches))
                 .format(n=len(selection.matches)))
@@ -303,14 +303,14 @@ else:
     points = view.fixed_point_search(cfg, x, view.held_input(held, x, vocabulary or ()), int(starts))
     projected = view.project(pca, points.points[:, :H]) if len(points) else None
     c1, c2 = st.columns([3, 2])
-    c1.plotly_chart(figs.trajectories(pca.projections, pca.explained_variance_ratio, projected, points.stable,
-                                      marker=(int(seq_no), int(t)),
-                                      color_by=signal if signal_name in varying else None, color_label=signal_label,
-                                      text=text), key="inside_pca")
+    charts.show(figs.trajectories(pca.projections, pca.explained_variance_ratio, projected, points.stable,
+                                  marker=(int(seq_no), int(t)),
+                                  color_by=signal if signal_name in varying else None, color_label=signal_label,
+                                  text=text), "inside_pca", c1)
     if len(points):
         labels = [_("point {k} (stable)").format(k=k) if s else _("point {k} (unstable)").format(k=k)
                   for k, s in enumerate(points.stable)]
-        c2.plotly_chart(figs.eigenvalues(points.eigenvalues, points.stable, labels), key="inside_eigen")
+        charts.show(figs.eigenvalues(points.eigenvalues, points.stable, labels), "inside_eigen", c2)
     n_stable = int(points.stable.sum())
     st.caption(ngettext("{n} fixed point found from {starts} starts with the input held at {held}: {stable} stable "
                         "(filled: every eigenvalue inside the unit circle), {unstable} unstable (hollow).",
@@ -331,7 +331,7 @@ fractions = view.saturation(cfg, x)
 if fractions:
     gate_names = {g: i18n.text(LABELS[g], markdown=False) if g in LABELS else g for g in fractions}
     c1, c2 = st.columns([3, 2])
-    c1.plotly_chart(figs.gate_saturation(fractions, gate_names), key="inside_saturation")
+    charts.show(figs.gate_saturation(fractions, gate_names), "inside_saturation", c1)
     c2.caption(_("Each point is one unit of one gate: the fraction of the steps read where it is nearly closed "
                  "(< 0.1, across) and nearly open (> 0.9, up). Karpathy, Johnson & Fei-Fei (2015) found trained "
                  "LSTMs' forget gates often right-saturated: units that keep their memory for long spans. Points near "

@@ -3,7 +3,7 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import figures, i18n, training_figures, url_params
+from explorer import charts, figures, i18n, training_figures, url_params
 from explorer.i18n import N_, _, ngettext
 from explorer.training_view import (
     CELL_KINDS,
@@ -137,10 +137,10 @@ if view == "compare":
                                                                         status=_(STATUS_LABELS[run.status])))
         chance = 1 / run.task.num_outputs
         c1, c2 = st.columns(2)
-        c1.plotly_chart(training_figures.compare_curves(run.curves("held-out accuracy"), "held-out accuracy", s.lag,
-                                                        chance), key="cmp_heldout")
-        c2.plotly_chart(training_figures.compare_curves(run.curves("accuracy"), "training accuracy", s.lag, chance),
-                        key="cmp_accuracy")
+        charts.show(training_figures.compare_curves(run.curves("held-out accuracy"), "held-out accuracy", s.lag,
+                                                    chance), "cmp_heldout", c1)
+        charts.show(training_figures.compare_curves(run.curves("accuracy"), "training accuracy", s.lag, chance),
+                    "cmp_accuracy", c2)
         tick(run)
 
     live_compare()
@@ -272,27 +272,26 @@ def live_training() -> None:
     elif run.settings.keras:
         st.caption(_("Keras' curve starts once its twin is compiled."))
     c1, c2 = st.columns(2)
-    c1.plotly_chart(training_figures.loss_curve(h.batch_loss, run.keras_loss if run.settings.keras else None,
-                                                run.task.loss, run.task.chance_loss),
-                    key="train_loss")
+    charts.show(training_figures.loss_curve(h.batch_loss, run.keras_loss if run.settings.keras else None,
+                                            run.task.loss, run.task.chance_loss), "train_loss", c1)
     if run.task.loss == "sparse_categorical_crossentropy":
-        c2.plotly_chart(training_figures.accuracy_curve(h.batch_accuracy), key="train_accuracy")
+        charts.show(training_figures.accuracy_curve(h.batch_accuracy), "train_accuracy", c2)
     else:
-        c2.plotly_chart(training_figures.grad_norm_curve(h.grad_norm, h.clipped_grad_norm, run.settings.clipnorm),
-                        key="train_grad")
+        charts.show(training_figures.grad_norm_curve(h.grad_norm, h.clipped_grad_norm, run.settings.clipnorm),
+                    "train_grad", c2)
     c1, c2 = st.columns(2)
     if run.task.loss == "sparse_categorical_crossentropy":
-        c1.plotly_chart(training_figures.grad_norm_curve(h.grad_norm, h.clipped_grad_norm, run.settings.clipnorm),
-                        key="train_grad")
+        charts.show(training_figures.grad_norm_curve(h.grad_norm, h.clipped_grad_norm, run.settings.clipnorm),
+                    "train_grad", c1)
     epochs_probed = [p.epoch for p in run.probes]
-    (c2 if run.task.loss == "sparse_categorical_crossentropy" else c1).plotly_chart(
-        training_figures.reach_heatmap(epochs_probed, [p.hidden_grad_norm for p in run.probes]), key="train_reach")
+    charts.show(training_figures.reach_heatmap(epochs_probed, [p.hidden_grad_norm for p in run.probes]), "train_reach",
+                c2 if run.task.loss == "sparse_categorical_crossentropy" else c1)
     chosen = run.probes[-1]                  # while it runs: the latest; then any probed epoch
     if run.status != "running" and len(run.probes) > 1:
         epoch = st.select_slider(_("hidden states after epoch"), epochs_probed, value=epochs_probed[-1],
                                  key=f"train_probe_epoch_{len(epochs_probed)}")
         chosen = run.probes[epochs_probed.index(epoch)]
-    st.plotly_chart(hidden_states_figure(chosen), key="train_hidden")
+    charts.show(hidden_states_figure(chosen), "train_hidden")
     if run.status != "running" and run.steps_done:
         finished(run)
     tick(run)

@@ -179,8 +179,13 @@ _STRIP = [
 ]
 
 
+# explorer.inert's escapes (``h\\_t`` shows as ``h_t``) and word joiners: read the text as a visitor sees it.
+_ESCAPED = re.compile(r"\\([\\`*_\[\]<>$|~:&#])")
+
+
 def english_words(text: str, allowed: set[str] = frozenset()) -> list[str]:
     """Latin words of two or more letters left in ``text`` once code, math and code names are removed."""
+    text = _ESCAPED.sub(r"\1", text).replace("\u2060", "")
     for pattern in _STRIP:
         text = pattern.sub(" ", text)
     words = re.findall(r"[A-Za-z][A-Za-z'-]*[A-Za-z]", text)

@@ -86,7 +86,7 @@ def test_gradient_norms_log_axis_and_overflow_markers():
 
 def test_parity_bars_colour_by_tolerance():
     fig = figures.parity_bars([("a", 1e-8, 1e-5), ("b", 1e-3, 1e-5)])
-    assert list(fig.data[0].marker.color) == ["#2e9d4f", "#d62728"]
+    assert list(fig.data[0].marker.color) == [figures.P.WITHIN, figures.P.OVER]     # bluish green, vermillion
 
 
 def test_aggregated_lines_draw_the_min_max_band(rng):

@@ -132,6 +132,9 @@ GROUPS = {
     "units": palette.UNIT_COLORS,
     "parity": (palette.WITHIN, palette.OVER),
     "clipping": (palette.BEFORE_CLIP, palette.AFTER_CLIP, palette.CLIP_LINE),
+    "attention": (palette.WITH_ATTENTION, palette.WITHOUT_ATTENTION),
+    "output probabilities": (palette.TARGET_BAR, palette.OTHER_BAR),
+    "select and match": (palette.SELECTION_FILL, palette.MATCH_FILL, palette.STEP_MARKER),
 }
 
 
@@ -186,7 +189,9 @@ LINE_COLOURS = {"line-safe": palette.LINE_SAFE, "engines": tuple(palette.ENGINE_
                 "single lines": (palette.REFERENCE_LINE, palette.BOUND_LINE, palette.ACCURACY, palette.BEFORE_CLIP,
                                  palette.AFTER_CLIP, palette.CLIP_LINE, palette.WITHIN, palette.OVER,
                                  palette.TOLERANCE_MARKER, palette.OVERFLOW_MARKER, palette.DIAGRAM_INK,
-                                 palette.CELL_STATE_LANE)}
+                                 palette.CELL_STATE_LANE, palette.WITH_ATTENTION, palette.WITHOUT_ATTENTION,
+                                 palette.TARGET_BAR, palette.OTHER_BAR, palette.STEP_MARKER,
+                                 palette.THRESHOLD_LINE)}
 
 
 @pytest.mark.parametrize("name", list(LINE_COLOURS))
@@ -236,7 +241,43 @@ def test_the_literal_finder_finds_a_literal(tmp_path):
         "explorer/figs.py": ['2: line = dict(color="#d62728")', '3: b = dict(color="gray")']}
 
 
-@pytest.mark.skip(reason="not enforced yet: the figures take their colours from explorer/palette.py once the lead "
-                         "wires it (docs/accessibility.md lists the edits)")
 def test_no_colour_literal_outside_the_palette():
     assert hex_literals_outside_palette() == {}
+
+
+def test_colours_on_the_figures_own_white_background_stand_out_on_it():
+    """The text view and the state-space figures paint their own white background (black is safe there only)."""
+    for colour in (palette.FIXED_POINT, palette.HIGHLIGHT_OUTLINE, palette.STEP_MARKER):
+        assert contrast(colour, palette.WHITE) >= GRAPHIC_CONTRAST, colour
+
+
+def test_a_reference_line_s_label_reads_on_its_box_in_both_themes():
+    """LABEL_BOX is translucent white: over the dark theme's background it is still light, and its text dark."""
+    rgba = [float(v) for v in palette.LABEL_BOX[palette.LABEL_BOX.index("(") + 1:-1].split(",")]
+    for background in (WHITE, DARK):
+        under = [int(background[i:i + 2], 16) for i in (1, 3, 5)]
+        box = "#" + "".join(f"{round(rgba[3] * c + (1 - rgba[3]) * u):02x}" for c, u in zip(rgba[:3], under))
+        assert contrast(palette.INK_ON_LIGHT_FILL, box) >= TEXT_CONTRAST, (background, box)
+
+
+def test_the_figures_use_the_palette_s_roles():
+    """A few roles, read from the figures themselves: the literal finder cannot see a colour taken from the wrong
+    role."""
+    import numpy as np
+
+    from explorer import attention_figures, figures, inside_figures, training_figures
+
+    parity = figures.parity_bars([("a", 1e-9, 1e-6), ("b", 1e-3, 1e-6)])
+    assert list(parity.data[0].marker.color) == [palette.WITHIN, palette.OVER]
+    assert list(parity.data[0].marker.pattern.shape) == ["", palette.OVER_PATTERN]
+    assert parity.data[1].marker.color == palette.TOLERANCE_MARKER
+    accuracy = training_figures.accuracy_curve([0.5, 0.75])
+    assert accuracy.data[0].line.color == palette.ACCURACY
+    clipped = training_figures.grad_norm_curve([1.0, 2.0], [1.0, 1.0], clip=1.0)
+    assert [t.line.color for t in clipped.data] == [palette.BEFORE_CLIP, palette.AFTER_CLIP]
+    assert clipped.layout.shapes[0].line.color == palette.CLIP_LINE
+    probs = attention_figures.probabilities(["a", "b"], np.array([0.3, 0.7]), 1, "p")
+    assert list(probs.data[0].marker.color) == [palette.OTHER_BAR, palette.TARGET_BAR]
+    lines = inside_figures.selection_lines(np.zeros((20, 6)), [0, 1, 2, 3, 4], (5, 8), 0.5, "h")
+    assert {t.line.color for t in lines.data} <= set(palette.LINE_SAFE)           # no black line on the dark theme
+    assert lines.layout.shapes[0].line.color == palette.THRESHOLD_LINE
