@@ -129,7 +129,7 @@ def test_toggles_change_shapes_and_plots(browser, server):
 
 def test_time_slider_moves_the_step(browser, server):
     context, page, console = open_app(browser, server, "/hidden-states")
-    assert page.get_by_text("Step t = 0", exact=False).count() == 1
+    assert page.locator('[data-testid="stHeading"]', has_text="Step t = 0").count() == 1   # the subheader
     thumb = page.locator('[data-testid="stSlider"]', has_text="step t").locator("input").first
     thumb.focus()
     for _ in range(3):
