@@ -11,6 +11,10 @@ caller's, already translated. The figures are cached per language (FIGURES, belo
 
 from __future__ import annotations
 
+import html
+import re
+import unicodedata
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -48,12 +52,68 @@ def label_box() -> dict:
     return dict(bgcolor=P.LABEL_BOX, font=dict(color=P.INK_ON_LIGHT_FILL))
 
 
-def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
+# Plotly wraps no title: a long one is cut at the figure's edge, on a 390 px phone after 52-57 characters (15 px,
+# bold). wrap() breaks it at spaces into lines of at most TITLE_LINE_CHARS, and the figure grows by TITLE_LINE_PX
+# per extra line, so the plot keeps its height. The first line keeps the title's first words (tests find a chart by
+# the start of its title), and chart_text reads a line break as a space.
+TITLE_LINE_CHARS = 48
+TITLE_LINE_PX = 20
+LABEL_LINE_CHARS = 40          # a label inside the plot (11 px), narrower than the figure by its margins
+ORPHAN_CHARS = 5               # a last line this short joins the line before (a phone still shows ~52 characters)
+_TAG = re.compile(r"<[^>]*>")
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_OPERATORS = frozenset("=≈<>≤≥+−-×·:")    # stays at the end of its line (a line never starts with "= ...")
+
+
+def text_width(text: str) -> int:
+    """The width of a Plotly text in characters: tags left out, ``&lt;`` one character, a wide (CJK, Hangul) two."""
+    shown = html.unescape(_TAG.sub("", text))
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in shown)
+
+
+def wrap(text: str, width: int = TITLE_LINE_CHARS) -> str:
+    """``text`` with a ``<br>`` at the last space before each line would pass ``width`` characters (text_width).
+
+    Breaks only at spaces outside tags (``<span style="a b">`` stays whole), keeps the breaks already there, never
+    splits a word (a word longer than ``width`` gets a line of its own), never starts a line with an operator
+    such as ``=`` and leaves no last line of ORPHAN_CHARS or fewer: both stay on the line before, a few characters
+    over ``width``.
+    """
+    lines: list[str] = []
+    for line in _BREAK.split(text):
+        guarded = _TAG.sub(lambda tag: tag.group(0).replace(" ", "\0"), line)   # spaces inside tags are no breaks
+        current, paragraph = "", len(lines)          # paragraph: where the lines of this part of the text start
+        for word in guarded.split(" "):
+            joined = f"{current} {word}" if current else word
+            if current and word not in _OPERATORS and text_width(joined.replace("\0", " ")) > width:
+                lines.append(current)
+                current = word
+            else:
+                current = joined
+        if len(lines) > paragraph and text_width(current.replace("\0", " ")) <= ORPHAN_CHARS:   # no "k=3)" alone
+            current = f"{lines.pop()} {current}"
+        lines.append(current)
+    return "<br>".join(lines).replace("\0", " ")
+
+
+def title_layout(title: str) -> tuple[dict, int]:
+    """The title at the figure's top left, wrapped (wrap), and how many pixels its extra lines add (to the top
+    margin and to the figure's height)."""
+    text = wrap(title or "")
+    lines = text.count("<br>")
+    # plotly.js centres a title's lines on its anchor, yanchor "top" or not: each extra line lifts the first by half a
+    # line, which the padding gives back (else a two-line title rose under a phone's mode bar, 2 rem above the chart).
+    return dict(text=text, x=0, xanchor="left", yref="container", y=1, yanchor="top",
+                pad=dict(t=10 + TITLE_LINE_PX // 2 * lines), font=dict(size=15)), TITLE_LINE_PX * lines
+
+
+def _layout(fig: go.Figure, title: str, height: int = 320, margin: dict | None = None, **kwargs) -> go.Figure:
     # The title at the top of the figure; a two-line aggregation note (below) gets room between it and the plot.
     noted = any(a.name == AGGREGATION_NOTE for a in fig.layout.annotations)
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left", yref="container", y=1, yanchor="top",
-                                 pad=dict(t=10), font=dict(size=15)), height=height + (24 if noted else 0),
-                      margin=dict(l=60, r=20, t=74 if noted else 50, b=50), **kwargs)
+    margin = dict(l=60, r=20, t=74 if noted else 50, b=50) | (margin or {})
+    title_dict, extra = title_layout(title)
+    margin["t"] += extra
+    fig.update_layout(title=title_dict, height=height + (24 if noted else 0) + extra, margin=margin, **kwargs)
     return fig
 
 
@@ -201,7 +261,7 @@ def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: 
 
 
 def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_state: bool, go_backwards: bool,
-                     highlight: int | None = None, max_cells: int = 7, cell_name: str = "cell",
+                     highlight: int | None = None, max_cells: int = 6, cell_name: str = "cell",
                      state_names: tuple[str, ...] = ("h",), gate_names: tuple[str, ...] = ()) -> go.Figure:
     """The network unrolled in time: x_t -> [cell] -> h_t, with shapes on the arrows.
 
@@ -211,11 +271,17 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
     and c), and each cell lists its gates. Annotations and shapes are
     collected as plain dicts and set once: plotly's add_annotation copies
     every earlier annotation, which made this figure slow.
+
+    Drawn to fit a 390 px phone as well as a wide screen (Plotly scales the geometry, not the text): at most
+    ``max_cells`` columns, the cell's name once in the line above (not in every box), each shape on a line of its
+    own under its name, the final states' label under their arrows.
     """
     shown = list(range(T)) if max_cells >= T else list(range(max_cells - 2)) + [None, T - 1]
     ink, faded = P.DIAGRAM_INK, P.DIAGRAM_FADED          # mid-grey: readable on light and dark themes
     lane_color = {"h": ink, "c": P.CELL_STATE_LANE}      # the LSTM's cell state c_t in its own colour
     lanes = {name: 1.0 + 0.18 * (len(state_names) - 1) * (0.5 - k) * 2 for k, name in enumerate(state_names)}
+    pitch, box = 1.6, 1.2                                # a column's width, a cell's (the rest is the lane's arrow)
+    mid = box / 2
     notes: list[dict] = []
     shapes: list[dict] = []
 
@@ -223,55 +289,62 @@ def unrolled_diagram(T: int, D: int, H: int, return_sequences: bool, return_stat
         notes.append(dict(x=x, y=y, ax=ax, ay=ay, xref="x", yref="y", axref="x", ayref="y", text="",
                           showarrow=True, arrowhead=2, arrowcolor=color))
 
-    def label(x, y, text, **font):
-        notes.append(dict(x=x, y=y, text=text, showarrow=False, font=dict(size=11, **font)))
+    def label(x, y, text, color=None, size=11, **placement):
+        font = dict(size=size) | ({} if color is None else {"color": color})     # no colour: the theme's text
+        notes.append(dict(x=x, y=y, text=text, showarrow=False, font=font, **placement))
 
     gates = " ".join(gate_names)
     for col, i in enumerate(shown):
-        x0 = col * 1.6
+        x0 = col * pitch
         if i is None:
-            notes.append(dict(x=x0 + 0.5, y=1.0, text="...", showarrow=False, font=dict(size=20)))
+            notes.append(dict(x=x0 + mid, y=1.0, text="...", showarrow=False, font=dict(size=20)))
             continue
         lit = highlight == i
-        shapes.append(dict(type="rect", x0=x0, x1=x0 + 1, y0=0.62, y1=1.38, line=dict(color=ink, width=3 if lit else 1),
+        shapes.append(dict(type="rect", x0=x0, x1=x0 + box, y0=0.62, y1=1.38,
+                           line=dict(color=ink, width=3 if lit else 1),
                            fillcolor=P.DIAGRAM_HIGHLIGHT if lit else P.DIAGRAM_FILL))
-        label(x0 + 0.5, 1.0, f"{cell_name}<br>" + _("step {i}").format(i=i) + (f"<br><i>{gates}</i>" if gates else ""),
+        label(x0 + mid, 1.0, _("step {i}").format(i=i) + (f"<br><i>{gates}</i>" if gates else ""),
               color=P.INK_ON_LIGHT_FILL)
         src = T - 1 - i if go_backwards else i
-        arrow(x0 + 0.5, 0.62, x0 + 0.5, 0.05)
-        label(x0 + 0.5, -0.05, f"x<sub>{src}</sub> (B, {D})")
+        arrow(x0 + mid, 0.62, x0 + mid, 0.05)
+        label(x0 + mid, 0.0, f"x<sub>{src}</sub><br>(B, {D})", yanchor="top")
         returned = return_sequences or i == T - 1
-        arrow(x0 + 0.5, 1.95, x0 + 0.5, 1.38, ink if returned else faded)
-        if returned:
-            label(x0 + 0.5, 2.1, f"h<sub>{i}</sub> (B, {H})")
-        else:
-            label(x0 + 0.5, 2.1, _("{h} not returned").format(h=f"h<sub>{i}</sub>"))   # text: the theme's colour
+        arrow(x0 + mid, 1.95, x0 + mid, 1.38, ink if returned else faded)
+        # An output the layer does not return: its name only, over a faded arrow; the line above says which.
+        label(x0 + mid, 2.0, f"h<sub>{i}</sub><br>(B, {H})" if returned else f"h<sub>{i}</sub>", yanchor="bottom")
         if col + 1 < len(shown):
-            for name, y in lanes.items():
-                arrow(x0 + 1.6, y, x0 + 1, y, lane_color.get(name, ink))
-                if len(lanes) > 1 and col == 0:
-                    label(x0 + 1.3, y + 0.09, f"{name}<sub>t</sub>", color=lane_color.get(name, ink))
-    last_x = (len(shown) - 1) * 1.6
+            for k, (name, y) in enumerate(lanes.items()):
+                arrow(x0 + pitch, y, x0 + box, y, lane_color.get(name, ink))
+                if len(lanes) > 1 and col == 0:          # the upper lane's name above it, the lower one's below
+                    label(x0 + (box + pitch) / 2, y + (0.1 if k == 0 else -0.1), f"{name}<sub>t</sub>",
+                          color=lane_color.get(name, ink), yanchor="bottom" if k == 0 else "top")
+    last_x = (len(shown) - 1) * pitch
     if return_state:
         for _name, y in lanes.items():
-            arrow(last_x + 2.2, y, last_x + 1, y, KERAS_COLOR)
-        what = ", ".join(f"{n}<sub>T</sub>" for n in state_names)
+            arrow(last_x + box + 1.0, y, last_x + box, y, KERAS_COLOR)
         states_word = ngettext("state", "states", len(state_names))
-        notes.append(dict(x=last_x + 2.35, y=1.0, text=f"{states_word}<br>{what}<br>"
-                          + " ".join(f"(B, {H})" for _name in state_names), showarrow=False, xanchor="left",
+        what = "<br>".join(f"{n}<sub>T</sub> (B, {H})" for n in state_names)
+        notes.append(dict(x=last_x + box + 0.15, y=min(lanes.values()) - 0.12, text=f"{states_word}<br>{what}",
+                          showarrow=False, xanchor="left", yanchor="top", align="left",
                           font=dict(size=11)))      # the arrows are vermillion; text in the theme's colour
     out = (_("output {shape}: every {h}").format(shape=f"(B, {T}, {H})", h="h<sub>t</sub>") if return_sequences
            else _("output {shape}: last h only").format(shape=f"(B, {H})"))
-    notes.append(dict(x=0, y=2.55, text=out, showarrow=False, xanchor="left", font=dict(size=12)))
+    dropped = [i for i in shown if i is not None and not (return_sequences or i == T - 1)]
+    if dropped:                                          # "h_0 … h_10 not returned" (or the one step's name)
+        names = f"h<sub>{dropped[0]}</sub>" + (f" … h<sub>{T - 2}</sub>" if T > 2 else "")
+        out += "<br>" + _("{h} not returned").format(h=names)
+    notes.append(dict(x=0, y=2.6, text=f"{cell_name} · {out}", showarrow=False, xanchor="left", yanchor="bottom",
+                      align="left", font=dict(size=12)))
     fig = go.Figure(layout=dict(annotations=notes, shapes=shapes))
     add_meta(fig, shapes={"steps": T, "input": f"(B, {T}, {D})",
                           "output": f"(B, {T}, {H})" if return_sequences else f"(B, {H})",
                           "states": [f"{n}_T" for n in state_names] if return_state else [], "state": f"(B, {H})",
                           "backwards": go_backwards})
-    fig.update_xaxes(visible=False, range=[-0.3, last_x + (3.6 if return_state else 1.3)])
-    fig.update_yaxes(visible=False, range=[-0.4, 2.8])
+    fig.update_xaxes(visible=False, range=[-0.3, last_x + (box + 2.2 if return_state else box + 0.3)])
+    fig.update_yaxes(visible=False, range=[-0.7, 3.35 if dropped else 3.05])
     title = _("Unrolled in time (go_backwards: cell 0 reads the last input)") if go_backwards else _("Unrolled in time")
-    return _layout(fig, title, height=260, plot_bgcolor="rgba(0,0,0,0)")
+    return _layout(fig, title, height=280 if dropped else 260, margin=dict(l=10, r=10, b=10),
+                   plot_bgcolor="rgba(0,0,0,0)")
 
 
 def gradient_norms(norms: dict[str, Array], title: str, decay=None, step_offset: int = 0,
@@ -348,10 +421,13 @@ def step_sigmas(sigma: Array, bound: float | None, method: str, steps: Array | N
                       annotation_position="top right", annotation=label_box())
         top = max(1.0, float(np.nanmax(sigma))) if np.isfinite(sigma).any() else 1.0
         fig.update_yaxes(range=[0, 1.2 * top])                       # room for the label inside the plot
-    elif abs(bound - 1.0) < 0.05:
+    elif abs(bound - 1.0) < 0.05:                # a long label: two lines (a phone shows ~50 characters), room above
         fig.add_hline(y=bound, line=dict(color=P.BOUND_LINE, dash="dash"),
-                      annotation_text=_("bound gamma·sigma_max(U) = {bound:.3g} ≈ 1 (neither shrinks nor grows)")
-                      .format(bound=bound), annotation_position="top left", annotation=label_box())
+                      annotation_text=wrap(_("bound gamma·sigma_max(U) = {bound:.3g} ≈ 1 (neither shrinks nor grows)")
+                                           .format(bound=bound), LABEL_LINE_CHARS),
+                      annotation_position="top left", annotation=label_box())
+        top = max(bound, float(np.nanmax(sigma))) if np.isfinite(sigma).any() else bound
+        fig.update_yaxes(range=[0, 1.3 * top])
     else:
         fig.add_hline(y=bound, line=dict(color=P.BOUND_LINE, dash="dash"),
                       annotation_text=_("bound gamma·sigma_max(U) = {bound:.3g}").format(bound=bound),

@@ -16,7 +16,7 @@ from plotly.colors import get_colorscale, sample_colorscale
 
 from . import i18n, palette
 from .chart_text import add_meta
-from .figures import DIVERGING, FIGURES, SEQUENTIAL, figure_bytes, label_box, symmetric_range
+from .figures import DIVERGING, FIGURES, SEQUENTIAL, figure_bytes, label_box, symmetric_range, title_layout
 from .i18n import _
 from .inert import plotly_inert
 
@@ -42,10 +42,23 @@ MAX_EIGEN_POINTS = 6               # eigenvalue spectra of at most this many fix
 MAX_TRAJECTORY_POINTS = 20_000     # points drawn in the state-space figure (evenly thinned beyond)
 
 
-def _layout(fig: go.Figure, title: str, height: int = 360, **kwargs) -> go.Figure:
-    kwargs.setdefault("margin", dict(l=60, r=20, t=50, b=50))
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=15)), height=height, **kwargs)
+def _layout(fig: go.Figure, title: str, height: int = 360, margin: dict | None = None, **kwargs) -> go.Figure:
+    # The title as on every page (explorer/figures.py: title_layout): top left, wrapped, the figure taller by its lines.
+    margin = dict(l=60, r=20, t=50, b=50) | (margin or {})
+    title_dict, extra = title_layout(title)
+    margin["t"] += extra
+    fig.update_layout(title=title_dict, height=height + extra, margin=margin, **kwargs)
     return fig
+
+
+def _on_white(fig: go.Figure, legend_y: float) -> go.Figure:
+    """A 2-D figure that paints its own white plot area: light grid and zero lines, a white legend with dark text,
+    the same in both themes (the theme's own grid and legend colours are the dark theme's on a white plot)."""
+    fig.update_xaxes(gridcolor=palette.GRID_ON_WHITE, zerolinecolor=palette.ZERO_LINE_ON_WHITE)
+    fig.update_yaxes(gridcolor=palette.GRID_ON_WHITE, zerolinecolor=palette.ZERO_LINE_ON_WHITE)
+    return fig.update_layout(plot_bgcolor=palette.WHITE,
+                             legend=dict(orientation="h", y=legend_y, bgcolor=palette.WHITE,
+                                         font=dict(color=palette.INK_ON_LIGHT_FILL)))
 
 
 # -- colours and contrast ----------------------------------------------------------------------------------
@@ -314,7 +327,10 @@ def trajectories(projections: Array, ratio: Array, fixed: Array | None = None, s
     else:
         fig.update_xaxes(title_text=names[0])
         fig.update_yaxes(title_text=names[1], scaleanchor="x", scaleratio=1)
-    fig.update_layout(legend=dict(orientation="h", y=-0.15 if three else -0.2), plot_bgcolor=palette.WHITE)
+    if three:
+        fig.update_layout(legend=dict(orientation="h", y=-0.15))
+    else:
+        _on_white(fig, legend_y=-0.2)
     if fixed is not None:
         st = np.asarray(stable, bool)
         add_meta(fig, fixed_points={"stable": int(st.sum()), "unstable": int((~st).sum())})
@@ -343,7 +359,7 @@ def eigenvalues(values: Array, stable: Array, labels: list[str] | None = None) -
     fig.update_xaxes(title_text=_("real part"), range=[-reach, reach], zeroline=True)
     fig.update_yaxes(title_text=_("imaginary part"), range=[-reach, reach], scaleanchor="x", scaleratio=1,
                      zeroline=True)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), plot_bgcolor=palette.WHITE)
+    _on_white(fig, legend_y=-0.2)
     shown = min(len(lam), MAX_EIGEN_POINTS)
     add_meta(fig, moduli={(labels[k] if labels else _("point {k}").format(k=k)): float(np.abs(lam[k]).max(initial=0.0))
                           for k in range(shown)})
@@ -371,7 +387,7 @@ def gate_saturation(fractions: dict[str, tuple[Array, Array]], labels: dict[str,
     fig.update_xaxes(title_text=_("fraction of steps left-saturated (gate < 0.1)"), range=[-0.03, 1.03])
     fig.update_yaxes(title_text=_("fraction of steps right-saturated (gate > 0.9)"), range=[-0.03, 1.03],
                      scaleanchor="x", scaleratio=1)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), plot_bgcolor=palette.WHITE)
+    _on_white(fig, legend_y=-0.2)
     add_meta(fig, saturation={labels.get(g, g): [float(np.mean(left)) if len(left) else float("nan"),
                                                  float(np.mean(right)) if len(right) else float("nan")]
                               for g, (left, right) in fractions.items()})

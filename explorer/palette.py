@@ -89,6 +89,11 @@ THRESHOLD_LINE = REFERENCE_LINE
 WHITE = "#ffffff"
 FIXED_POINT = BLACK
 TRAJECTORY = "#d9d9d9"                # the faint path between the states (decorative: the markers carry the data)
+# A figure on its own white background keeps light grid lines in the dark theme too (the dark theme's grid colour
+# drew near-black lines across the white), and a white legend with dark text (its black fixed-point marker and the
+# darkest step colour vanished on the dark page).
+GRID_ON_WHITE = "#e0e0e0"
+ZERO_LINE_ON_WHITE = "#b3b3b3"
 
 # -- colour scales -----------------------------------------------------------------------------------------------
 # ColorBrewer's RdBu (reversed: blue negative, white zero, red positive) is colour-blind safe; centre it on 0.

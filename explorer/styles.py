@@ -2,11 +2,12 @@
 
 What Streamlit's theme options cannot reach (.streamlit/config.toml sets what they can): captions and detail lines,
 inline code in captions, st.code's syntax colours, the selected option of a segmented control and a slider's value
-(both in the primary colour on a tint of it), a visible keyboard focus, long code lines, and the Plotly mode bar on
-a phone. Each colour is a ``light-dark()`` pair from explorer/palette.py: Streamlit sets ``color-scheme`` on the
-app's containers to the theme it shows (from the settings menu or the system), so the browser picks the pair's
-colour for that theme; tests/test_palette.py checks each pair's contrast, tests/test_browser_a11y.py runs axe-core
-over every page in both themes. docs/accessibility.md tells why each rule is here. Nothing is hidden.
+(both in the primary colour on a tint of it), a visible keyboard focus, long code lines, and on a phone the Plotly
+mode bar and the tables' toolbar. Each colour is a ``light-dark()`` pair from explorer/palette.py: Streamlit sets
+``color-scheme`` on the app's containers to the theme it shows (from the settings menu or the system), so the
+browser picks the pair's colour for that theme; tests/test_palette.py checks each pair's contrast,
+tests/test_browser_a11y.py runs axe-core over every page in both themes. docs/accessibility.md tells why each rule
+is here. Nothing is hidden.
 """
 
 from __future__ import annotations
@@ -49,11 +50,13 @@ def css() -> str:
 [data-testid="stApp"] :focus-visible, [data-testid="stSidebar"] :focus-visible {{
     outline: 2px solid {focus} !important; outline-offset: 2px;
 }}
-/* A phone: the Plotly mode bar moves above the chart instead of covering its title. */
+/* A phone: the Plotly mode bar moves above the chart instead of covering its title, and a table's toolbar (shown
+   without hovering on a touch screen) gets room above the table instead of covering the text or formula before it. */
 @media (max-width: {NARROW}) {{
     [data-testid="stElementContainer"]:has([data-testid="stPlotlyChart"]) {{
         margin-top: 2rem; overflow: visible !important;
     }}
+    [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]) {{ margin-top: 2rem; }}
     [data-testid="stPlotlyChart"] .js-plotly-plot {{ overflow: visible !important; }}
     [data-testid="stPlotlyChart"] .modebar-container {{ top: -2rem !important; }}
 }}

@@ -192,11 +192,13 @@ def settle(page, timeout: float = ACTION_TIMEOUT) -> None:
 # The data of the first drawn chart whose title starts with `start`, read in one step inside the page (no element
 # handle is held across Streamlit's re-renders). Charts render when scrolled into view: the first chart not yet
 # rendered is scrolled into view and the poll goes on.
-_FIND_PLOT = """start => {
+_FIND_PLOT = r"""start => {
     for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
         const el = chart.querySelector('.js-plotly-plot');
         if (!el || !el.data) { chart.scrollIntoView({block: 'center'}); return null; }
-        const title = ((el.layout.title && el.layout.title.text) || '').replace(/<[^>]+>/g, '');  // the theme adds <b>
+        // A long title is wrapped (<br>, read as a space, as the chart's caption does); the theme adds <b>.
+        const title = ((el.layout.title && el.layout.title.text) || '').replace(/<br\s*\/?>/gi, ' ')
+            .replace(/<[^>]+>/g, '');
         if (!title.startsWith(start)) continue;
         const t = (el._fullData || [])[0] || {};      // _fullData: typed arrays already decoded by plotly.js
         const z = t.z ? Array.from(t.z, r => Array.from(r)) : null;

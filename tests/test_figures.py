@@ -16,6 +16,36 @@ def test_states_heatmap_is_diverging_and_centred(rng):
     assert len(fig.layout.shapes) == 1                     # the highlighted step
 
 
+def test_long_titles_wrap_at_words_and_the_figure_grows_by_their_lines(rng):
+    """Plotly wraps no title: at 390 px one longer than ~50 characters was cut at the figure's edge."""
+    short = figures.states_heatmap(rng.normal(size=(12, 4)), "h_t of sequence 0 (NumPy)")
+    long_title = "h_t of the first training sequence after epoch 30 (loss on 8 sequences 0.0008302)"
+    long = figures.states_heatmap(rng.normal(size=(12, 4)), long_title)
+    text = long.layout.title.text
+    assert short.layout.title.text == "h_t of sequence 0 (NumPy)"
+    assert text == "h_t of the first training sequence after epoch<br>30 (loss on 8 sequences 0.0008302)"
+    assert text.replace("<br>", " ") == long_title and text.startswith("h_t of the first training sequence")
+    assert long.layout.height == short.layout.height + figures.TITLE_LINE_PX
+    assert long.layout.margin.t == short.layout.margin.t + figures.TITLE_LINE_PX
+    # plotly.js centres a title's lines on its anchor: the padding gives back the half line the first one rises.
+    assert long.layout.title.pad.t == short.layout.title.pad.t + figures.TITLE_LINE_PX // 2
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Per-step stretch: largest singular value of J_t = diag(f'(z_t)) Uᵀ",
+     "Per-step stretch: largest singular value of J_t =<br>diag(f'(z_t)) Uᵀ"),    # no line starts with "="
+    ("에포크별 ||dL/dh_t|| (log10): 기울기가 얼마나 먼 과거까지 닿는가",              # Hangul counts double
+     "에포크별 ||dL/dh_t|| (log10): 기울기가 얼마나 먼<br>과거까지 닿는가"),
+    ('a <span style="color: red">b c</span> ' + "word " * 9 + "&lt;tag&gt;",         # no break inside a tag
+     'a <span style="color: red">b c</span> word word word word word word word word<br>word &lt;tag&gt;'),
+    ("first<br>" + "x" * 60, "first<br>" + "x" * 60),                           # breaks kept, a long word whole
+    ("Training accuracy per epoch (delayed recall, lag k=3)",                     # no "k=3)" alone on a line
+     "Training accuracy per epoch (delayed recall, lag k=3)"),
+])
+def test_wrap_breaks_at_spaces_by_the_width_a_phone_shows(text, expected):
+    assert figures.wrap(text) == expected
+
+
 def test_probabilities_use_a_sequential_scale(rng):
     fig = figures.states_heatmap(rng.uniform(size=(5, 3)), "p", signed=False, rows="class", zmax=1.0)
     assert fig.data[0].zmin == 0 and fig.data[0].zmid is None and fig.layout.yaxis.title.text == "class"
@@ -33,22 +63,25 @@ def test_long_sequences_are_aggregated_and_say_so(rng):
 def test_unrolled_diagram_shows_shapes_and_greys_unreturned_outputs():
     many = figures.unrolled_diagram(5, 3, 4, return_sequences=True, return_state=True, go_backwards=False)
     texts = [a.text for a in many.layout.annotations]
-    assert "h<sub>0</sub> (B, 4)" in texts and "x<sub>0</sub> (B, 3)" in texts
-    assert "state<br>h<sub>T</sub><br>(B, 4)" in texts
+    # Each shape on a line under its name, so neighbouring labels stay apart on a 390 px phone.
+    assert "h<sub>0</sub><br>(B, 4)" in texts and "x<sub>0</sub><br>(B, 3)" in texts
+    assert "state<br>h<sub>T</sub> (B, 4)" in texts
+    assert "cell · output (B, 5, 4): every h<sub>t</sub>" in texts    # the cell's name once, not in every box
     one = figures.unrolled_diagram(5, 3, 4, return_sequences=False, return_state=False, go_backwards=True)
     texts = [a.text for a in one.layout.annotations]
-    assert "h<sub>0</sub> not returned" in texts and "h<sub>4</sub> (B, 4)" in texts
-    assert "x<sub>4</sub> (B, 3)" in texts                 # go_backwards: cell 0 reads the last input
+    assert "h<sub>0</sub>" in texts and "h<sub>4</sub><br>(B, 4)" in texts
+    assert "cell · output (B, 4): last h only<br>h<sub>0</sub> … h<sub>3</sub> not returned" in texts
+    assert "x<sub>4</sub><br>(B, 3)" in texts              # go_backwards: cell 0 reads the last input
 
 
 def test_unrolled_lstm_carries_two_states_and_lists_its_gates():
     fig = figures.unrolled_diagram(5, 3, 4, return_sequences=True, return_state=True, go_backwards=False,
                                    cell_name="LSTM", state_names=("h", "c"), gate_names=("i", "f", "g", "o"))
     texts = [a.text for a in fig.layout.annotations]
-    assert "LSTM<br>step 0<br><i>i f g o</i>" in texts
-    assert "states<br>h<sub>T</sub>, c<sub>T</sub><br>(B, 4) (B, 4)" in texts
+    assert "step 0<br><i>i f g o</i>" in texts and "LSTM · output (B, 5, 4): every h<sub>t</sub>" in texts
+    assert "states<br>h<sub>T</sub> (B, 4)<br>c<sub>T</sub> (B, 4)" in texts
     assert "c<sub>t</sub>" in texts and "h<sub>t</sub>" in texts          # one lane per carried state
-    lanes = {a.ay for a in fig.layout.annotations if a.showarrow and a.ax == a.x - 0.6}
+    lanes = {a.ay for a in fig.layout.annotations if a.showarrow and abs(a.x - a.ax - 0.4) < 1e-9}
     assert len(lanes) == 2
 
 

@@ -179,7 +179,7 @@ def test_every_figure_builder_writes_korean(rng):
         if name != "unrolled_diagram":                  # the diagram has no axes
             assert any(a and HANGUL.search(a) for a in axes), (name, axes)
     notes = [a.text for a in built["unrolled_diagram"].layout.annotations]
-    assert "스텝 0" in "".join(notes) and "상태<br>h<sub>T</sub>, c<sub>T</sub><br>(B, 4) (B, 4)" in notes
+    assert "스텝 0" in "".join(notes) and "상태<br>h<sub>T</sub> (B, 4)<br>c<sub>T</sub> (B, 4)" in notes
     assert any(a.text.startswith("집계됨") for a in built["states_heatmap"].layout.annotations)
 
 

@@ -125,6 +125,21 @@ def test_eigenvalues_against_the_unit_circle():
     assert len(many.data) == 1 + figs.MAX_EIGEN_POINTS
 
 
+def test_figures_on_their_own_white_keep_a_light_grid_and_a_white_legend_in_both_themes():
+    """The dark theme's grid drew near-black lines across the white plot, and its legend hid the black fixed point."""
+    from explorer import palette
+
+    P = np.zeros((1, 5, 2))
+    built = [figs.trajectories(P, np.array([0.6, 0.3]), np.zeros((1, 2)), np.array([True]), marker=(0, 1)),
+             figs.eigenvalues(np.array([[0.5 + 0.2j]]), np.array([True])),
+             figs.gate_saturation({"i": (np.array([0.1]), np.array([0.2]))}, {"i": "input gate i_t"})]
+    for fig in built:
+        assert fig.layout.plot_bgcolor == palette.WHITE
+        assert fig.layout.xaxis.gridcolor == fig.layout.yaxis.gridcolor == palette.GRID_ON_WHITE
+        assert fig.layout.legend.bgcolor == palette.WHITE
+        assert fig.layout.legend.font.color == palette.INK_ON_LIGHT_FILL
+
+
 def test_gate_saturation_one_colour_per_gate():
     fractions = {"i": (np.array([0.0, 0.5]), np.array([0.9, 0.1])), "f": (np.array([0.2, 0.1]), np.array([0.7, 0.0]))}
     fig = figs.gate_saturation(fractions, {"i": "input gate i_t", "f": "forget gate f_t"})
