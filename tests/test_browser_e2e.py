@@ -98,24 +98,25 @@ def test_settle_sees_each_run_by_both_of_streamlits_signals(browser, server):
     context.close()
 
 
+def code_shows(page, text: str) -> None:
+    """Poll until the first code box holds ``text`` (absent while it lazy-loads, stale while the front end is
+    still drawing the finished run): what is asserted is what is polled, never read once."""
+    page.wait_for_function("t => (document.querySelector('[data-testid=\"stCode\"]') || {innerText: ''})"
+                           ".innerText.includes(t)", arg=text)
+
+
 def test_toggles_change_shapes_and_plots(browser, server):
     context, page, console = open_app(browser, server, "/output-shapes")
-    code = page.locator('[data-testid="stCode"]').first
-    # The front end may still be drawing the finished run's elements: poll the text, never read it once.
-    page.wait_for_function("() => (document.querySelector('[data-testid=\"stCode\"]') || {innerText: ''})"
-                           ".innerText.includes('(1, 12, 4)')")
-    assert "out.shape       # (1, 12, 4)" in code.inner_text()
+    code_shows(page, "out.shape       # (1, 12, 4)")
     page.get_by_test_id("stSidebarUserContent").get_by_text("return_sequences", exact=True).click()
     settle(page)
-    page.wait_for_function("() => (document.querySelector('[data-testid=\"stCode\"]') || {innerText: ''})"
-                           ".innerText.includes('(1, 4)')")                # absent while it lazy-loads: poll on
-    assert "out.shape       # (1, 4)  last h only" in code.inner_text()
+    code_shows(page, "out.shape       # (1, 4)  last h only")
     page.get_by_test_id("stSidebarUserContent").get_by_text("return_state", exact=True).click()
     settle(page)
-    page.wait_for_function("() => (document.querySelector('[data-testid=\"stCode\"]') || {innerText: ''})"
-                           ".innerText.includes('tuple of 2')")                # absent while it lazy-loads: poll on
-    assert "out[1].shape    # (1, 4)" in code.inner_text()
-    assert "return_sequences=false" in page.url and "return_state=true" in page.url   # the URL follows
+    code_shows(page, "tuple of 2")
+    code_shows(page, "out[1].shape    # (1, 4)")
+    page.wait_for_function("() => location.search.includes('return_sequences=false')"      # the URL follows
+                           " && location.search.includes('return_state=true')")
     page.locator('[data-testid="stSidebarNav"] a', has_text="Unrolled hidden states").click()
     settle(page)
     diagram = wait_until(lambda: (page.locator(".js-plotly-plot").count() and
