@@ -8,8 +8,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
+
+from bench.st_signals import FINISHED_STATUS_JS, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"           # logs and screenshots (not committed)
@@ -66,16 +67,8 @@ class AppServer:
              "--server.address", "127.0.0.1", "--server.port", str(self.port),
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-            if self.proc.poll() is not None:
-                break
+        if wait_healthy(self.url, self.proc):
+            return
         self.stop()
         raise RuntimeError(f"the app did not become healthy; see {log_path}")
 
@@ -114,24 +107,7 @@ _RUN_COUNTER = """(() => {
     window.__wsFinished = 0;
     window.__wsSettled = 0;
     window.__finishFrame = 0;
-    // The status of a ForwardMsg.script_finished, or -1 for any other message (top-level protobuf fields only).
-    const finishedStatus = bytes => {
-        let i = 0;
-        const varint = () => {
-            let value = 0, scale = 1, byte;
-            do { byte = bytes[i++]; value += (byte & 0x7f) * scale; scale *= 128; } while (byte & 0x80 && i < bytes.length);
-            return value;
-        };
-        while (i < bytes.length) {
-            const key = varint(), field = Math.floor(key / 8), wire = key % 8;
-            if (wire === 0) { const v = varint(); if (field === 6) return v; }
-            else if (wire === 2) i += varint();
-            else if (wire === 1) i += 8;
-            else if (wire === 5) i += 4;
-            else return -1;
-        }
-        return -1;
-    };
+    const finishedStatus = __FINISHED_STATUS__;    // bench/st_signals.py: FINISHED_STATUS_JS
     const count = data => {
         const status = finishedStatus(new Uint8Array(data));
         if (status >= 0 && status !== 2) {          // 2: FINISHED_EARLY_FOR_RERUN, another run follows
@@ -176,7 +152,7 @@ ACTION_TIMEOUT = int(UPPER_BOUND_S * 1000)
 
 def watch_runs(page) -> None:
     """Count Streamlit's script runs in this page (call before page.goto); settle() waits on the count."""
-    page.add_init_script(_RUN_COUNTER)
+    page.add_init_script(_RUN_COUNTER.replace("__FINISHED_STATUS__", FINISHED_STATUS_JS))
 
 
 def settle(page, timeout: float = ACTION_TIMEOUT) -> None:
