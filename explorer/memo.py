@@ -21,6 +21,7 @@ import functools
 import hashlib
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -114,6 +115,7 @@ class ByteCache:
         self._slots = threading.BoundedSemaphore(slots) if slots else None
         self._local = threading.local()
         self.stats = {"hits": 0, "misses": 0, "computed": 0, "not_kept": 0, "waited_for_slot": 0}
+        self.built: Counter[str] = Counter()         # computations per cached function (its name), for tests
 
     @property
     def current_bytes(self) -> int:
@@ -138,7 +140,8 @@ class ByteCache:
             self.stats["hits"] += 1
             return True, entry[0]
 
-    def get_or_compute(self, key: Any, compute: Callable[[], Any], sizeof: Callable[[Any], int] = nbytes) -> Any:
+    def get_or_compute(self, key: Any, compute: Callable[[], Any], sizeof: Callable[[Any], int] = nbytes,
+                       label: str = "") -> Any:
         """The cached value of ``key``, or ``compute()`` once (other callers of the same key wait for it).
 
         Locks are always taken in one order, so no two visitors can wait for each other: a run slot first
@@ -169,6 +172,7 @@ class ByteCache:
                 size = int(sizeof(value))
                 with self._lock:
                     self.stats["computed"] += 1
+                    self.built[label] += 1
                     if size <= self.max_item_bytes:
                         self._lru[key] = (value, size)
                     else:
@@ -198,7 +202,7 @@ class ByteCache:
                 key = (name, key_of(args), key_of(kwargs))
                 if context is not None:
                     key += (key_of(context()),)
-                return self.get_or_compute(key, lambda: f(*args, **kwargs), sizeof)
+                return self.get_or_compute(key, lambda: f(*args, **kwargs), sizeof, label=name)
 
             cached.uncached = f
             return cached

@@ -5,10 +5,17 @@ default) starts one daemon thread per process that imports it through rnn_core.k
 only module that imports TensorFlow); the pages' Keras calls then find it imported, or wait only
 for the rest of an import already under way (Python's import lock). With Keras off from the start
 (``?keras=false``), nothing imports TensorFlow at all.
+
+Once the import is done, everything alive is moved out of the garbage collector's reach (``gc.freeze``).
+TensorFlow and Keras bring about 300,000 objects that live as long as the process, and after every script run
+Streamlit calls ``keras.backend.clear_session()``, which runs a full collection: walking them took 0.3-0.6 s of
+every click (docs/performance.md, *Feels instant*). Frozen, they are never walked again; whatever is made later
+is collected as before.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 
 _lock = threading.Lock()
@@ -19,6 +26,13 @@ def _import() -> None:
     from rnn_core import keras_bridge
 
     keras_bridge.versions()          # the bridge's lazy import of TensorFlow and Keras
+    freeze_what_lives()
+
+
+def freeze_what_lives() -> None:
+    """Collect what is garbage now, then freeze the rest: later full collections skip it (see the docstring)."""
+    gc.collect()
+    gc.freeze()
 
 
 def start_tensorflow_import() -> threading.Thread:

@@ -185,6 +185,15 @@ def parity_badge(diff: float, tol: float, what: str | None = None) -> None:
              color="green" if ok else "red")
 
 
+def working(message: str):
+    """A spinner with the time elapsed, for NumPy work that can take seconds (a long sequence, a search).
+
+    Streamlit shows a spinner only once its block has run for half a second, so a quick or cached run shows
+    nothing; a wait over a second says what it is doing and for how long.
+    """
+    return st.spinner(message, show_time=True)
+
+
 def keras_spinner():
     first = "tensorflow" not in __import__("sys").modules
     return st.spinner(_("Loading TensorFlow and building the Keras model (first time: 5–15 s)…") if first

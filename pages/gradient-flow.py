@@ -15,6 +15,7 @@ from explorer.widgets import (
     parity_badge,
     show_normalization,
     tolerance_for,
+    working,
 )
 
 cfg, seq = page_setup("gradient-flow")   # under Streamlit's legacy pages/ router this runs app.py instead
@@ -44,7 +45,8 @@ if view == "compare cells":
                            help=_("1 is Keras' `unit_forget_bias`. A gate's value is `sigmoid(bias + ...)`: raise the "
                                   "bias and the gate stays near 1, so the cell passes its state, and the gradient, "
                                   "on."))
-    flows = cache.compare_cells(cfg, x, float(carry_bias))
+    with working(_("Back-propagating through {steps:,} steps in each cell…").format(steps=T)):
+        flows = cache.compare_cells(cfg, x, float(carry_bias))
     charts.show(figures.gradient_norms({f.cell: f.hidden_norms for f in flows},
                                        _("||dL/dh_t|| for a loss on the last step only, {units} units each")
                                        .format(units=cfg.units),
@@ -89,9 +91,10 @@ clip_value = c4.number_input(_("clip at"), 1e-6, 1e6, 1.0, key="clip_at", bind="
 clip = () if clip_kind == "none" else ((clip_kind, float(clip_value)),)
 trunc = int(truncate) or None
 
-run = cache.numpy_gradients(cfg, x, labels, loss_on, trunc, clip, seq.mask)
+with working(_("Back-propagating through {steps:,} steps and measuring each step's Jacobian…").format(steps=T)):
+    run = cache.numpy_gradients(cfg, x, labels, loss_on, trunc, clip, seq.mask)
+    flow = cache.flow_analysis(cfg, x, labels, loss_on, trunc, clip, seq.mask)
 state = "h" if cfg.state_names == ("h",) else "s"
-flow = cache.flow_analysis(cfg, x, labels, loss_on, trunc, clip, seq.mask)
 st.caption(_("Loss: {loss_text}. L = {loss:.6g}.").format(loss_text=i18n.text(run.loss_text), loss=run.loss) + " "
            + (ngettext("Truncated BPTT: each gradient travels at most {k} step back.",
                        "Truncated BPTT: each gradient travels at most {k} steps back.", trunc).format(k=trunc)

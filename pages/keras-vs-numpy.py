@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import cache, charts, figures, runs
 from explorer.check_yourself import check_yourself_panel
 from explorer.i18n import N_, _
-from explorer.widgets import keras_enabled, keras_spinner, max_difference, page_setup, tolerance_for
+from explorer.widgets import keras_enabled, keras_spinner, max_difference, page_setup, tolerance_for, working
 from rnn_core.keras_bridge import tutorial_model_source, versions
 
 cfg, seq = page_setup("keras-vs-numpy")   # under Streamlit's legacy pages/ router this runs app.py instead
@@ -54,8 +54,9 @@ if not keras_enabled(x.shape[1], "gradients"):
 with keras_spinner():
     k_fwd = cache.keras_forward(cfg, x, None, seq.mask)
     k_grad = cache.keras_gradients(cfg, x, labels, LOSS_ON, seq.mask)
-np_fwd = cache.numpy_forward(cfg, x, None, seq.mask)
-np_grad = cache.numpy_gradients(cfg, x, labels, LOSS_ON, None, (), seq.mask)
+with working(_("Running NumPy's forward and backward pass…")):
+    np_fwd = cache.numpy_forward(cfg, x, None, seq.mask)
+    np_grad = cache.numpy_gradients(cfg, x, labels, LOSS_ON, None, (), seq.mask)
 
 rows: list[tuple[str, str, object, object]] = []
 weights = cache.weights(cfg, x.shape[-1])

@@ -15,6 +15,7 @@ from explorer.widgets import (
     page_setup,
     parity_badge,
     tolerance_for,
+    working,
 )
 
 cfg, seq = page_setup("output-shapes")   # under Streamlit's legacy pages/ router this runs app.py instead
@@ -51,8 +52,10 @@ def describe(result, return_sequences: bool, return_state: bool) -> str:
     return "\n".join(lines)
 
 
-runs_np = {(rs, rst): cache.numpy_forward(replace(cfg, return_sequences=rs, return_state=rst), x, None, seq.mask).output
-           for rs in (False, True) for rst in (False, True)}
+with working(_("Running the layer with each of the four settings…")):
+    runs_np = {(rs, rst): cache.numpy_forward(replace(cfg, return_sequences=rs, return_state=rst), x, None,
+                                              seq.mask).output
+               for rs in (False, True) for rst in (False, True)}
 current = (cfg.return_sequences, cfg.return_state)
 
 st.subheader(_("With your flags"))

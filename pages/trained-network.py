@@ -12,7 +12,7 @@ from explorer import inside_figures as figs
 from explorer import inside_view as view
 from explorer.i18n import N_, _, ngettext
 from explorer.inert import clean, inert
-from explorer.widgets import page_setup
+from explorer.widgets import page_setup, working
 from rnn_core import budget
 from rnn_core.messages import UserError
 
@@ -131,7 +131,8 @@ st.caption(described.format(n=T, B=B, origin=origin) + " " + _("Estimated for th
     need=i18n.text(est.text())) + (" " + _("`go_backwards`: step t of every chart is the state after reading input "
                                            "step t.") if cfg.go_backwards else ""))
 
-values = view.quantities(cfg, x)
+with working(_("Running the layer over {steps:,} steps…").format(steps=B * T)):
+    values = view.quantities(cfg, x)
 if not all(np.isfinite(v).all() for v in values.values()):
     st.error(_("The layer's states overflow (inf or NaN) on this input: there are no states to analyse. Lower the "
                "recurrent weight scale or use a bounded activation."), icon=":material/error:")
@@ -278,10 +279,14 @@ if selection is not None and problem is None:
                   args=(m.seq, m.start, m.stop))
 
 # -- state space ---------------------------------------------------------------------------------------------
-st.subheader(_("State space and fixed points"))
-if H < 2:
-    st.warning(_("The principal components of h_t need at least 2 units; this layer has {H}.").format(H=H))
-else:
+@st.fragment
+def state_space() -> None:
+    """The trajectories in the principal components and the fixed points: their pickers (the step's diamond, the
+    components, the input held fixed) rerun only this section."""
+    st.subheader(_("State space and fixed points"))
+    if H < 2:
+        st.warning(_("The principal components of h_t need at least 2 units; this layer has {H}.").format(H=H))
+        return
     c1, c2, c3 = st.columns([1, 3, 2])
     dims = url_params.choice(c1.segmented_control, _("components"), [d for d in DIMS if d <= min(H, B * T)],
                              key="inside_dims", default=2, format_func=lambda d: _(DIMS[d]))
@@ -300,7 +305,8 @@ else:
     held = url_params.choice(c3.selectbox, _("input held fixed"), held_options, key="inside_held",
                              default=held_default, format_func=held_name)
     pca = view.state_space(cfg, x, int(dims))
-    points = view.fixed_point_search(cfg, x, view.held_input(held, x, vocabulary or ()), int(starts))
+    with working(_("Searching for fixed points from {starts} starts…").format(starts=int(starts))):
+        points = view.fixed_point_search(cfg, x, view.held_input(held, x, vocabulary or ()), int(starts))
     projected = view.project(pca, points.points[:, :H]) if len(points) else None
     c1, c2 = st.columns([3, 2])
     charts.show(figs.trajectories(pca.projections, pca.explained_variance_ratio, projected, points.stable,
@@ -324,6 +330,9 @@ else:
                    signal=signal_label, k=int(dims), share=100 * float(pca.explained_variance_ratio.sum()))
                + (" " + _("An LSTM's state is [h, c]: its fixed points are drawn by their h.")
                   if cfg.kind == "lstm" else ""))
+
+
+state_space()
 
 # -- gate saturation -----------------------------------------------------------------------------------------
 st.subheader(_("Gate saturation"))

@@ -42,19 +42,26 @@ def assert_parity_green(at: AppTest) -> None:
 def test_hidden_states_shows_the_cells_quantities_and_its_step(cell):
     at = open_cell_page("hidden", cell, units=3, t=4, return_state=True)
     assert_parity_green(at)
-    titles = [f["layout"]["title"]["text"] for f in figures(at)]
-    expected = {"SimpleRNN": ["pre-activation z_t"], "LSTM": ["cell state c_t", "input gate i_t", "forget gate f_t",
-                                                              "candidate g_t", "output gate o_t"],
-                "GRU": ["update gate z_t", "reset gate r_t", "candidate h̃_t"]}[cell]
-    for name in expected:
+    expected = {"SimpleRNN": {"z": "pre-activation z_t"},
+                "LSTM": {"c": "cell state c_t", "i": "input gate i_t", "f": "forget gate f_t", "g": "candidate g_t",
+                         "o": "output gate o_t"},
+                "GRU": {"z": "update gate z_t", "r": "reset gate r_t", "hh": "candidate h̃_t"}}[cell]
+    inside = {}                                 # one quantity of the cell at a time, picked on the page
+    for key, name in expected.items():
+        if len(expected) > 1:
+            at.button_group(key="cell_quantity").set_value(key).run()
+            assert not at.exception, at.exception
+        titles = [f["layout"]["title"]["text"] for f in figures(at)]
+        assert sum(t.startswith(tuple(expected.values())) for t in titles) == 1, titles     # that one alone
         assert any(t.startswith(name) for t in titles), (name, titles)
+        inside[key] = arr(figure_titled(at, name)["data"][0]["z"])
     table = at.dataframe[0].value
     heat = arr(figure_titled(at, "h_t of sequence 0 (NumPy)")["data"][0]["z"])
     np.testing.assert_allclose(table["h_t (NumPy run)"].to_numpy(), heat[:, 4], rtol=1e-6)
     np.testing.assert_allclose(table["h"], table["h_t (NumPy run)"], rtol=1e-5, atol=1e-6)   # float64 step == run
     np.testing.assert_allclose(table["h_t (Keras run)"], table["h_t (NumPy run)"], rtol=1e-5, atol=1e-6)
     if cell == "LSTM":
-        c_heat = arr(figure_titled(at, "cell state c_t")["data"][0]["z"])
+        c_heat = inside["c"]
         np.testing.assert_allclose(table["c"], c_heat[:, 4], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(table["h"], table["o"] * np.tanh(table["c"]), rtol=1e-6, atol=1e-7)
         c_prev = c_heat[:, 3]

@@ -59,3 +59,19 @@ def test_the_charts_a_toggle_changes_are_learnt_then_waited_for(browser, server)
             assert s.timeline["chartsAt"] >= s.timeline["firstMsg"], s.timeline     # drawn from the run's messages
     finally:
         context.close()
+
+
+def test_the_step_slider_reruns_only_its_fragment(browser, server):
+    """Moving the hidden-states page's step t runs only its st.fragment (Streamlit's own signal: the run ends with
+    FINISHED_FRAGMENT_RUN_SUCCESSFULLY, 3) and changes one chart, the unrolled diagram that lights the step."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        session = Session.open(context, server.url, path="hidden-states?keras=false")
+        samples = measure_control(session, "hidden-states", "t", repeats=1)
+        assert len(samples) == 4 and [s.cold for s in samples] == [True, True, False, False]
+        for s in samples:
+            assert s.finishes == [3], s.finishes                    # a fragment run, not the whole app
+            assert math.isfinite(s.seconds) and not s.exception and not s.missing, s
+            assert len(s.charts_changed) == 1 and s.charts_changed[0].startswith("chart0:Unrolled in time"), s
+    finally:
+        context.close()
