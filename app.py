@@ -43,5 +43,8 @@ if st.session_state.get("keras", True):
     warmup.start_tensorflow_import()    # once per process, in the background: Keras pages then find it imported
 st.session_state["app_config"] = config
 show_input_error(config)
-with run_log.timed(page.title):    # off unless RNN_EXPLORER_RUN_LOG is set (load test)
-    page.run()
+try:
+    with run_log.timed(page.title):    # off unless RNN_EXPLORER_RUN_LOG is set (load test)
+        page.run()
+finally:
+    warmup.quiet_keras_cleanup()       # once Keras is in (any page may import it): no gc.collect() after each run

@@ -42,7 +42,7 @@ def clamp(key: str, top: int) -> None:
 
 if B > 1:
     clamp("b", B - 1)
-    b = st.number_input(_("sequence in the batch"), 0, B - 1, 0, key="b", bind="query-params")
+    b = st.columns([1, 3])[0].number_input(_("sequence in the batch"), 0, B - 1, 0, key="b", bind="query-params")
 else:
     b = 0
 weights = cache.weights(cfg, D)
