@@ -46,15 +46,20 @@ if B > 1:
 else:
     b = 0
 weights = cache.weights(cfg, D)
-keras_run = None
-if keras_enabled(T):
-    with keras_spinner():
-        keras_run = cache.keras_forward(cfg, x, init, seq.mask)
 
 
-def step_arithmetic(t: int) -> None:
-    """Step t's equations and every quantity of that step, from the weights in float64, beside the runs' h_t."""
-    st.subheader(_("Step t = {t}, with the actual numbers").format(t=t))
+@st.fragment
+def one_step() -> None:
+    """Step t's equations and every quantity of that step, from the weights in float64, beside the runs' h_t.
+    Moving the slider reruns only this section and redraws no chart."""
+    heading = st.empty()
+    if T > 1:
+        clamp("t", T - 1)
+        t = st.slider(_("step t (processing order)"), 0, T - 1, 0, key="t", bind="query-params",
+                      help=_("The step whose arithmetic is shown below, with the actual numbers."))
+    else:
+        t = 0
+    heading.subheader(_("Step t = {t}, with the actual numbers").format(t=t))
     src = T - 1 - t if cfg.go_backwards else t
     x_t = x[b, src]
     names = cell.state_names
@@ -78,23 +83,10 @@ def step_arithmetic(t: int) -> None:
                .format(shown=shown, H=H))
 
 
-@st.fragment
-def one_step() -> None:
-    """The step slider, the diagram it lights and that step's arithmetic: moving the slider reruns only this."""
-    if T > 1:
-        clamp("t", T - 1)
-        t = st.slider(_("step t (processing order)"), 0, T - 1, 0, key="t", bind="query-params",
-                      help=_("Lights one step in the diagram and shows its arithmetic below it."))
-    else:
-        t = 0
-    charts.show(figures.unrolled_diagram(T, D, H, cfg.return_sequences, cfg.return_state, cfg.go_backwards, t,
-                                         cell_name=cfg.cell, state_names=cell.state_names,
-                                         gate_names=tuple(cell.gate_symbols.get(g, g) for g in cell.gate_names)),
-                toggle_key="unrolled_table", config={"displayModeBar": False})
-    step_arithmetic(t)
-
-
-one_step()
+charts.show(figures.unrolled_diagram(T, D, H, cfg.return_sequences, cfg.return_state, cfg.go_backwards,
+                                     cell_name=cfg.cell, state_names=cell.state_names,
+                                     gate_names=tuple(cell.gate_symbols.get(g, g) for g in cell.gate_names)),
+            toggle_key="unrolled_table", config={"displayModeBar": False})
 
 lo, hi = 0, T - 1
 if T > figures.MAX_COLUMNS:
@@ -110,9 +102,12 @@ with col_np:
     st.badge(_("the reference for the comparison"), icon=":material/functions:", color="blue")
     charts.show(figures.states_heatmap(run.states[b, view], _("h_t of sequence {b} (NumPy)").format(b=b),
                                        step_offset=lo, **axis), "np_heat")
+keras_run = None
 with col_k:
-    if keras_run is not None:
+    if keras_enabled(T):
         engine_header("Keras", _("{layer}, same weights").format(layer=f"keras.layers.{cfg.cell}"))
+        with keras_spinner():
+            keras_run = cache.keras_forward(cfg, x, init, seq.mask)
         # h_t at every step and every final state (c_T too for an LSTM), against the same NumPy numbers.
         pairs = [(run.states, keras_run.states)] + list(zip(run.final_states, keras_run.final_states, strict=True))
         diff = max(max_difference(a, b) for a, b in pairs)
@@ -156,6 +151,8 @@ def inside_the_cell(inside: list[str]) -> None:
                                        quantity=name, step_offset=lo, signed=signed,
                                        zmax=1.0 if unit_range else None, **axis), f"inside_{name}")
 
+
+one_step()
 
 inside = [name for name in run.sequences if name != "h"]
 if inside:
