@@ -75,3 +75,19 @@ def test_the_step_slider_reruns_only_its_fragment(browser, server):
             assert s.charts_changed == [] and not s.redrawn, s
     finally:
         context.close()
+
+
+def test_the_trajectory_step_reruns_only_its_fragment(browser, server):
+    """Inside a trained network: the step of the state-space section runs only that section's fragment and changes
+    one chart, the trajectory with its diamond."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        session = Session.open(context, server.url, path="trained-network?keras=false")
+        samples = measure_control(session, "trained-network", "inside_t", repeats=1)
+        assert len(samples) == 4
+        for s in samples:
+            assert s.finishes == [3], s.finishes
+            assert math.isfinite(s.seconds) and not s.exception and not s.missing, s
+            assert s.charts_changed == ["inside_pca"], s.charts_changed
+    finally:
+        context.close()
