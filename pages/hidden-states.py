@@ -48,41 +48,6 @@ else:
 weights = cache.weights(cfg, D)
 
 
-@st.fragment
-def one_step() -> None:
-    """Step t's equations and every quantity of that step, from the weights in float64, beside the runs' h_t.
-    Moving the slider reruns only this section and redraws no chart."""
-    heading = st.empty()
-    if T > 1:
-        clamp("t", T - 1)
-        t = st.slider(_("step t (processing order)"), 0, T - 1, 0, key="t", bind="query-params",
-                      help=_("The step whose arithmetic is shown below, with the actual numbers."))
-    else:
-        t = 0
-    heading.subheader(_("Step t = {t}, with the actual numbers").format(t=t))
-    src = T - 1 - t if cfg.go_backwards else t
-    x_t = x[b, src]
-    names = cell.state_names
-    prev = tuple((init[k][b] if init is not None else np.zeros(H, np.float32)) if t == 0 else run.sequences[n][b, t - 1]
-                 for k, n in enumerate(names))
-    st.latex(r" \\ ".join(cell.step_latex).join([r"\begin{aligned}", r"\end{aligned}"]).replace("x_t", f"x_{{{src}}}"))
-    if cfg.go_backwards:
-        st.caption(_("go_backwards: processing step {t} reads input step {src} = T-1-t.").format(t=t, src=src))
-    parts = cell.explain_step(x_t, prev, weights)
-    shown = min(H, 8)
-    table = pd.DataFrame({name: value[:shown] for name, value in parts.items()},
-                         index=pd.Index(range(shown), name=_("unit")))
-    table[_("h_t (NumPy run)")] = run.states[b, t, :shown]
-    if keras_run is not None:
-        table[_("h_t (Keras run)")] = keras_run.states[b, t, :shown]
-    st.dataframe(table.style.format("{:+.5f}"), width="stretch")
-    st.caption(f"x_{src} = {np.array2string(x_t[:8], precision=4)}{' …' if D > 8 else ''} (D = {D}); "
-               + (_("showing {shown} of {H} units, computed here in `float64` from the weights: the h column equals "
-                    "the run's h_t.") if shown < H else
-                  _("all {H} units, computed here in `float64` from the weights: the h column equals the run's h_t."))
-               .format(shown=shown, H=H))
-
-
 charts.show(figures.unrolled_diagram(T, D, H, cfg.return_sequences, cfg.return_state, cfg.go_backwards,
                                      cell_name=cfg.cell, state_names=cell.state_names,
                                      gate_names=tuple(cell.gate_symbols.get(g, g) for g in cell.gate_names)),
@@ -126,6 +91,45 @@ lines_title = (_("units {units} over time: NumPy (solid) and Keras (dashed, x)")
 charts.show(figures.unit_lines(lines, units, lines_title,
                                step_offset=lo, **axis), "lines")
 
+
+@st.fragment
+def one_step() -> None:
+    """Step t's equations and every quantity of that step, from the weights in float64, beside the runs' h_t.
+    Moving the slider reruns only this section and redraws no chart."""
+    heading = st.empty()
+    if T > 1:
+        clamp("t", T - 1)
+        t = st.slider(_("step t (processing order)"), 0, T - 1, 0, key="t", bind="query-params",
+                      help=_("The step whose arithmetic is shown below, with the actual numbers."))
+    else:
+        t = 0
+    heading.subheader(_("Step t = {t}, with the actual numbers").format(t=t))
+    src = T - 1 - t if cfg.go_backwards else t
+    x_t = x[b, src]
+    names = cell.state_names
+    prev = tuple((init[k][b] if init is not None else np.zeros(H, np.float32)) if t == 0 else run.sequences[n][b, t - 1]
+                 for k, n in enumerate(names))
+    st.latex(r" \\ ".join(cell.step_latex).join([r"\begin{aligned}", r"\end{aligned}"]).replace("x_t", f"x_{{{src}}}"))
+    if cfg.go_backwards:
+        st.caption(_("go_backwards: processing step {t} reads input step {src} = T-1-t.").format(t=t, src=src))
+    parts = cell.explain_step(x_t, prev, weights)
+    shown = min(H, 8)
+    table = pd.DataFrame({name: value[:shown] for name, value in parts.items()},
+                         index=pd.Index(range(shown), name=_("unit")))
+    table[_("h_t (NumPy run)")] = run.states[b, t, :shown]
+    if keras_run is not None:
+        table[_("h_t (Keras run)")] = keras_run.states[b, t, :shown]
+    st.dataframe(table.style.format("{:+.5f}"), width="stretch")
+    st.caption(f"x_{src} = {np.array2string(x_t[:8], precision=4)}{' …' if D > 8 else ''} (D = {D}); "
+               + (_("showing {shown} of {H} units, computed here in `float64` from the weights: the h column equals "
+                    "the run's h_t.") if shown < H else
+                  _("all {H} units, computed here in `float64` from the weights: the h column equals the run's h_t."))
+               .format(shown=shown, H=H))
+
+
+one_step()
+
+
 @st.fragment
 def inside_the_cell(inside: list[str]) -> None:
     """One quantity of the cell over time, picked here: the picker reruns only this section and draws one chart."""
@@ -151,8 +155,6 @@ def inside_the_cell(inside: list[str]) -> None:
                                        quantity=name, step_offset=lo, signed=signed,
                                        zmax=1.0 if unit_range else None, **axis), f"inside_{name}")
 
-
-one_step()
 
 inside = [name for name in run.sequences if name != "h"]
 if inside:
