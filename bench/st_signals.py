@@ -1,13 +1,17 @@
-"""Streamlit's own signals, shared by the benchmark (bench/) and the browser tests (tests/browser_support.py).
+"""Streamlit's own signals and the app server's start, shared by the benchmark (bench/) and the browser tests
+(tests/browser_support.py).
 
 * ``FINISHED_STATUS_JS``: a JavaScript function of a websocket message's bytes that returns the status of a
   ``ForwardMsg.script_finished`` (field 6 of the protobuf, a varint), or -1 for any other message. It reads the
   top-level fields only.
+* ``free_port``, ``run_app_args``: a free loopback port, and ``streamlit run app.py``'s arguments to serve on it.
 * ``wait_healthy``: wait for a started ``streamlit run`` to answer ``/_stcore/health``.
+* ``stop``: end a server process (terminate, then kill).
 """
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 import urllib.request
@@ -42,3 +46,25 @@ def wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 90.0) -> boo
         except OSError:
             time.sleep(0.3)
     return False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_app_args(port: int) -> list[str]:
+    """``streamlit run app.py`` headless on 127.0.0.1:``port``, without usage statistics or a file watcher."""
+    return ["run", "app.py", "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)

@@ -26,14 +26,13 @@ import cProfile
 import gc
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from bench.st_signals import wait_healthy
+from bench.st_signals import free_port, run_app_args, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 _lock = threading.Lock()
@@ -204,30 +203,21 @@ class TimedServer:
         self.profile_dir = workdir / "profiles"
         self.profile_dir.mkdir(parents=True, exist_ok=True)
         self._seen = {"runs": (0, 0), "cleans": (0, 0)}     # (bytes read, lines counted) of each log, for idle()
-        with socket.socket() as probe:                     # a free loopback port
-            probe.bind(("127.0.0.1", 0))
-            self.url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
         self.out = open(workdir / "streamlit.log", "w")  # noqa: SIM115 - closed in stop()
         env = dict(os.environ, RNN_EXPLORER_RUN_LOG=str(self.page_log))
         extra = [f"--{name}={value}" for name, value in (o.split("=", 1) for o in options)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.timed_server", str(self.log), str(self.profile_dir), "--",
-             "run", "app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
-             "--server.port", self.url.rsplit(":", 1)[1], "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none", *extra], cwd=ROOT, env=env, stdout=self.out, stderr=subprocess.STDOUT)
+             *run_app_args(port), *extra], cwd=ROOT, env=env, stdout=self.out, stderr=subprocess.STDOUT)
         if wait_healthy(self.url, self.proc):
             return
         self.stop()
         raise RuntimeError(f"the app did not become healthy; see {workdir / 'streamlit.log'}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
+        stop(self.proc)
         self.out.close()
 
     def idle(self) -> bool:

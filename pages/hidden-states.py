@@ -47,7 +47,6 @@ else:
     b = 0
 weights = cache.weights(cfg, D)
 
-
 charts.show(figures.unrolled_diagram(T, D, H, cfg.return_sequences, cfg.return_state, cfg.go_backwards,
                                      cell_name=cfg.cell, state_names=cell.state_names,
                                      gate_names=tuple(cell.gate_symbols.get(g, g) for g in cell.gate_names)),

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.st_signals import FINISHED_STATUS_JS, wait_healthy
+from bench.st_signals import FINISHED_STATUS_JS, free_port, run_app_args, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"           # logs and screenshots (not committed)
@@ -49,12 +48,6 @@ def ensure_chromium() -> str:
     return CHROMIUM
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class AppServer:
     """``streamlit run app.py`` on a free loopback port, stopped on exit."""
 
@@ -62,23 +55,15 @@ class AppServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "w")  # noqa: SIM115 - stays open for the server's lifetime, closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(self.port),
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([sys.executable, "-m", "streamlit", *run_app_args(self.port)],
+                                     cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
         if wait_healthy(self.url, self.proc):
             return
         self.stop()
         raise RuntimeError(f"the app did not become healthy; see {log_path}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop(self.proc)
         self.log.close()
 
 
