@@ -15,12 +15,15 @@ WATCHER_FUNCTIONS = {"tick", "scan", "signature", "sampled", "replacer", "idOf",
                      "onInput", "ready", "result", "changed"}
 
 
-def _go_to_start(session: Session, row: dict) -> tuple[controls.Control | None, str]:
-    """The row's control (None: navigate) and page; the session is left where the action starts."""
+def _go_to_start(session: Session, row: dict) -> tuple[controls.Control | None, str] | None:
+    """The row's control (None: navigate) and page; the session is left where the action starts.
+    None: a navigate row when only its own page was measured (no page to come from)."""
     page_path = "" if row["page"] == "home" else row["page"]
     control = None if row["control"] == "navigate" else controls.control_named(row["control"])
     if control is None:                              # navigate from another page
-        other = next(p for p in session.pages_learnt() if p != page_path)
+        other = next((p for p in session.pages_learnt() if p != page_path), None)
+        if other is None:
+            return None
         if session.current != other:
             session.measure(None, 0, other, cold=False)
     elif session.current != page_path:
@@ -32,7 +35,10 @@ def server_profile(session: Session, row: dict, top: int = 15) -> str:
     """Redo the row's first action with cProfile on in the server's script thread; the top cumulative entries."""
     if session.server is None:
         return "  (no server profile: --url server)"
-    control, page_path = _go_to_start(session, row)
+    start = _go_to_start(session, row)
+    if start is None:
+        return "  (no server profile: no other page to navigate from)"
+    control, page_path = start
     with session.server.profiling() as files:
         sample = session.measure(control, 0, page_path, cold=False)
     if control is not None:
@@ -53,9 +59,10 @@ def cpu_profile(session: Session, row: dict, actions: int = 2) -> str:
     """Redo ``actions`` actions of the row (a control) under Chromium's sampling profiler: where the renderer's main
     thread spends each wait (the samples between the input and the end of the wait), by script and function.
     ``(program)`` is the browser's own work outside JavaScript (style, layout, paint)."""
-    control, page_path = _go_to_start(session, row)
-    if control is None:
+    start = _go_to_start(session, row)
+    if start is None or start[0] is None:
         return "  (no CPU profile for navigate rows)"
+    control, page_path = start
     cdp = session.page.context.new_cdp_session(session.page)
     cdp.send("Profiler.enable")
     cdp.send("Profiler.setSamplingInterval", {"interval": 500})

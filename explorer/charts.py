@@ -2,7 +2,9 @@
 
 ``show(fig, key, where)`` replaces ``where.plotly_chart(fig, key=key, ...)`` on every page (issue #25):
 
-1. the chart, with the arguments the page gives (its key: the browser tests find charts by it);
+1. the chart, with the arguments the page gives (its key: the browser tests find charts by it), its margins wide
+   enough for what it holds (explorer/chart_room.py: plotly.js then draws it once; the cached builders' figures
+   already are, and are only read);
 2. a caption with the chart's summary (explorer/chart_text.py: what it shows and its key numbers). It is visible
    text, so a screen reader reads it where the chart is; it is shown inert (explorer/inert.py), since names in it
    can come from a visitor (columns, layers, tokens);
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from .chart_room import make_room
 from .chart_text import describe
 from .i18n import _
 from .inert import inert
@@ -34,6 +37,7 @@ def show(fig, key: str | None = None, where=st, *, toggle_key: str | None = None
     (``toggle_key``)."""
     if key is None and toggle_key is None:
         raise ValueError("a chart without a key needs a toggle_key for its table toggle")
+    make_room(fig)
     if key is None:
         where.plotly_chart(fig, **kwargs)
     else:

@@ -11,17 +11,17 @@ caller's, already translated. The figures are cached per language (FIGURES, belo
 
 from __future__ import annotations
 
-import html
+import functools
 import re
-import unicodedata
 
 import numpy as np
 import plotly.graph_objects as go
 
 from rnn_core.budget import FIGURE_CACHE_BYTES
 
-from . import i18n
+from . import chart_room, i18n
 from . import palette as P
+from .chart_room import text_width
 from .chart_text import add_meta
 from .i18n import _, ngettext
 from .inert import plotly_inert
@@ -38,6 +38,7 @@ DIVERGING = P.DIVERGING        # blue negative, white zero, red positive
 SEQUENTIAL = P.SEQUENTIAL      # for values that cannot be negative (probabilities)
 UNIT_COLORS = P.UNIT_COLORS
 MAX_COLUMNS = 2000             # beyond this many steps, heatmaps and lines show per-bucket aggregates
+UNIT_MARKER_STEPS = 30         # unit lines mark each step up to this many (8 traces of markers redraw slowly)
 
 
 _with_alpha = P.with_alpha
@@ -63,12 +64,6 @@ ORPHAN_CHARS = 5               # a last line this short joins the line before (a
 _TAG = re.compile(r"<[^>]*>")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _OPERATORS = frozenset("=≈<>≤≥+−-×·:")    # stays at the end of its line (a line never starts with "= ...")
-
-
-def text_width(text: str) -> int:
-    """The width of a Plotly text in characters: tags left out, ``&lt;`` one character, a wide (CJK, Hangul) two."""
-    shown = html.unescape(_TAG.sub("", text))
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in shown)
 
 
 def wrap(text: str, width: int = TITLE_LINE_CHARS) -> str:
@@ -240,7 +235,7 @@ def unit_lines(runs: dict[str, Array], units: list[int], title: str, highlight: 
                                          name=_("unit {u} min-max").format(u=u),
                                          hoverinfo="skip", legendgroup=f"unit {u}", showlegend=False))
             fig.add_trace(go.Scatter(
-                x=x, y=mean[:, u], mode="lines+markers" if len(steps) <= 60 else "lines",
+                x=x, y=mean[:, u], mode="lines+markers" if len(steps) <= UNIT_MARKER_STEPS else "lines",
                 name=_("unit {u} ({engine})").format(u=u, engine=engine), legendgroup=f"unit {u}",
                 line=dict(color=UNIT_COLORS[i % len(UNIT_COLORS)], dash="dash" if keras else "solid",
                           width=1.5 if keras else 2.5),
@@ -512,8 +507,16 @@ def figure_bytes(fig: go.Figure) -> int:
     return 2 * len(plotly.io.to_json(fig, validate=False))
 
 
+def roomy(fn):
+    """``fn`` returning its figure with the room its margins need (explorer/chart_room.py: one draw, not two)."""
+    @functools.wraps(fn)
+    def build(*args, **kwargs):
+        return chart_room.make_room(fn(*args, **kwargs))
+    return build
+
+
 def _memoize(fn):
-    return FIGURES.memoize(fn, sizeof=figure_bytes, context=i18n.current_language)
+    return FIGURES.memoize(roomy(fn), sizeof=figure_bytes, context=i18n.current_language)
 
 
 states_heatmap = _memoize(states_heatmap)

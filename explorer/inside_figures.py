@@ -16,7 +16,7 @@ from plotly.colors import get_colorscale, sample_colorscale
 
 from . import i18n, palette
 from .chart_text import add_meta
-from .figures import DIVERGING, FIGURES, SEQUENTIAL, figure_bytes, label_box, symmetric_range, title_layout
+from .figures import DIVERGING, FIGURES, SEQUENTIAL, figure_bytes, label_box, roomy, symmetric_range, title_layout
 from .i18n import _
 from .inert import plotly_inert
 
@@ -398,7 +398,7 @@ def gate_saturation(fractions: dict[str, tuple[Array, Array]], labels: dict[str,
 
 
 def _memoize(fn):
-    return FIGURES.memoize(fn, sizeof=figure_bytes, context=i18n.current_language)
+    return FIGURES.memoize(roomy(fn), sizeof=figure_bytes, context=i18n.current_language)
 
 
 text_heat = _memoize(text_heat)
