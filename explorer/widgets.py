@@ -194,6 +194,23 @@ def working(message: str):
     return st.spinner(message, show_time=True)
 
 
+def view_tabs(labels: list[str], key: str) -> list:
+    """Tabs of which only the open one runs (Streamlit's lazy tabs): a page's views side by side, drawn when opened.
+
+    A flag redraws only the charts a visitor sees (each plotly chart costs ~0.1 s of the browser's time on every
+    change). Opening a tab reruns the page; everything else is cached, so the rerun draws that tab alone. Use each
+    tab as ``with tab: if tab.open: ...``. The open tab is remembered by its position, so it stays open when the
+    labels change language; with fewer tabs (a view that went away) the last one opens.
+    """
+    index_key = f"{key}_open"
+    stored = st.session_state.get(key)
+    if stored in labels:
+        st.session_state[index_key] = labels.index(stored)
+    else:                                            # first visit, another language, or the open view went away
+        st.session_state[key] = labels[min(st.session_state.get(index_key, 0), len(labels) - 1)]
+    return st.tabs(labels, key=key, on_change="rerun")
+
+
 def keras_spinner():
     first = "tensorflow" not in __import__("sys").modules
     return st.spinner(_("Loading TensorFlow and building the Keras model (first time: 5–15 s)…") if first

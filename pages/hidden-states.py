@@ -16,6 +16,7 @@ from explorer.widgets import (
     parity_badge,
     show_normalization,
     tolerance_for,
+    view_tabs,
     working,
 )
 
@@ -82,13 +83,64 @@ with col_k:
                                            step_offset=lo, **axis), "k_heat")
     elif not st.session_state.get("keras", True):
         st.info(_("Keras is off (see the sidebar). The NumPy core alone needs no TensorFlow."))
-lines = {"NumPy": run.states[b, view]}
-if keras_run is not None:
-    lines["Keras"] = keras_run.states[b, view]
-lines_title = (_("units {units} over time: NumPy (solid) and Keras (dashed, x)") if keras_run is not None
-               else _("units {units} over time")).format(units=units)
-charts.show(figures.unit_lines(lines, units, lines_title,
-                               step_offset=lo, **axis), "lines")
+
+
+@st.fragment
+def inside_the_cell(inside: list[str]) -> None:
+    """One quantity of the cell over time, picked here: the picker reruns only this section and draws one chart."""
+    about = _("Each quantity the cell computes, over time, one at a time (NumPy; Keras returns only h_t and the final "
+              "states).")
+    if cell.gate_names:                        # SimpleRNN has no gates: its pre-activation z_t is shown
+        about += " " + _("Values that cannot be negative (the gates) are drawn from 0 (white) to their maximum: "
+                         "a gate near 0 closes, near 1 opens.")
+    st.caption(about)
+
+    def label(name: str) -> str:
+        return i18n.text(LABELS[name], markdown=False) if name in LABELS else name
+
+    name = inside[0]
+    if len(inside) > 1:
+        name = url_params.choice(st.segmented_control, _("quantity"), inside, key="cell_quantity",
+                                 default=inside[0], format_func=label)
+    values = run.sequences[name][b, view]
+    signed = bool(np.nanmin(values, initial=0.0) < 0)
+    unit_range = not signed and np.nanmax(values, initial=0.0) <= 1.0
+    charts.show(figures.states_heatmap(values, _("{label} (sequence {b})").format(label=label(name), b=b),
+                                       quantity=name, step_offset=lo, signed=signed,
+                                       zmax=1.0 if unit_range else None, **axis), f"inside_{name}")
+
+
+def unit_lines() -> None:
+    lines = {"NumPy": run.states[b, view]}
+    if keras_run is not None:
+        lines["Keras"] = keras_run.states[b, view]
+    lines_title = (_("units {units} over time: NumPy (solid) and Keras (dashed, x)") if keras_run is not None
+                   else _("units {units} over time")).format(units=units)
+    charts.show(figures.unit_lines(lines, units, lines_title, step_offset=lo, **axis), "lines")
+
+
+def dense_head() -> None:
+    probs = run.probs[b]
+    if probs.ndim == 2:
+        st.caption(_("many-to-many: `TimeDistributed(Dense softmax)` gives a class distribution at every step."))
+        charts.show(figures.states_heatmap(probs, _("class probabilities p_t (NumPy)"), quantity="p",
+                                           rows=_("class"), signed=False), "probs")
+    else:
+        st.caption(_("many-to-one: `Dense` softmax reads only the last h; one distribution per sequence."))
+        st.bar_chart(pd.DataFrame({"p": probs}))
+
+
+# One view at a time below the runs: a flag redraws only the charts shown (each costs the browser ~0.1 s).
+inside = [name for name in run.sequences if name != "h"]
+views = [(_("Units over time"), unit_lines)]
+if inside:
+    views.append((_("Inside the cell"), lambda: inside_the_cell(inside)))
+if run.probs is not None:
+    views.append((_("The Dense head on top"), dense_head))
+for tab, (_label, draw) in zip(view_tabs([label for label, _draw in views], "states_view"), views, strict=True):
+    with tab:
+        if tab.open:
+            draw()
 
 
 @st.fragment
@@ -128,37 +180,6 @@ def one_step() -> None:
 
 one_step()
 
-
-@st.fragment
-def inside_the_cell(inside: list[str]) -> None:
-    """One quantity of the cell over time, picked here: the picker reruns only this section and draws one chart."""
-    st.subheader(_("Inside the {cell} cell").format(cell=cfg.cell))
-    about = _("Each quantity the cell computes, over time, one at a time (NumPy; Keras returns only h_t and the final "
-              "states).")
-    if cell.gate_names:                        # SimpleRNN has no gates: its pre-activation z_t is shown
-        about += " " + _("Values that cannot be negative (the gates) are drawn from 0 (white) to their maximum: "
-                         "a gate near 0 closes, near 1 opens.")
-    st.caption(about)
-
-    def label(name: str) -> str:
-        return i18n.text(LABELS[name], markdown=False) if name in LABELS else name
-
-    name = inside[0]
-    if len(inside) > 1:
-        name = url_params.choice(st.segmented_control, _("quantity"), inside, key="cell_quantity",
-                                 default=inside[0], format_func=label)
-    values = run.sequences[name][b, view]
-    signed = bool(np.nanmin(values, initial=0.0) < 0)
-    unit_range = not signed and np.nanmax(values, initial=0.0) <= 1.0
-    charts.show(figures.states_heatmap(values, _("{label} (sequence {b})").format(label=label(name), b=b),
-                                       quantity=name, step_offset=lo, signed=signed,
-                                       zmax=1.0 if unit_range else None, **axis), f"inside_{name}")
-
-
-inside = [name for name in run.sequences if name != "h"]
-if inside:
-    inside_the_cell(inside)
-
 with st.expander(_("Weights of this layer")):
     kernels = _("kernel W {kernel}, recurrent_kernel U {recurrent} (scaled by {scale})").format(
         kernel=weights[0].shape, recurrent=weights[1].shape, scale=cfg.recurrent_scale)
@@ -169,16 +190,6 @@ with st.expander(_("Weights of this layer")):
     st.write(f"{kernels}, {bias}")
     st.dataframe(pd.DataFrame(weights[1][:8, :8]).style.format("{:+.3f}"), width="content")
 
-if run.probs is not None:
-    st.subheader(_("The Dense head on top"))
-    probs = run.probs[b]
-    if probs.ndim == 2:
-        st.caption(_("many-to-many: `TimeDistributed(Dense softmax)` gives a class distribution at every step."))
-        charts.show(figures.states_heatmap(probs, _("class probabilities p_t (NumPy)"), quantity="p",
-                                           rows=_("class"), signed=False), "probs")
-    else:
-        st.caption(_("many-to-one: `Dense` softmax reads only the last h; one distribution per sequence."))
-        st.bar_chart(pd.DataFrame({"p": probs}))
 
 st.subheader(_("Export"))
 arrays = export.forward_arrays(cfg, x, weights, init, run.output, run.states)

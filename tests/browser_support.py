@@ -150,6 +150,13 @@ def settle(page, timeout: float = ACTION_TIMEOUT) -> None:
     page.wait_for_function(_SETTLED, timeout=timeout, polling=50)
 
 
+def open_view(page, label: str) -> None:
+    """Open the tab ``label``: a view of the page drawn only while open (Streamlit's lazy tabs), so opening it
+    reruns the page; returns when that run is done."""
+    page.get_by_role("tab", name=label, exact=True).click()
+    settle(page)
+
+
 # The data of the first drawn chart whose title starts with `start`, read in one step inside the page (no element
 # handle is held across Streamlit's re-renders). Charts render when scrolled into view: the first chart not yet
 # rendered is scrolled into view and the poll goes on.

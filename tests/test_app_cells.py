@@ -47,6 +47,10 @@ def test_hidden_states_shows_the_cells_quantities_and_its_step(cell):
                          "o": "output gate o_t"},
                 "GRU": {"z": "update gate z_t", "r": "reset gate r_t", "hh": "candidate h̃_t"}}[cell]
     inside = {}                                 # one quantity of the cell at a time, picked on the page
+    shut = [f["layout"]["title"]["text"] for f in figures(at)]
+    assert not any(t.startswith(tuple(expected.values())) for t in shut), shut       # its tab is not open yet
+    at.session_state["states_view"] = "Inside the cell"
+    at.run()
     for key, name in expected.items():
         if len(expected) > 1:
             at.button_group(key="cell_quantity").set_value(key).run()

@@ -113,18 +113,24 @@ def turn_on(at: AppTest, key: str, figure: go.Figure, lang: str = "en") -> None:
 def test_hidden_states_every_chart_and_a_table():
     at = open_page("pages/hidden-states.py", cell="LSTM")
     charts = described_charts(at)
-    assert {"unrolled_table", table_key("np_heat"), table_key("lines"), table_key("inside_c"),
-            table_key("probs")} <= set(charts)
+    assert {"unrolled_table", table_key("np_heat"), table_key("lines")} <= set(charts)
+    assert not {table_key("inside_c"), table_key("probs")} & set(charts)    # one view below the runs at a time
     turn_on(at, table_key("np_heat"), charts[table_key("np_heat")])
     at.toggle(key=table_key("np_heat")).set_value(False)
     run(at)
     assert described_charts(at).keys() == charts.keys()           # off again: no table, every caption as before
+    for view, key in [("Inside the cell", "inside_c"), ("The Dense head on top", "probs")]:
+        at.session_state["states_view"] = view
+        run(at)
+        shown = described_charts(at)
+        assert table_key(key) in shown and table_key("lines") not in shown, (view, shown.keys())
+        assert shown.keys() - {table_key(key)} == charts.keys() - {table_key("lines")}
 
 
 def test_hidden_states_in_korean():
     at = open_page("pages/hidden-states.py", lang="ko", cell="GRU")
     charts = described_charts(at, "ko")
-    assert len(charts) >= 4
+    assert len(charts) >= 3                                        # the diagram, h_t and one view below
     assert sum(c.value.startswith(("히트맵", "선 그래프", "도식")) for c in at.caption) == len(charts)
     turn_on(at, table_key("lines"), charts[table_key("lines")], "ko")
 

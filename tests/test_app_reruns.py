@@ -84,7 +84,29 @@ def test_the_counts_can_fail(runs):
     at = open_page("pages/hidden-states.py")
     n, figures, results = counted(at, runs, lambda at: at.slider(key="recurrent_scale").set_value(1.5))
     assert n == 1
-    assert short(figures)["states_heatmap"] >= 2 and short(results), (short(figures), short(results))
+    assert short(figures) == {"states_heatmap": 1, "unit_lines": 1} and short(results), (short(figures),
+                                                                                          short(results))
+
+
+def titles(at) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def test_only_the_open_view_is_built(runs):
+    """Below the runs one view is drawn at a time (lazy tabs): a shut one builds nothing, opening it builds its
+    chart alone, and a flag then rebuilds the charts shown, not the shut view's."""
+    at = open_page("pages/hidden-states.py")
+
+    def view(name):
+        return lambda at: at.session_state.__setitem__("states_view", name)
+
+    n, figures, results = counted(at, runs, view("Inside the cell"))
+    assert n == 1 and short(figures) == {"states_heatmap": 1} and not results, (short(figures), short(results))
+    n, figures, _results = counted(at, runs, lambda at: at.slider(key="recurrent_scale").set_value(0.75))
+    assert n == 1 and short(figures) == {"states_heatmap": 2}, short(figures)    # h_t and the cell's quantity
+    assert [t.startswith("pre-activation z_t") for t in titles(at)].count(True) == 1, titles(at)
+    n, figures, results = counted(at, runs, view("The Dense head on top"))
+    assert n == 1 and short(figures) == {"states_heatmap": 1} and not results, (short(figures), short(results))
 
 
 @pytest.mark.parametrize("flag", ["return_sequences", "return_state", "go_backwards", "use_bias"])

@@ -7,7 +7,7 @@ to test-artifacts/ (not committed).
 from __future__ import annotations
 
 import pytest
-from browser_support import ARTIFACTS, plot_titled, settle
+from browser_support import ARTIFACTS, open_view, plot_titled, settle
 from test_browser_e2e import no_exception_box, open_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]
@@ -41,6 +41,8 @@ def shows(page, kind: str, what: str) -> None:
 def test_switching_the_cell_redraws_the_page(browser, server, path):
     query = "?return_state=true" if path == "output-shapes" else ""
     context, page, console = open_app(browser, server, f"/{path}{query}", height=1800)
+    if path == "hidden-states":                   # the cell's quantities are one of the views below the runs
+        open_view(page, "Inside the cell")
     for cell in ("LSTM", "GRU", "SimpleRNN"):
         choose_cell(page, cell)
         assert f"cell={cell}" in page.url or (cell == "SimpleRNN" and "cell=" not in page.url)   # the URL follows

@@ -7,7 +7,7 @@ Waits on Streamlit's own signals (script runs, the chart's data). Screenshots go
 from __future__ import annotations
 
 import pytest
-from browser_support import ARTIFACTS, plot_titled, settle, wait_until
+from browser_support import ARTIFACTS, open_view, plot_titled, settle, wait_until
 from test_browser_e2e import PAGES, no_exception_box, open_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.keras]
@@ -44,6 +44,7 @@ def test_an_uploaded_model_is_shown_on_every_page(browser, server, model_file):
     # layer has 4), rather than reading it once right after the first run (a flake under load).
     wait_until(lambda: len(plot_titled(page, "h_t of sequence 0 (NumPy)")["z"]) == 6,
                message="the heatmap of the model's 6 units")
+    open_view(page, "The Dense head on top")
     plot_titled(page, "class probabilities p_t (NumPy)")            # its TimeDistributed(Dense) head
     page.screenshot(path=str(ARTIFACTS / "model_hidden-states.png"), full_page=True)
     for label, heading in PAGES.items():
