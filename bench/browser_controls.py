@@ -23,14 +23,16 @@ class Control:
     widget: str                    # "toggle", "segmented", "slider" or "selectbox"
     cycle: tuple                   # one action per step: None (toggle), an option label, a key, an option index
     pages: tuple = ()              # () = every page; else the pages (URL paths) that have it
+    view: str = ""                 # the page's tab (a view drawn only while open) the control is in; "" = none
 
 
 CONTROLS = [Control(f, "flag", "toggle", (None, None)) for f in FLAGS] + [
     Control("cell", "sidebar", "segmented", ("LSTM", "GRU", "SimpleRNN")),
     Control("recurrent_scale", "sidebar", "slider", ("ArrowRight", "ArrowLeft")),
     Control("t", "picker", "slider", ("ArrowRight", "ArrowLeft"), ("hidden-states",)),
-    Control("inside_t", "picker", "slider", ("ArrowRight", "ArrowLeft"), ("trained-network",)),
-    Control("inside_unit", "picker", "selectbox", (1, 0), ("trained-network",)),
+    Control("inside_t", "picker", "slider", ("ArrowRight", "ArrowLeft"), ("trained-network",),
+            "State space and fixed points"),
+    Control("inside_unit", "picker", "selectbox", (1, 0), ("trained-network",), "Select and match"),
 ]
 QUICK_CONTROLS = ("return_sequences", "go_backwards", "cell", "t")
 

@@ -28,6 +28,8 @@ def _go_to_start(session: Session, row: dict) -> tuple[controls.Control | None, 
             session.measure(None, 0, other, cold=False)
     elif session.current != page_path:
         session.measure(None, 0, page_path, cold=False)
+    if control is not None and control.view:
+        session.open_view(control.view)
     return control, page_path
 
 

@@ -132,6 +132,18 @@ class Session:
             exception_text=self.page.locator('[data-testid="stException"]').first.inner_text()[:300]
             if result["exception"] else "")
 
+    def open_view(self, label: str) -> str | None:
+        """Open the page's tab ``label`` (not timed: a view drawn only while open, so opening it reruns the page);
+        returns the label of the tab that was open (None: the page has no tabs)."""
+        before = self.page.evaluate("""() => { const t = document.querySelector('[role="tab"][aria-selected="true"]');
+                                               return t ? t.innerText.trim() : null; }""")
+        if before is not None and before != label:
+            self.wait_idle()
+            self._arm()
+            self.page.get_by_role("tab", name=label, exact=True).click()
+            self.wait_quiet()
+        return before
+
     def pages_learnt(self) -> list[str]:
         """The pages (URL paths) this session has done actions on."""
         return sorted({key[1] for key in self.targets})
@@ -157,6 +169,8 @@ def measure_control(session: Session, page_path: str, control_name: str, repeats
     control = controls.control_named(control_name)
     if session.current != page_path:
         session.measure(None, 0, page_path, cold=True)
+    if control.view:
+        session.open_view(control.view)
     if charts:
         cold_round = False
         for step in range(len(control.cycle)):

@@ -60,13 +60,18 @@ def run_config(session: Session, pages: list[str], chosen: list[controls.Control
         for path in pages:
             samples.append(session.measure(None, 0, path, cold=r == 0))
             for control in chosen:
-                if (control.pages and path not in control.pages) or not session.present(control):
+                if control.pages and path not in control.pages:
                     continue
-                for step in range(len(control.cycle)):
-                    s = session.measure(control, step, path, cold=r == 0)
-                    samples.append(s)
-                    if s.exception:
-                        print(f"  ! exception on {s.page} after {s.control}: {s.exception_text[:200]!r}", flush=True)
+                before = session.open_view(control.view) if control.view else None     # its tab, not timed
+                if session.present(control):
+                    for step in range(len(control.cycle)):
+                        s = session.measure(control, step, path, cold=r == 0)
+                        samples.append(s)
+                        if s.exception:
+                            print(f"  ! exception on {s.page} after {s.control}: {s.exception_text[:200]!r}",
+                                  flush=True)
+                if before is not None and before != control.view:
+                    session.open_view(before)             # the page's view as the other controls find it
         done = [s.seconds for s in samples if not s.cold]
         print(f"[{session.config}] round {r}{' (learning, cold)' if r == 0 else ''} done: {len(samples)} actions, "
               f"load average {os.getloadavg()[0]:.2f}"

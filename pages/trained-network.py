@@ -12,7 +12,7 @@ from explorer import inside_figures as figs
 from explorer import inside_view as view
 from explorer.i18n import N_, _, ngettext
 from explorer.inert import clean, inert
-from explorer.widgets import page_setup, working
+from explorer.widgets import page_setup, view_tabs, working
 from rnn_core import budget
 from rnn_core.messages import UserError
 
@@ -138,8 +138,7 @@ if not all(np.isfinite(v).all() for v in values.values()):
                "recurrent weight scale or use a bounded activation."), icon=":material/error:")
     st.stop()
 
-# -- units that follow a signal ------------------------------------------------------------------------------
-st.subheader(_("Units that follow a signal"))
+# -- what every view looks at: a quantity of the layer and a signal -------------------------------------------
 signals = view.text_signals(text) if text is not None else view.step_signals(x)
 signal_labels = view.TEXT_SIGNALS if text is not None else view.STEP_SIGNALS
 c1, c2 = st.columns(2)
@@ -152,83 +151,119 @@ signal_name = url_params.choice(c2.selectbox, _("signal"), list(signal_labels), 
 signal = signals[signal_name]
 signal = signal[None] if signal.ndim == 1 else signal
 signal_label = _(signal_labels[signal_name])
-if text is not None:
-    st.caption(_("The nesting depth after a character counts the brackets {brackets} and the quotes {quote} still "
-                 "open; the position in the word counts the letters since the last other character.").format(
-        brackets="( [ {", quote='"'))
 corr = view.unit_correlations(cfg, x, quantity, signal)
 best, r_best = int(corr.units[0]), float(corr.r[0])
-if signal_name not in varying:
-    st.info(_("The {signal} is the same at every step of this input, so no unit can follow it: choose another "
-              "signal.").format(signal=signal_label), icon=":material/info:")
-else:
-    st.markdown(_("**Unit {unit}** follows the {signal} most closely: Pearson r = {r:+.2f} over {n:,} steps (then "
-                  "unit {second}, r = {r2:+.2f}).").format(unit=best, signal=signal_label, r=r_best, n=B * T,
-                                                          second=int(corr.units[min(1, H - 1)]),
-                                                          r2=float(corr.r[min(1, H - 1)])))
-    c1, c2 = st.columns(2)
-    charts.show(figs.correlation_bars(corr.all_r, signal_label), "inside_corr", c1)
-    charts.show(figs.unit_and_signal(values[quantity][0, :, best], signal[0], best, quantity, signal_label,
-                                     r_best, text=text), "inside_unit_signal", c2)
-
-# -- the text, coloured by one unit --------------------------------------------------------------------------
-text_box = None
-if text is not None:
-    st.subheader(_("The text, coloured by one unit"))
-    order = [int(u) for u in corr.units]
-    if st.session_state.get("inside_unit_for") != (cfg.layer_id, quantity, signal_name):
-        st.session_state["inside_unit_for"] = (cfg.layer_id, quantity, signal_name)
-        st.session_state.pop("inside_unit", None)                   # a new layer or signal: its best unit first
-    unit = url_params.choice(st.selectbox, _("unit (most correlated with the signal first)"), order,
-                             key="inside_unit", default=order[0],
-                             format_func=lambda u: _("unit {unit} (r = {r:+.2f})").format(unit=u,
-                                                                                        r=float(corr.all_r[u])))
-    text_box = st.container()
-
-# -- select and match ----------------------------------------------------------------------------------------
-st.subheader(_("Select and match"))
-st.caption(_("Choose a span and a threshold: the units whose value stays at or above the threshold over the whole "
-             "span are *selected*; the matches are the other spans where those units are on together, best first "
-             "(few other units on, a similar length; Strobelt et al.'s LSTMVis)."))
-c1, c2, c3 = st.columns([1, 3, 2])
-seq_no = 0
+seq_no = 0                          # the sequence shown: chosen in select and match, marked in the state space
 if B > 1:
     keep_in("inside_seq", range(B), 0)
-    seq_no = c1.number_input(_("sequence"), 0, B - 1, key="inside_seq")
-q_values = values[quantity]
-low, high = float(np.floor(q_values.min() * 10) / 10), float(np.ceil(q_values.max() * 10) / 10)
-high = max(high, low + 0.1)
-if st.session_state.get("inside_selection_for") != (cfg.layer_id, quantity, B, T):   # a new layer, quantity or input
-    st.session_state["inside_selection_for"] = (cfg.layer_id, quantity, B, T)
-    first_start, first_stop, first_threshold = view.default_selection(q_values[seq_no])
-    st.session_state["inside_span"] = (first_start, first_stop - 1)
-    st.session_state["inside_threshold"] = first_threshold
-span_now, threshold_now = st.session_state.get("inside_span"), st.session_state.get("inside_threshold")
-if not (isinstance(span_now, tuple) and 0 <= span_now[0] <= span_now[1] <= T - 1):
-    st.session_state["inside_span"] = (0, min(T - 1, 2))
-if not isinstance(threshold_now, (int, float)) or not low <= threshold_now <= high:       # another text's values
-    st.session_state["inside_threshold"] = float(min(high, max(low, threshold_now or 0.0)))
-first, last = c2.slider(_("span (characters)") if text is not None else _("span (steps)"), 0, T - 1,
-                        key="inside_span")
-threshold = c3.slider(_("threshold"), low, high, step=0.05, key="inside_threshold")
-start, stop = int(first), int(last) + 1
-selection, problem = None, None
-try:
-    selection = view.select_and_match(cfg, x, quantity, int(seq_no), start, stop, float(threshold))
-except UserError as err:                 # a span outside the sequence, a threshold no unit reaches over it
-    problem = i18n.text(err)
-    st.error(problem, icon=":material/error:")
-same_seq = [(m.start, m.stop) for m in (selection.matches if selection else []) if m.seq == seq_no]
-if text_box is not None:
-    with text_box:
-        charts.show(figs.text_heat(text, values[quantity][0, :, unit],
-                                   _("{quantity} of unit {unit} at each character (r = {r:+.2f} with the "
-                                     "{signal})").format(quantity=quantity, unit=unit, signal=signal_label,
-                                                         r=float(corr.all_r[unit])),
-                                   quantity=quantity, signed=bool(q_values.min() < 0),
-                                   span=(start, stop) if seq_no == 0 else None,
-                                   matches=same_seq if seq_no == 0 else []), "inside_text")
-        st.caption(_("Black outline: the selected span; dotted: its matches. A space is drawn as ·."))
+    seq_no = int(st.session_state["inside_seq"])
+
+
+def units_and_signal() -> None:
+    """The units whose value follows the signal: every unit's r, and the best one beside the signal."""
+    if text is not None:
+        st.caption(_("The nesting depth after a character counts the brackets {brackets} and the quotes {quote} still "
+                     "open; the position in the word counts the letters since the last other character.").format(
+            brackets="( [ {", quote='"'))
+    if signal_name not in varying:
+        st.info(_("The {signal} is the same at every step of this input, so no unit can follow it: choose another "
+                  "signal.").format(signal=signal_label), icon=":material/info:")
+    else:
+        st.markdown(_("**Unit {unit}** follows the {signal} most closely: Pearson r = {r:+.2f} over {n:,} steps (then "
+                      "unit {second}, r = {r2:+.2f}).").format(unit=best, signal=signal_label, r=r_best, n=B * T,
+                                                              second=int(corr.units[min(1, H - 1)]),
+                                                              r2=float(corr.r[min(1, H - 1)])))
+        c1, c2 = st.columns(2)
+        charts.show(figs.correlation_bars(corr.all_r, signal_label), "inside_corr", c1)
+        charts.show(figs.unit_and_signal(values[quantity][0, :, best], signal[0], best, quantity, signal_label,
+                                         r_best, text=text), "inside_unit_signal", c2)
+
+
+def select_and_match() -> None:
+    """LSTMVis' select and match: a span and a threshold select units, the matches are other spans where they are on
+    together; with a text, the text coloured by one unit, the span and its matches outlined."""
+    text_box = None
+    if text is not None:
+        st.subheader(_("The text, coloured by one unit"))
+        order = [int(u) for u in corr.units]
+        if st.session_state.get("inside_unit_for") != (cfg.layer_id, quantity, signal_name):
+            st.session_state["inside_unit_for"] = (cfg.layer_id, quantity, signal_name)
+            st.session_state.pop("inside_unit", None)                   # a new layer or signal: its best unit first
+        unit = url_params.choice(st.selectbox, _("unit (most correlated with the signal first)"), order,
+                                 key="inside_unit", default=order[0],
+                                 format_func=lambda u: _("unit {unit} (r = {r:+.2f})").format(unit=u,
+                                                                                            r=float(corr.all_r[u])))
+        text_box = st.container()
+
+    st.caption(_("Choose a span and a threshold: the units whose value stays at or above the threshold over the whole "
+                 "span are *selected*; the matches are the other spans where those units are on together, best first "
+                 "(few other units on, a similar length; Strobelt et al.'s LSTMVis)."))
+    c1, c2, c3 = st.columns([1, 3, 2])
+    seq_no = 0
+    if B > 1:
+        seq_no = c1.number_input(_("sequence"), 0, B - 1, key="inside_seq")
+    q_values = values[quantity]
+    low, high = float(np.floor(q_values.min() * 10) / 10), float(np.ceil(q_values.max() * 10) / 10)
+    high = max(high, low + 0.1)
+    if st.session_state.get("inside_selection_for") != (cfg.layer_id, quantity, B, T):   # new layer, quantity, input
+        st.session_state["inside_selection_for"] = (cfg.layer_id, quantity, B, T)
+        first_start, first_stop, first_threshold = view.default_selection(q_values[seq_no])
+        st.session_state["inside_span"] = (first_start, first_stop - 1)
+        st.session_state["inside_threshold"] = first_threshold
+    span_now, threshold_now = st.session_state.get("inside_span"), st.session_state.get("inside_threshold")
+    if not (isinstance(span_now, tuple) and 0 <= span_now[0] <= span_now[1] <= T - 1):
+        st.session_state["inside_span"] = (0, min(T - 1, 2))
+    if not isinstance(threshold_now, (int, float)) or not low <= threshold_now <= high:       # another text's values
+        st.session_state["inside_threshold"] = float(min(high, max(low, threshold_now or 0.0)))
+    first, last = c2.slider(_("span (characters)") if text is not None else _("span (steps)"), 0, T - 1,
+                            key="inside_span")
+    threshold = c3.slider(_("threshold"), low, high, step=0.05, key="inside_threshold")
+    start, stop = int(first), int(last) + 1
+    selection, problem = None, None
+    try:
+        selection = view.select_and_match(cfg, x, quantity, int(seq_no), start, stop, float(threshold))
+    except UserError as err:                 # a span outside the sequence, a threshold no unit reaches over it
+        problem = i18n.text(err)
+        st.error(problem, icon=":material/error:")
+    same_seq = [(m.start, m.stop) for m in (selection.matches if selection else []) if m.seq == seq_no]
+    if text_box is not None:
+        with text_box:
+            charts.show(figs.text_heat(text, values[quantity][0, :, unit],
+                                       _("{quantity} of unit {unit} at each character (r = {r:+.2f} with the "
+                                         "{signal})").format(quantity=quantity, unit=unit, signal=signal_label,
+                                                             r=float(corr.all_r[unit])),
+                                       quantity=quantity, signed=bool(q_values.min() < 0),
+                                       span=(start, stop) if seq_no == 0 else None,
+                                       matches=same_seq if seq_no == 0 else []), "inside_text")
+            st.caption(_("Black outline: the selected span; dotted: its matches. A space is drawn as ·."))
+    if selection is not None and problem is None:
+        units = [int(u) for u in selection.units]
+        st.markdown(ngettext("**{n} unit selected** (on over the whole span): {units}.",
+                             "**{n} units selected** (on over the whole span): {units}.", len(units)).format(
+            n=len(units), units=", ".join(map(str, units[:40])) + (" …" if len(units) > 40 else "")))
+        c1, c2 = st.columns([2, 3])
+        with c1:
+            table = pd.DataFrame({_("unit"): selection.top_units.astype(int),
+                                  _("mean over the span"): selection.top_means,
+                                  _("selected"): np.isin(selection.top_units, selection.units)})
+            st.caption(_("The units with the highest mean {quantity} over the span:").format(quantity=quantity))
+            st.dataframe(table, hide_index=True, width="stretch")
+        with c2:
+            charts.show(figs.selection_lines(q_values[seq_no], units, (start, stop), float(threshold), quantity,
+                                             same_seq, text=text if seq_no == 0 else None), "inside_lines")
+        st.markdown(ngettext("**{n} match**, best first (a click makes it the selection):",
+                             "**{n} matches**, best first (a click makes it the selection):", len(selection.matches))
+                    .format(n=len(selection.matches)))
+        if not selection.matches:
+            st.info(_("No other span has these units on together for a similar length: lower the threshold or select "
+                      "a shorter span."), icon=":material/search_off:")
+        for k, m in enumerate(selection.matches):
+            c1, c2 = st.columns([5, 1], vertical_alignment="center")
+            c1.markdown(context(m.seq, m.start, m.stop) + "  \n"
+                        + _("score {score:.2f} · {others:.1f} other units on per step").format(score=m.score,
+                                                                                            others=m.others_on))
+            c2.button(_("Select"), key=f"inside_match_{k}", icon=":material/ads_click:", on_click=select_span,
+                      args=(m.seq, m.start, m.stop))
 
 
 def select_span(seq: int, span_start: int, span_stop: int) -> None:
@@ -249,41 +284,10 @@ def context(seq: int, span_start: int, span_stop: int) -> str:
     return f"`t = {span_start}` …{shown(before)}:blue-background[{shown(inside)}]{shown(after)}…"
 
 
-if selection is not None and problem is None:
-    units = [int(u) for u in selection.units]
-    st.markdown(ngettext("**{n} unit selected** (on over the whole span): {units}.",
-                         "**{n} units selected** (on over the whole span): {units}.", len(units)).format(
-        n=len(units), units=", ".join(map(str, units[:40])) + (" …" if len(units) > 40 else "")))
-    c1, c2 = st.columns([2, 3])
-    with c1:
-        table = pd.DataFrame({_("unit"): selection.top_units.astype(int),
-                              _("mean over the span"): selection.top_means,
-                              _("selected"): np.isin(selection.top_units, selection.units)})
-        st.caption(_("The units with the highest mean {quantity} over the span:").format(quantity=quantity))
-        st.dataframe(table, hide_index=True, width="stretch")
-    with c2:
-        charts.show(figs.selection_lines(q_values[seq_no], units, (start, stop), float(threshold), quantity,
-                                         same_seq, text=text if seq_no == 0 else None), "inside_lines")
-    st.markdown(ngettext("**{n} match**, best first (a click makes it the selection):",
-                         "**{n} matches**, best first (a click makes it the selection):", len(selection.matches))
-                .format(n=len(selection.matches)))
-    if not selection.matches:
-        st.info(_("No other span has these units on together for a similar length: lower the threshold or select "
-                  "a shorter span."), icon=":material/search_off:")
-    for k, m in enumerate(selection.matches):
-        c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        c1.markdown(context(m.seq, m.start, m.stop) + "  \n"
-                    + _("score {score:.2f} · {others:.1f} other units on per step").format(score=m.score,
-                                                                                        others=m.others_on))
-        c2.button(_("Select"), key=f"inside_match_{k}", icon=":material/ads_click:", on_click=select_span,
-                  args=(m.seq, m.start, m.stop))
-
-# -- state space ---------------------------------------------------------------------------------------------
 @st.fragment
 def state_space() -> None:
     """The trajectories in the principal components and the fixed points: their pickers (the step's diamond, the
     components, the input held fixed) rerun only this section."""
-    st.subheader(_("State space and fixed points"))
     if H < 2:
         st.warning(_("The principal components of h_t need at least 2 units; this layer has {H}.").format(H=H))
         return
@@ -332,24 +336,31 @@ def state_space() -> None:
                   if cfg.kind == "lstm" else ""))
 
 
-state_space()
+def gate_saturation() -> None:
+    """How often each gate unit is nearly closed or nearly open over the steps read."""
+    fractions = view.saturation(cfg, x)
+    if fractions:
+        gate_names = {g: i18n.text(LABELS[g], markdown=False) if g in LABELS else g for g in fractions}
+        c1, c2 = st.columns([3, 2])
+        charts.show(figs.gate_saturation(fractions, gate_names), "inside_saturation", c1)
+        c2.caption(_("Each point is one unit of one gate: the fraction of the steps read where it is nearly closed "
+                     "(< 0.1, across) and nearly open (> 0.9, up). Karpathy, Johnson & Fei-Fei (2015) found trained "
+                     "LSTMs' forget gates often right-saturated: units that keep their memory for long spans. Points "
+                     "near the corner (0, 0) are gates that are never decided; an untrained layer's gates sit there."))
+    elif cfg.kind == "simple_rnn":
+        st.info(_("A SimpleRNN has no gates: its state is `tanh` of the new input and the old state at every step, "
+                  "with nothing that could close or open, so there is no saturation to show. Choose LSTM or GRU."),
+                icon=":material/info:")
+    else:
+        st.info(_("The gates use `{activation}` as their recurrent activation, which does not saturate at 0 and 1 "
+                  "the way `sigmoid` does: there is no saturation to count.").format(
+            activation=cfg.recurrent_activation), icon=":material/info:")
 
-# -- gate saturation -----------------------------------------------------------------------------------------
-st.subheader(_("Gate saturation"))
-fractions = view.saturation(cfg, x)
-if fractions:
-    gate_names = {g: i18n.text(LABELS[g], markdown=False) if g in LABELS else g for g in fractions}
-    c1, c2 = st.columns([3, 2])
-    charts.show(figs.gate_saturation(fractions, gate_names), "inside_saturation", c1)
-    c2.caption(_("Each point is one unit of one gate: the fraction of the steps read where it is nearly closed "
-                 "(< 0.1, across) and nearly open (> 0.9, up). Karpathy, Johnson & Fei-Fei (2015) found trained "
-                 "LSTMs' forget gates often right-saturated: units that keep their memory for long spans. Points near "
-                 "the corner (0, 0) are gates that are never decided; an untrained layer's gates sit there."))
-elif cfg.kind == "simple_rnn":
-    st.info(_("A SimpleRNN has no gates: its state is `tanh` of the new input and the old state at every step, "
-              "with nothing that could close or open, so there is no saturation to show. Choose LSTM or GRU."),
-            icon=":material/info:")
-else:
-    st.info(_("The gates use `{activation}` as their recurrent activation, which does not saturate at 0 and 1 "
-              "the way `sigmoid` does: there is no saturation to count.").format(activation=cfg.recurrent_activation),
-            icon=":material/info:")
+
+# -- one view at a time: a flag redraws only the charts shown (each costs the browser ~0.1 s) ------------------
+VIEWS = [(_("Units that follow a signal"), units_and_signal), (_("Select and match"), select_and_match),
+         (_("State space and fixed points"), state_space), (_("Gate saturation"), gate_saturation)]
+for tab, (_label, draw) in zip(view_tabs([label for label, _draw in VIEWS], "inside_view"), VIEWS, strict=True):
+    with tab:
+        if tab.open:
+            draw()

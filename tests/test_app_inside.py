@@ -75,14 +75,28 @@ def layers() -> dict[str, dict]:
     return {cell: trained_layer(cell) for cell in ("SimpleRNN", "LSTM", "GRU")}
 
 
-def open_page(lang: str = "en", custom: dict | None = None, **session) -> AppTest:
+# The page's views (lazy tabs, one drawn at a time), by language.
+VIEWS = {"en": {"signal": "Units that follow a signal", "select": "Select and match",
+                "space": "State space and fixed points", "saturation": "Gate saturation"},
+         "ko": {"signal": "신호를 따라가는 유닛", "select": "선택과 일치 찾기", "space": "상태 공간과 고정점",
+                "saturation": "게이트 포화"}}
+
+
+def open_page(lang: str = "en", custom: dict | None = None, tab: str = "signal", **session) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params.update({"lang": lang, "keras": "false"})
     if custom is not None:
         at.session_state["custom_layer"] = custom
     for key, value in session.items():
         at.session_state[key] = value
+    at.session_state["inside_view"] = VIEWS[lang][tab]
     at.switch_page(PAGE)
+    return run(at, lang)
+
+
+def show(at: AppTest, tab: str, lang: str = "en") -> AppTest:
+    """Open one of the page's views (a tab: only the open one is drawn)."""
+    at.session_state["inside_view"] = VIEWS[lang][tab]
     return run(at, lang)
 
 
@@ -126,29 +140,36 @@ SATURATION = {"en": "Gate saturation per unit", "ko": "유닛별 게이트 포�
 @pytest.mark.parametrize("cell", ["SimpleRNN", "LSTM", "GRU"])
 def test_every_cell_in_both_languages(layers, cell, lang):
     at = open_page(lang, layers[cell])
-    assert not at.error, [e.value for e in at.error]
-    shown = charts(at)
+    shown, said, buttons, found = {}, "", set(), {}
+    for tab in VIEWS[lang]:                                   # every view of the page, one open at a time
+        show(at, tab, lang)
+        assert not at.error, [e.value for e in at.error]
+        assert len(at.get("plotly_chart")) <= 2, (tab, list(charts(at)))         # the open view's charts alone
+        shown |= charts(at)
+        said += texts(at)
+        buttons |= {b.key for b in at.get("button") if b.key}
+        found |= leftovers(at)
     for start in EXPECTED[lang]:
         assert any(title.startswith(start) for title in shown), (start, list(shown))
     assert (SATURATION[lang] in shown) == (cell != "SimpleRNN")
     if cell == "SimpleRNN":
-        assert ("SimpleRNN has no gates" if lang == "en" else "SimpleRNN에는 게이트가 없습니다") in texts(at)
+        assert ("SimpleRNN has no gates" if lang == "en" else "SimpleRNN에는 게이트가 없습니다") in said
     text = next(s for t, s in shown.items() if t.startswith(EXPECTED[lang][2]))
     assert "".join(text["data"][1]["text"]).replace("·", " ") == TEXT   # every character of the text, on the heatmap
-    assert at.button(key="inside_match_0")                               # the matches, each a click away
+    assert "inside_match_0" in buttons                                   # the matches, each a click away
     pca = next(s for t, s in shown.items() if t.startswith(EXPECTED[lang][4]))
     names = [trace.get("name", "") for trace in pca["data"]]
     assert any(n in names for n in (("stable fixed point", "unstable fixed point") if lang == "en"
                                     else ("안정 고정점", "불안정 고정점")))
     if lang == "ko":
         assert at.title[0].value == "학습된 신경망의 내부"
-        assert leftovers(at) == {}
+        assert found == {}
         for title in shown:
             assert not english_words(title, NAMES) and HANGUL.search(title), title
 
 
 def test_the_numbers_do_not_depend_on_the_language(layers):
-    en, ko = open_page("en", layers["LSTM"]), open_page("ko", layers["LSTM"])
+    en, ko = open_page("en", layers["LSTM"], "select"), open_page("ko", layers["LSTM"], "select")
     heat_en = next(s for t, s in charts(en).items() if t.startswith("h of unit "))
     heat_ko = next(s for t, s in charts(ko).items() if t.startswith("문자마다 유닛 "))
     assert heat_en["data"][0]["z"] == heat_ko["data"][0]["z"]
@@ -163,6 +184,7 @@ def test_the_page_says_which_unit_follows_the_depth(layers):
     bars = charts(at)["Pearson r of each unit with the nesting depth"]
     all_r = np.concatenate([arr(tr["y"]) for tr in bars["data"]])
     assert abs(r) == pytest.approx(np.abs(all_r).max(), abs=0.006)
+    show(at, "select")
     assert at.selectbox(key="inside_unit").value == unit                # the text is coloured by that unit first
 
 
@@ -184,7 +206,7 @@ def test_the_untrained_sidebar_layer_is_said_to_have_none_of_this():
 
 
 def test_a_match_is_a_click_away_from_becoming_the_selection(layers):
-    at = open_page("en", layers["GRU"])
+    at = open_page("en", layers["GRU"], "select")
     first = next(m.value for m in at.markdown if ":blue-background[" in m.value)
     start = int(re.search(r"`t = (\d+)`", first).group(1))
     at.button(key="inside_match_0").click()
@@ -196,11 +218,13 @@ def test_a_match_is_a_click_away_from_becoming_the_selection(layers):
 
 
 def test_a_threshold_no_unit_reaches_is_said_so(layers):
-    at = open_page("en", layers["LSTM"])
+    at = open_page("en", layers["LSTM"], "select")
     at.slider(key="inside_threshold").set_value(at.slider(key="inside_threshold").max)
     run(at)
     assert any("No unit reaches the threshold" in e.value for e in at.error), [e.value for e in at.error]
-    assert "h_t in its first 2 principal components" in "".join(charts(at))        # the rest of the page goes on
+    assert any(t.startswith("h of unit ") for t in charts(at))                  # the text view goes on
+    show(at, "space")
+    assert "h_t in its first 2 principal components" in "".join(charts(at))        # and so does every other view
 
 
 def test_characters_the_layer_never_saw_are_refused(layers):
@@ -240,7 +264,7 @@ def test_a_layer_from_this_sessions_training_run_reads_its_text():
     training = TrainingRun(settings, settings.make_task())
     training.advance(5.0)
     custom = as_custom("GRU", training.model, training.task, training.steps_done, record=False)   # no vocabulary
-    at = open_page("en", custom, training_run=training)
+    at = open_page("en", custom, "select", training_run=training)
     assert not at.error
     assert "a new text of the task it was trained on (nested brackets)" in texts(at)
     assert any(t.startswith("h of unit ") for t in charts(at))
@@ -252,11 +276,13 @@ def test_a_layer_from_this_sessions_training_run_reads_its_text():
 def test_the_sidebars_text_is_read_as_text_and_a_constant_signal_is_said_so():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params.update({"keras": "false", "cell": "GRU", "units": "6", "example": "characters", "steps": "80"})
+    at.session_state["inside_view"] = VIEWS["en"]["select"]
     at.switch_page(PAGE)
     run(at)
     assert not at.error and at.selectbox(key="inside_signal").value == "word"    # the depth never changes here
     heat = next(s for t, s in charts(at).items() if t.startswith("h of unit "))
     assert "".join(heat["data"][1]["text"]).startswith("hello·world,·hello")
+    show(at, "signal")
     at.selectbox(key="inside_signal").set_value("depth")
     run(at)
     assert "The nesting depth is the same at every step of this input" in texts(at)

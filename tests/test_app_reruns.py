@@ -131,6 +131,8 @@ def test_the_step_slider_builds_nothing(runs):
 
 def test_the_trajectory_step_builds_only_the_trajectory(runs):
     at = open_page("pages/trained-network.py")
+    at.session_state["inside_view"] = "State space and fixed points"          # the view (a lazy tab) of the step
+    at.run()
     top = at.slider(key="inside_t").max
     for t, built in ((1, {"trajectories": 1}), (top, {"trajectories": 1}), (1, {})):
         n, figures, results = counted(at, runs, lambda at, t=t: at.slider(key="inside_t").set_value(t))

@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import ACTION_TIMEOUT, ARTIFACTS, IDLE, UPPER_BOUND_S, settle, wait_until, watch_runs
+from browser_support import (
+    ACTION_TIMEOUT,
+    ARTIFACTS,
+    IDLE,
+    UPPER_BOUND_S,
+    open_view,
+    settle,
+    wait_until,
+    watch_runs,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -61,22 +70,26 @@ def test_train_brackets_use_the_weights_and_look_inside(server, browser):
         assert page.locator('[data-testid="stException"]').count() == 0
         assert "Inside a trained network" in page.locator("h1").first.inner_text()
 
-        heat = traces(page, "h of unit ")
-        assert heat["traces"][1]["n"] == 600                          # every character of the text, on its cell
         said = page.get_by_text(re.compile(r"follows the nesting depth most closely")).first.inner_text()
         r = float(re.search(r"r = ([+-][\d.]+)", said).group(1))
         assert abs(r) >= 0.5, said                                     # a depth unit (0.85-0.96 measured at 48)
+        page.screenshot(path=str(ARTIFACTS / "inside-trained-network.png"), full_page=True)
 
-        matches = page.get_by_role("button", name="Select")
-        wait_until(lambda: matches.count() > 0, message="the match list")
-        first = page.locator('[data-testid="stMarkdownContainer"]', has_text=re.compile(r"t = \d+ …")).first
-        start = int(re.search(r"t = (\d+)", first.inner_text()).group(1))
+        open_view(page, "State space and fixed points")                # one view of the page drawn at a time
         pca = traces(page, "h_t in its first 2 principal components")
         names = [t["name"] for t in pca["traces"]]
         assert "stable fixed point" in names or "unstable fixed point" in names, names
         eigen = traces(page, "Eigenvalues of the Jacobian at the fixed points")
         assert any(t["name"].startswith("point 0") and t["n"] == 96 for t in eigen["traces"])   # [h, c]: 2 x 48
-        page.screenshot(path=str(ARTIFACTS / "inside-trained-network.png"), full_page=True)
+
+        open_view(page, "Select and match")
+        heat = traces(page, "h of unit ")
+        assert heat["traces"][1]["n"] == 600                          # every character of the text, on its cell
+        matches = page.get_by_role("button", name="Select")
+        wait_until(lambda: matches.count() > 0, message="the match list")
+        first = page.locator('[data-testid="stMarkdownContainer"]', has_text=re.compile(r"t = \d+ …")).first
+        start = int(re.search(r"t = (\d+)", first.inner_text()).group(1))
+        page.screenshot(path=str(ARTIFACTS / "inside-select-and-match.png"), full_page=True)
 
         matches.first.click()                                          # a match becomes the selection
         settle(page)
