@@ -15,6 +15,7 @@ from explorer.widgets import (
     parity_badge,
     show_normalization,
     tolerance_for,
+    view_tabs,
     working,
 )
 
@@ -161,6 +162,7 @@ if rep is not None:
         r"gradients; $\sigma_{\max}(U) > 1/\gamma$ is **necessary** for exploding ones."))
     st.info(i18n.text(rep.verdict), icon=":material/lightbulb:")
     sigma_title = _("Per-step stretch: largest singular value of J_t = diag(f'(z_t)) Uᵀ")
+    carry_chart = None
 else:
     cell = runs.cell_of(cfg)
     carry = sf.carry
@@ -182,40 +184,59 @@ else:
     for col, (d, value) in zip(cols[1:], mean_at.items(), strict=True):
         col.metric(ngettext("mean product over {d} step", "mean product over {d} steps", d).format(d=d),
                    f"{value:.3g}")
-    charts.show(figures.carry_products(carry.distance, carry.log10_mean, carry.log10_max, gate_label), "carry")
+
+    def carry_chart() -> None:
+        charts.show(figures.carry_products(carry.distance, carry.log10_mean, carry.log10_max, gate_label), "carry")
+
     sigma_title = _("Per-step stretch: σ_max of J_t = ∂s_t/∂s_(t−1), s = ({states})").format(
         states=", ".join(sf.state_names))
-col_l, col_r = st.columns(2, gap="medium")
-with col_l:
+
+
+def per_step_stretch() -> None:
+    if carry_chart is not None:                   # a gated cell: its carry gate's products first
+        carry_chart()
     charts.show(figures.step_sigmas(sf.sigma, None if rep is None else rep.bound, i18n.text(flow.sigma_method),
                                     sf.sigma_steps, title=sigma_title, state=flow.state), "sigmas")
-with col_r:
+
+
+def how_far_back() -> None:
     m = sf.map
     charts.show(figures.jacobian_map(m.steps, m.log10_norm, i18n.text(m.method), state=flow.state), "jmap")
 
-st.subheader(_("What the weights receive"))
-col_l, col_r = st.columns(2, gap="medium")
-with col_l:
-    charts.show(figures.contributions(run.contributions), "contrib")
-with col_r:
-    rows = []
-    grad_col, before_col, after_col = _("gradient"), _("norm before clip"), _("norm after clip")
-    for name in list(run.weights) + ["global"]:
-        rows.append({grad_col: f"dL/d{name}" if name != "global" else _("all (global norm)"),
-                     before_col: flow.norms_before[name], after_col: flow.norms_after[name]})
-    table = pd.DataFrame(rows).set_index(grad_col)
-    if keras_run is not None:
-        table[_("norm (Keras)")] = [float(np.linalg.norm(keras_run.weights[n])) for n in run.weights] + [
-            float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in keras_run.weights.values())))]
-    st.dataframe(table.style.format("{:.5g}"), width="stretch")
-    if clip:
-        st.caption({"clipnorm": _("`clipnorm`: each gradient rescaled to norm ≤ c, direction kept."),
+
+def what_the_weights_receive() -> None:
+    col_l, col_r = st.columns(2, gap="medium")
+    with col_l:
+        charts.show(figures.contributions(run.contributions), "contrib")
+    with col_r:
+        rows = []
+        grad_col, before_col, after_col = _("gradient"), _("norm before clip"), _("norm after clip")
+        for name in list(run.weights) + ["global"]:
+            rows.append({grad_col: f"dL/d{name}" if name != "global" else _("all (global norm)"),
+                         before_col: flow.norms_before[name], after_col: flow.norms_after[name]})
+        table = pd.DataFrame(rows).set_index(grad_col)
+        if keras_run is not None:
+            table[_("norm (Keras)")] = [float(np.linalg.norm(keras_run.weights[n])) for n in run.weights] + [
+                float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in keras_run.weights.values())))]
+        st.dataframe(table.style.format("{:.5g}"), width="stretch")
+        if clip:
+            said = {"clipnorm": _("`clipnorm`: each gradient rescaled to norm ≤ c, direction kept."),
                     "global_clipnorm": _("`global_clipnorm`: all rescaled together so the global norm ≤ c."),
-                    "clipvalue": _("`clipvalue`: each element clipped to [−c, c]; the direction changes.")}[clip_kind])
-    if keras_run is not None:
-        diffs = [max_difference(run.weights[n], keras_run.weights[n]) for n in run.weights]
-        tol = max(tolerance_for(keras_run.weights[n]) for n in run.weights)
-        parity_badge(max(diffs), tol, _("weight gradients: max |NumPy − Keras|"))
+                    "clipvalue": _("`clipvalue`: each element clipped to [−c, c]; the direction changes.")}
+            st.caption(said[clip_kind])
+        if keras_run is not None:
+            diffs = [max_difference(run.weights[n], keras_run.weights[n]) for n in run.weights]
+            tol = max(tolerance_for(keras_run.weights[n]) for n in run.weights)
+            parity_badge(max(diffs), tol, _("weight gradients: max |NumPy − Keras|"))
+
+
+# One view at a time: a flag redraws only the charts shown (each costs the browser ~0.1 s).
+VIEWS = [(_("Per-step stretch"), per_step_stretch), (_("How far back each state moves"), how_far_back),
+         (_("What the weights receive"), what_the_weights_receive)]
+for tab, (_label, draw) in zip(view_tabs([label for label, _draw in VIEWS], "flow_jacobians"), VIEWS, strict=True):
+    with tab:
+        if tab.open:
+            draw()
 
 st.subheader(_("Export"))
 # Files are built only when a button is clicked (a callable), not on every rerun (long sequences make them

@@ -111,6 +111,8 @@ def test_gradient_flow_for_each_cell(cell):
         assert mean[0] == 0 and np.all(np.diff(mean) <= 1e-12)      # a product of gates in (0, 1) only shrinks
     if cell == "LSTM":
         assert any(t.startswith("dL/dc_t") for t in titles)
+        at.session_state["flow_jacobians"] = "How far back each state moves"      # another view (a lazy tab)
+        at.run()
         assert figure_titled(at, "How much s_k still moves s_t")
 
 

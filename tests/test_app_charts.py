@@ -139,8 +139,15 @@ def test_hidden_states_in_korean():
 def test_gradient_flow_every_chart_and_a_table(cell):
     at = open_page("pages/gradient-flow.py", cell=cell, head="none")     # loss on the last step: a decay is fitted
     charts = described_charts(at)
-    shown = ["norms", "hidden", "sigmas", "jmap", "contrib"] + (["cell_grad", "carry"] if cell == "LSTM" else [])
-    assert set(charts) == set(map(table_key, shown))
+    shown = ["norms", "hidden", "sigmas"] + (["cell_grad", "carry"] if cell == "LSTM" else [])
+    assert set(charts) == set(map(table_key, shown))             # the first of the Jacobians' views is open
+    for view, key in [("How far back each state moves", "jmap"), ("What the weights receive", "contrib")]:
+        at.session_state["flow_jacobians"] = view                 # the other views, one at a time (lazy tabs)
+        run(at)
+        others = described_charts(at)
+        assert table_key(key) in others and table_key("sigmas") not in others, (view, others.keys())
+    at.session_state["flow_jacobians"] = "Per-step stretch"
+    run(at)
     norms = next(c.value for c in at.caption if c.value.startswith("Line chart\\: \\|\\|dL/dh\\_t\\|\\|"))
     if cell == "SimpleRNN":                       # the fitted decay rate per step, the number the chart is about
         assert "Fitted rate\\: ×" in norms and "per step back" in norms

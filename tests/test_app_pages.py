@@ -167,6 +167,7 @@ def test_gradient_flow_vanishing_and_exploding(scale, activation, grows):
 
 def test_gradient_flow_truncation_and_clipping():
     at = open_page("gradients", keras=False, head="none", units=8, steps=30, truncate=5, clip="clipnorm")
+    at.session_state["flow_jacobians"] = "What the weights receive"   # the view (a lazy tab) with the clipped norms
     at.number_input(key="clip_at").set_value(0.01).run()
     assert "each gradient travels at most 5 steps back" in texts(at)
     table = at.dataframe[0].value

@@ -137,3 +137,15 @@ def test_the_trajectory_step_builds_only_the_trajectory(runs):
     for t, built in ((1, {"trajectories": 1}), (top, {"trajectories": 1}), (1, {})):
         n, figures, results = counted(at, runs, lambda at, t=t: at.slider(key="inside_t").set_value(t))
         assert n == 1 and short(figures) == built and not results, (t, short(figures), short(results))
+
+
+def test_the_open_view_stays_open_in_the_other_language(runs):
+    """The views' tabs are labelled in the visitor's language; switching it keeps the same view open."""
+    at = open_page("pages/hidden-states.py")
+    at.session_state["states_view"] = "Inside the cell"
+    at.run()
+    at.button_group(key="lang").set_value("ko").run()
+    assert not at.exception and at.session_state["states_view"] == "셀의 내부"
+    assert any(t.startswith("활성화 전 값 z_t") for t in titles(at)), titles(at)       # that view's chart, in Korean
+    at.button_group(key="lang").set_value("en").run()
+    assert at.session_state["states_view"] == "Inside the cell"
