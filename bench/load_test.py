@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browser_support import ARTIFACTS, CHROMIUM_ARGS, AppServer, ensure_chromium  # noqa: E402
 
 SHARED = "/gradient-flow?units=32&steps=400&example=" + quote("adding problem") + "&seed=42"
-CHARTS = 5                                   # the gradient-flow page draws 5 plotly charts
+CHARTS = 3                                   # the gradient-flow page draws 3 plotly charts (its first view open)
 TIMEOUT = 600                                # seconds, per scenario: the script always ends
 # Each student's page is in the foreground of their own machine: no timer throttling of background pages.
 UNTHROTTLED = ["--disable-background-timer-throttling", "--disable-renderer-backgrounding",

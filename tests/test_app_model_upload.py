@@ -48,9 +48,11 @@ def test_an_uploaded_lstm_is_shown_on_every_page_with_its_head(saved_model):
     assert "Showing LSTM layer 'encoder' of frames" in texts(at)
     assert_parity_green(at)
     x = np.array([[float(v) for v in row.split(",")] for row in TYPED.split(";")], np.float32)[None]
+    heat = arr(figure_titled(at, "h_t of sequence 0 (NumPy)")["data"][0]["z"])
+    at.session_state["states_view"] = "The Dense head on top"           # the head's view (a lazy tab)
+    at.run()
     probs = arr(figure_titled(at, "class probabilities p_t (NumPy)")["data"][0]["z"])      # (classes, T)
     np.testing.assert_allclose(probs.T, np.asarray(model.predict(x, verbose=0))[0], rtol=1e-5, atol=1e-6)
-    heat = arr(figure_titled(at, "h_t of sequence 0 (NumPy)")["data"][0]["z"])
     assert heat.shape == (5, 5)                                            # the model's 5 units, 5 typed steps
     for page in ("shapes", "gradients", "parity"):
         at.switch_page(PAGES[page]).run()

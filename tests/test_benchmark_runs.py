@@ -23,7 +23,7 @@ def test_benchmark_runs_at_a_tiny_size():
 
 @pytest.mark.keras
 def test_load_test_runs_over_the_websocket_at_a_tiny_size():
-    """bench/load_test.py --websocket speaks Streamlit's own protocol: 3 + 2 sessions get their pages (5 charts each,
+    """bench/load_test.py --websocket speaks Streamlit's own protocol: 3 + 2 sessions get their pages (3 charts each,
     no exception element), and the server's run log accounts for every session."""
     out = subprocess.run([sys.executable, "-m", "bench.load_test", "--websocket", "--quick"], cwd=ROOT,
                          capture_output=True, text=True, timeout=600)

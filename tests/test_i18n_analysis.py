@@ -123,6 +123,9 @@ def _walk_in(lang: str) -> dict[str, Stop]:
                             "example": "random normal"})
     at.run()
     at.switch_page(PAGES["gradients"]).run()
+    # The weight gradients' table is one of the Jacobians' views (a lazy tab): open it, in the page's language.
+    at.session_state["flow_jacobians"] = {"en": "What the weights receive", "ko": "가중치가 받는 기울기"}[lang]
+    at.run()
     stops = {}
     # SimpleRNN, this layer, loss on the last step: the per-step rate, Pascanu's numbers, the weight gradients.
     rate = next(c.value for c in at.caption if "**" in c.value)
@@ -136,9 +139,13 @@ def _walk_in(lang: str) -> dict[str, Stop]:
     at.radio(key="loss_on").set_value("every").run()
     stops["lstm"] = _stop(at, metrics=[float(m.value) for m in at.metric], table=_table(at),
                           loss=[float(n) for c in at.caption for n in LOSS.findall(c.value)])
-    # compare cells (flow_view=compare cells in the URL).
-    at.button_group(key="flow_view").set_value("compare cells").run()
-    stops["compare"] = _stop(at, table=_table(at))
+    # compare cells (flow_view=compare cells in the URL), opened from its link: in Korean, AppTest no longer applies
+    # a switch of the view picker once the page has lazy tabs (a real browser does: checked in Chromium).
+    compare = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    compare.query_params.update(at.query_params | {"flow_view": "compare cells"})
+    compare.run()
+    compare.switch_page(PAGES["gradients"]).run()
+    stops["compare"] = _stop(compare, table=_table(compare))
     # Keras vs NumPy, LSTM with Keras on.
     at.switch_page(PAGES["parity"]).run()
     verdict = (at.success or at.error)[0].value
