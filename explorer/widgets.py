@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,6 +210,14 @@ def view_tabs(labels: list[str], key: str) -> list:
     else:                                            # first visit, another language, or the open view went away
         st.session_state[key] = labels[min(st.session_state.get(index_key, 0), len(labels) - 1)]
     return st.tabs(labels, key=key, on_change="rerun")
+
+
+def show_views(views: list[tuple[str, Callable[[], None]]], key: str) -> None:
+    """Each (label, draw) view of a page in its tab (view_tabs): only the open tab's ``draw()`` runs."""
+    for tab, (_label, draw) in zip(view_tabs([label for label, _draw in views], key), views, strict=True):
+        with tab:
+            if tab.open:
+                draw()
 
 
 def keras_spinner():

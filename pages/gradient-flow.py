@@ -14,8 +14,8 @@ from explorer.widgets import (
     page_setup,
     parity_badge,
     show_normalization,
+    show_views,
     tolerance_for,
-    view_tabs,
     working,
 )
 
@@ -233,10 +233,7 @@ def what_the_weights_receive() -> None:
 # One view at a time: a flag redraws only the charts shown (each costs the browser ~0.1 s).
 VIEWS = [(_("Per-step stretch"), per_step_stretch), (_("How far back each state moves"), how_far_back),
          (_("What the weights receive"), what_the_weights_receive)]
-for tab, (_label, draw) in zip(view_tabs([label for label, _draw in VIEWS], "flow_jacobians"), VIEWS, strict=True):
-    with tab:
-        if tab.open:
-            draw()
+show_views(VIEWS, "flow_jacobians")
 
 st.subheader(_("Export"))
 # Files are built only when a button is clicked (a callable), not on every rerun (long sequences make them

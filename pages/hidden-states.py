@@ -15,8 +15,8 @@ from explorer.widgets import (
     page_setup,
     parity_badge,
     show_normalization,
+    show_views,
     tolerance_for,
-    view_tabs,
     working,
 )
 
@@ -137,10 +137,7 @@ if inside:
     views.append((_("Inside the cell"), lambda: inside_the_cell(inside)))
 if run.probs is not None:
     views.append((_("The Dense head on top"), dense_head))
-for tab, (_label, draw) in zip(view_tabs([label for label, _draw in views], "states_view"), views, strict=True):
-    with tab:
-        if tab.open:
-            draw()
+show_views(views, "states_view")
 
 
 @st.fragment

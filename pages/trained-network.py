@@ -12,7 +12,7 @@ from explorer import inside_figures as figs
 from explorer import inside_view as view
 from explorer.i18n import N_, _, ngettext
 from explorer.inert import clean, inert
-from explorer.widgets import page_setup, view_tabs, working
+from explorer.widgets import page_setup, show_views, working
 from rnn_core import budget
 from rnn_core.messages import UserError
 
@@ -360,7 +360,4 @@ def gate_saturation() -> None:
 # -- one view at a time: a flag redraws only the charts shown (each costs the browser ~0.1 s) ------------------
 VIEWS = [(_("Units that follow a signal"), units_and_signal), (_("Select and match"), select_and_match),
          (_("State space and fixed points"), state_space), (_("Gate saturation"), gate_saturation)]
-for tab, (_label, draw) in zip(view_tabs([label for label, _draw in VIEWS], "inside_view"), VIEWS, strict=True):
-    with tab:
-        if tab.open:
-            draw()
+show_views(VIEWS, "inside_view")
