@@ -62,7 +62,7 @@ COMPLETE = """n => {
     if (document.querySelector('[data-testid="stException"]')) return 'exception';
     const app = document.querySelector('[data-testid="stApp"]');
     if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-    const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+    const charts = document.querySelectorAll('[data-testid="rnnChart"]');
     if (charts.length < n) return false;
     return Array.from(charts).every(c => { const p = c.querySelector('.js-plotly-plot');
                                            return p && p._fullData && p._fullData.length > 0; });
@@ -121,7 +121,8 @@ async def ws_visit(server: AppServer, url: str, start: float) -> float:
                 element = msg.delta.new_element.WhichOneof("type")
                 if element == "exception":
                     raise RuntimeError(f"{url}: the page shows an exception: {msg.delta.new_element.exception.message}")
-                charts += element == "plotly_chart"
+                charts += (element == "bidi_component"        # a chart (explorer/plotly_view.py)
+                           and msg.delta.new_element.bidi_component.component_name == "rnn_explorer_chart")
             if msg.WhichOneof("type") == "script_finished":
                 if msg.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY or charts < CHARTS:
                     raise RuntimeError(f"{url}: finished with status {msg.script_finished} and {charts} charts")

@@ -53,12 +53,12 @@ def css() -> str:
 /* A phone: the Plotly mode bar moves above the chart instead of covering its title, and a table's toolbar (shown
    without hovering on a touch screen) gets room above the table instead of covering the text or formula before it. */
 @media (max-width: {NARROW}) {{
-    [data-testid="stElementContainer"]:has([data-testid="stPlotlyChart"]) {{
+    [data-testid="stElementContainer"]:has([data-testid="rnnChart"]) {{
         margin-top: 2rem; overflow: visible !important;
     }}
     [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]) {{ margin-top: 2rem; }}
-    [data-testid="stPlotlyChart"] .js-plotly-plot {{ overflow: visible !important; }}
-    [data-testid="stPlotlyChart"] .modebar-container {{ top: -2rem !important; }}
+    [data-testid="rnnChart"] .js-plotly-plot {{ overflow: visible !important; }}
+    [data-testid="rnnChart"] .modebar-container {{ top: -2rem !important; }}
 }}
 """
 

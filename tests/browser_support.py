@@ -161,7 +161,7 @@ def open_view(page, label: str) -> None:
 # handle is held across Streamlit's re-renders). Charts render when scrolled into view: the first chart not yet
 # rendered is scrolled into view and the poll goes on.
 _FIND_PLOT = r"""start => {
-    for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+    for (const chart of document.querySelectorAll('[data-testid="rnnChart"]')) {
         const el = chart.querySelector('.js-plotly-plot');
         if (!el || !el.data) { chart.scrollIntoView({block: 'center'}); return null; }
         // A long title is wrapped (<br>, read as a space, as the chart's caption does); the theme adds <b>.

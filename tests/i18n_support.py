@@ -15,6 +15,8 @@ import string
 from collections import defaultdict
 from pathlib import Path
 
+from chart_support import plotly_charts
+
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "locales"
 SOURCES = ["app.py", "explorer", "pages", "rnn_core"]
@@ -124,8 +126,8 @@ def visible_texts(at) -> list[str]:
             texts += [str(i) for i in frame.index if isinstance(i, str)]
         except Exception:                                   # noqa: BLE001 - a table we cannot read is skipped
             pass
-    for el in at.get("plotly_chart"):
-        spec = json.loads(el.proto.spec)
+    for el in plotly_charts(at):
+        spec = json.loads(el.spec)
         texts += list(_figure_texts(spec))
     return texts
 

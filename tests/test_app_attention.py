@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chart_support import plotly_charts
 from i18n_support import english_words, visible_texts
 from streamlit.testing.v1 import AppTest
 
@@ -70,8 +71,8 @@ def arr(value) -> np.ndarray:
 
 def charts(at: AppTest) -> dict[str, dict]:
     out = {}
-    for element in at.get("plotly_chart"):
-        spec = json.loads(element.proto.spec)
+    for element in plotly_charts(at):
+        spec = json.loads(element.spec)
         out[spec["layout"]["title"]["text"]] = spec
     return out
 

@@ -7,6 +7,7 @@ These links have Keras off (``keras=false`` in the URL), so no TensorFlow is imp
 from pathlib import Path
 
 import pytest
+from chart_support import plotly_charts
 from streamlit.testing.v1 import AppTest
 
 from explorer import cache
@@ -30,7 +31,7 @@ def test_an_oversized_link_gets_a_budget_message_and_a_fitting_configuration(pag
     computed = cache.RESULTS.stats["computed"]
     at = open_link(page, {"keras": "false", "units": "256", "steps": "100000", "batch": "16"})
     assert cache.RESULTS.stats["computed"] == computed, "nothing may be computed before the budget check"
-    assert len(at.get("plotly_chart")) == 0
+    assert len(plotly_charts(at)) == 0
     message = at.error[0].value
     assert "too large for this server" in message and "GiB" in message and "512 MiB" in message
     assert "batch 16 × 100,000 steps × 256 units" in message
@@ -44,7 +45,7 @@ def test_an_oversized_link_gets_a_budget_message_and_a_fitting_configuration(pag
     assert steps == offered and 2 <= steps < 100_000
     assert at.query_params["steps"] == str(steps) and "batch" not in at.query_params   # the URL follows
     if page != "output-shapes":
-        assert len(at.get("plotly_chart")) > 0
+        assert len(plotly_charts(at)) > 0
 
 
 def test_out_of_range_and_non_number_url_values_are_said_and_bounded():
@@ -52,13 +53,13 @@ def test_out_of_range_and_non_number_url_values_are_said_and_bounded():
     warning = at.warning[0].value
     assert "`units=100000` (now 4)" in warning and "`steps=abc` (now 12)" in warning and "`batch=99` (now 1)" in warning
     assert at.number_input(key="units").value == 4 and not at.error
-    assert len(at.get("plotly_chart")) > 0
+    assert len(plotly_charts(at)) > 0
 
 
 def test_a_link_within_the_budget_runs_without_a_message():
     at = open_link("gradient-flow", {"keras": "false", "units": "32", "steps": "400", "example": "adding problem",
                                      "seed": "42"})
-    assert not at.error and not at.warning and len(at.get("plotly_chart")) > 0
+    assert not at.error and not at.warning and len(plotly_charts(at)) > 0
 
 
 def test_the_budget_is_stated_in_the_sidebar():

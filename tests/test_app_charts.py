@@ -9,12 +9,12 @@ none. Keras is off (no TensorFlow) except on the Keras vs NumPy page, whose one 
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from chart_support import Chart, is_chart
 from streamlit.testing.v1 import AppTest
 
 from explorer.chart_text import describe
@@ -46,7 +46,7 @@ def leaves(block) -> list:
     out = []
     for index in sorted(block.children):
         child = block.children[index]
-        if getattr(child, "children", None) is not None and child.type != "plotly_chart":
+        if getattr(child, "children", None) is not None and not is_chart(child):
             out += leaves(child)
         else:
             out.append(child)
@@ -67,7 +67,7 @@ def decoded(value):
 
 
 def figure_of(element) -> go.Figure:
-    return go.Figure(decoded(json.loads(element.proto.spec)))
+    return go.Figure(decoded(Chart(element).figure()))
 
 
 def described_charts(at: AppTest, lang: str = "en") -> dict[str, go.Figure]:
@@ -75,7 +75,7 @@ def described_charts(at: AppTest, lang: str = "en") -> dict[str, go.Figure]:
     shown = leaves(at.main)
     found = {}
     for i, element in enumerate(shown):
-        if element.type != "plotly_chart":
+        if not is_chart(element):
             continue
         figure = figure_of(element)
         caption, toggle = shown[i + 1], shown[i + 2]

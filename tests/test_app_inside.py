@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chart_support import plotly_charts
 from i18n_support import english_leftovers, english_words
 from streamlit.testing.v1 import AppTest
 
@@ -108,7 +109,7 @@ def run(at: AppTest, lang: str = "en") -> AppTest:
 
 
 def charts(at: AppTest) -> dict[str, dict]:
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = [json.loads(c.spec) for c in plotly_charts(at)]
     return {s["layout"].get("title", {}).get("text", ""): s for s in specs}
 
 
@@ -144,7 +145,7 @@ def test_every_cell_in_both_languages(layers, cell, lang):
     for tab in VIEWS[lang]:                                   # every view of the page, one open at a time
         show(at, tab, lang)
         assert not at.error, [e.value for e in at.error]
-        assert len(at.get("plotly_chart")) <= 2, (tab, list(charts(at)))         # the open view's charts alone
+        assert len(plotly_charts(at)) <= 2, (tab, list(charts(at)))         # the open view's charts alone
         shown |= charts(at)
         said += texts(at)
         buttons |= {b.key for b in at.get("button") if b.key}
@@ -233,7 +234,7 @@ def test_characters_the_layer_never_saw_are_refused(layers):
     box.set_value("(ab) XYZ")
     run(at)
     assert any("characters this layer never saw: 'X' 'Y' 'Z'" in e.value for e in at.error)
-    assert not at.get("plotly_chart")                                    # nothing was computed
+    assert not plotly_charts(at)                                    # nothing was computed
 
 
 # -- the budget --------------------------------------------------------------------------------------------------
@@ -247,7 +248,7 @@ def test_a_view_past_the_budget_is_refused_with_the_nearest_that_fits():
     refused = [e.value for e in at.error]
     assert refused and "This view is too large for this server" in refused[0]
     assert "with 1024 fixed-point starts" in refused[0]
-    assert not at.get("plotly_chart")
+    assert not plotly_charts(at)
     fit = at.button(key="inside_fit")
     assert "fixed-point starts 1024 →" in fit.label
     fit.click()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chart_support import plotly_charts
 from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.keras   # these pages run the Keras column too (TensorFlow import)
@@ -54,7 +55,7 @@ def _widget(at: AppTest, key: str):
 
 
 def figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return [json.loads(chart.spec) for chart in plotly_charts(at)]
 
 
 def texts(at: AppTest) -> str:

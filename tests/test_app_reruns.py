@@ -22,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from chart_support import plotly_charts
 from streamlit.testing.v1 import AppTest
 
 from explorer import run_log
@@ -89,7 +90,7 @@ def test_the_counts_can_fail(runs):
 
 
 def titles(at) -> list[str]:
-    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    return [json.loads(c.spec)["layout"]["title"]["text"] for c in plotly_charts(at)]
 
 
 def test_only_the_open_view_is_built(runs):
@@ -121,12 +122,12 @@ def test_a_flag_costs_one_script_run(page, flag, runs):
 
 def test_the_step_slider_builds_nothing(runs):
     at = open_page("pages/hidden-states.py", steps="17")
-    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    charts = [c.spec for c in plotly_charts(at)]
     for t in (3, 16, 0):
         n, figures, results = counted(at, runs, lambda at, t=t: at.slider(key="t").set_value(t))
         assert n == 1 and not figures and not results, (t, short(figures), short(results))
         assert f"Step t = {t}, with the actual numbers" in [h.value for h in at.subheader]
-        assert [c.proto.spec for c in at.get("plotly_chart")] == charts          # no chart carries the step
+        assert [c.spec for c in plotly_charts(at)] == charts          # no chart carries the step
 
 
 def test_the_trajectory_step_builds_only_the_trajectory(runs):

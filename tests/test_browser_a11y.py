@@ -85,7 +85,7 @@ _READY = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
     if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"]')) return false;
-    for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+    for (const chart of document.querySelectorAll('[data-testid="rnnChart"]')) {
         const el = chart.querySelector('.js-plotly-plot');
         if (!el || !el._fullLayout) { chart.scrollIntoView({block: 'center'}); return false; }
     }
@@ -299,7 +299,7 @@ _SIDEWAYS = """() => {
 
 # Each drawn chart's mode bar and title, as rectangles in the page (the mode bar shows on hover or a tap; it is laid
 # out either way).
-_MODEBAR_AND_TITLE = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].map(chart => {
+_MODEBAR_AND_TITLE = """() => [...document.querySelectorAll('[data-testid="rnnChart"]')].map(chart => {
     const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
                        return r.width && r.height ? [r.left, r.top, r.right, r.bottom] : null; };
     const title = chart.querySelector('.gtitle');

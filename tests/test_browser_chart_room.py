@@ -9,7 +9,7 @@ redraw the most charts, for the default configuration (Keras off: the shared ser
 from __future__ import annotations
 
 import pytest
-from browser_support import ACTION_TIMEOUT, open_view, settle, watch_runs
+from browser_support import ACTION_TIMEOUT, open_view, settle, wait_until, watch_runs
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 # is not drawn yet (scrolled into view, as Streamlit draws a chart when it is about to be seen).
 _MARGINS = r"""() => {
     const rows = [];
-    for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+    for (const chart of document.querySelectorAll('[data-testid="rnnChart"]')) {
         const gd = chart.querySelector('.js-plotly-plot');
         if (!gd || !gd._fullLayout || !gd._fullLayout._size) { chart.scrollIntoView({block: 'center'}); return null; }
         const box = chart.closest('[class*="st-key-"]');
@@ -44,5 +44,64 @@ def test_every_chart_is_drawn_with_the_margins_it_was_given(browser, server, pat
         assert len(rows) >= 2, rows
         pushed = [(key, given, drawn) for key, given, drawn in rows if given != drawn]
         assert not pushed, f"plotly.js widened these charts' margins (a second draw): {pushed}"
+    finally:
+        context.close()
+
+
+# Each chart's plot element and how many times plotly.js finished drawing it (plotly_afterplot), counted from the
+# moment the hook is set; a chart is marked when its plot element is first seen.
+_HOOK = r"""() => {
+    window.__draws = window.__draws || {};
+    const rows = [];
+    for (const chart of document.querySelectorAll('[data-testid="rnnChart"]')) {
+        const gd = chart.querySelector('.js-plotly-plot');
+        if (!gd || !gd._fullLayout || !gd.on) return null;
+        const box = chart.closest('[class*="st-key-"]');
+        const key = [...box.classList].find(c => c.startsWith('st-key-')).slice(7);
+        if (!gd.__drawsHooked) {
+            gd.__drawsHooked = true;
+            gd.__plotId = key + ':' + Math.random();
+            gd.on('plotly_afterplot', () => { window.__draws[gd.__plotId] = (window.__draws[gd.__plotId] || 0) + 1; });
+        }
+        const layout = JSON.stringify(gd.layout, (k, v) => (k === 'template' || k === 'autosize' ? undefined : v));
+        rows.push([key, gd.__plotId, JSON.stringify(gd.data.map(t => [t.name, t.x, t.y, t.z])) + layout]);
+    }
+    return rows.length ? rows : null;
+}"""
+
+
+def test_a_flag_redraws_each_changed_chart_once_in_the_plot_it_had(browser, server):
+    """explorer/plotly_view.py: a changed figure goes to Plotly.react in the chart's own plot element (no new
+    element, one draw), an unchanged one is not drawn again. Unrolled hidden states, go_backwards: the states
+    change, the unrolled diagram changes, a chart of the open view changes."""
+    context = browser.new_context(viewport={"width": 1400, "height": 3000})
+    try:
+        page = context.new_page()
+        watch_runs(page)
+        page.goto(f"{server.url}/hidden-states?keras=false")
+        settle(page)
+        before = {key: (plot, data) for key, plot, data in
+                  page.wait_for_function(_HOOK, timeout=ACTION_TIMEOUT, polling=100).json_value()}
+        page.evaluate("window.__draws = {}")
+        page.get_by_text("go_backwards", exact=True).click()
+        settle(page)
+
+        def changed(rows):
+            now = {key: (plot, data) for key, plot, data in rows or []}
+            if set(now) != set(before):
+                return None
+            moved = [key for key in now if now[key][1] != before[key][1]]
+            draws = page.evaluate("window.__draws")
+            return moved if moved and all(draws.get(now[k][0], 0) >= 1 for k in moved) else None
+
+        moved = wait_until(lambda: changed(page.evaluate(_HOOK)), message="the charts drawn with the new flag")
+        rows = {key: (plot, data) for key, plot, data in page.evaluate(_HOOK)}
+        assert len(moved) >= 2, moved
+        assert all(rows[key][0] == before[key][0] for key in rows), "a chart was drawn in a new plot element"
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
+        draws = page.evaluate("window.__draws")
+        assert {key: draws.get(rows[key][0], 0) for key in moved} == {key: 1 for key in moved}, draws
+        unchanged = [key for key in rows if key not in moved]
+        assert all(draws.get(rows[key][0], 0) == 0 for key in unchanged), (unchanged, draws)
     finally:
         context.close()

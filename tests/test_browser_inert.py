@@ -39,7 +39,7 @@ LIVE = """markers => {
 MARKERS = ["127.0.0.1:9", "[click]", "x^2", ":material/bug_report:", "**bold**", "은닉 상태", "__b__", ":smile:",
            ":streamlit:", "www.example.com", "<b>when</b>"]
 HEATMAP_AXIS = """() => {
-    for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+    for (const chart of document.querySelectorAll('[data-testid="rnnChart"]')) {
         const el = chart.querySelector('.js-plotly-plot');
         if (!el || !el._fullLayout) { chart.scrollIntoView({block: 'center'}); return null; }
         const title = (el.layout.title && el.layout.title.text) || '';

@@ -27,7 +27,7 @@ LINK = "/training?cell=LSTM&keras=false&train_task=brackets&train_units=48"
 # The trace names and the number of points of the first drawn chart whose title starts with `start` (the charts
 # render when scrolled into view: the first one not drawn yet is scrolled to, and the poll goes on).
 _TRACES = """start => {
-    for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+    for (const chart of document.querySelectorAll('[data-testid="rnnChart"]')) {
         const el = chart.querySelector('.js-plotly-plot');
         if (!el || !el._fullData) { chart.scrollIntoView({block: 'center'}); return null; }
         const title = ((el.layout.title && el.layout.title.text) || '').replace(/<[^>]+>/g, '');

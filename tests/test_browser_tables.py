@@ -30,7 +30,7 @@ def chart_axis(page, title: str, ready, message: str) -> dict:
     from playwright.sync_api import Error
 
     def look():
-        charts = page.locator('[data-testid="stPlotlyChart"]')
+        charts = page.locator('[data-testid="rnnChart"]')
         for i in range(charts.count()):
             try:
                 chart = charts.nth(i)

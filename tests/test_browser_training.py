@@ -28,7 +28,7 @@ SETTINGS = {"lag k": 2, "sequences": 64, "units": 16, "epochs": 300, "batch size
 
 
 _LOSS_POINTS = """() => {
-    for (const el of document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')) {
+    for (const el of document.querySelectorAll('[data-testid="rnnChart"] .js-plotly-plot')) {
         const title = ((el.layout || {}).title || {}).text || '';
         if (title.replace(/<[^>]+>/g, '').startsWith('Loss per step') && el._fullData && el._fullData[0])
             return {numpy: el._fullData[0].x.length, keras: el._fullData[1] ? el._fullData[1].x.length : 0};

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chart_support import plotly_charts
 from i18n_support import english_words, visible_texts
 from streamlit.testing.v1 import AppTest
 
@@ -104,7 +105,7 @@ def train_small(lang: str) -> AppTest:
 
 
 def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [json.loads(c.spec) for c in plotly_charts(at)]
 
 
 def numbers(text: str) -> list[str]:

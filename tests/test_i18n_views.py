@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pytest
+from chart_support import plotly_charts
 from i18n_support import _figure_texts, english_leftovers, english_words
 from streamlit.testing.v1 import AppTest
 from test_app_pages import APP, PAGES, arr
@@ -52,7 +53,7 @@ def open_page(page: str, cell: str, lang: str, keras: bool, **query) -> AppTest:
 
 
 def charts(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return [json.loads(chart.spec) for chart in plotly_charts(at)]
 
 
 def assert_all_korean(at: AppTest) -> None:

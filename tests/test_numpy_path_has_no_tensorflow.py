@@ -27,7 +27,8 @@ for page in ("pages/hidden-states.py", "pages/output-shapes.py", "pages/gradient
              "pages/keras-vs-numpy.py"):
     at.switch_page(page).run()
     assert not at.exception, (page, [e.message for e in at.exception])
-    assert len(at.get("plotly_chart")) > 0 or page.endswith(("output-shapes.py", "keras-vs-numpy.py")), page
+    charts = [e for e in at.get("bidi_component") if e.proto.component_name == "rnn_explorer_chart"]
+    assert len(charts) > 0 or page.endswith(("output-shapes.py", "keras-vs-numpy.py")), page
 import threading
 print("import thread:", [t.name for t in threading.enumerate() if t.name == "tensorflow-import"])
 print("tensorflow imported:", "tensorflow" in sys.modules, "keras imported:", "keras" in sys.modules)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chart_support import plotly_charts
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -49,8 +50,8 @@ def _array(value) -> np.ndarray:
 
 
 def chart(at: AppTest, start: str) -> dict:
-    for element in at.get("plotly_chart"):
-        spec = json.loads(element.proto.spec)
+    for element in plotly_charts(at):
+        spec = json.loads(element.spec)
         if spec["layout"]["title"]["text"].startswith(start):
             return spec
     raise AssertionError(f"no chart titled {start!r}")
@@ -70,7 +71,7 @@ def tick(at: AppTest, n: int = 1) -> AppTest:
 def test_before_training_the_page_says_what_to_do():
     at = open_training()
     assert any("Press **Train**" in i.value for i in at.info)
-    assert not at.get("plotly_chart")
+    assert not plotly_charts(at)
     assert "training_run" not in at.session_state
 
 
@@ -99,14 +100,14 @@ def test_train_pause_continue_reset():
     assert loss[-4:].mean() < 0.3 * loss[:4].mean()              # it learned the easy task
     at.button(key="training_run_reset").click()
     tick(at)
-    assert "training_run" not in at.session_state and not at.get("plotly_chart")
+    assert "training_run" not in at.session_state and not plotly_charts(at)
 
 
 def test_live_charts_and_use_these_weights():
     at = open_training(**EASY)
     at.button(key="training_run_train").click()
     tick(at)
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    titles = [json.loads(c.spec)["layout"]["title"]["text"] for c in plotly_charts(at)]
     for start in ("Loss per step", "Accuracy per step", "Gradient global norm", "||dL/dh_t|| by epoch", "h_t of"):
         assert any(t.startswith(start) for t in titles), (start, titles)
     with pytest.raises(KeyError):
@@ -253,8 +254,8 @@ def test_trained_weights_are_shown_on_every_other_page():
         assert any(m.value.startswith(":violet-badge[") and custom["label"] in m.value for m in at.markdown), page
     at.switch_page("pages/hidden-states.py").run()
     assert any("training sequences" in c.value for c in at.caption)
-    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("h_t of sequence 0 (NumPy)"))
+    spec = next(json.loads(c.spec) for c in plotly_charts(at)
+                if json.loads(c.spec)["layout"]["title"]["text"].startswith("h_t of sequence 0 (NumPy)"))
     z = spec["data"][0]["z"]
     shown = (np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(
         [int(n) for n in str(z["shape"]).split(",")]) if isinstance(z, dict) else np.asarray(z, float))
