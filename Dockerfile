@@ -22,6 +22,7 @@ COPY explorer/ explorer/
 COPY pages/ pages/
 COPY rnn_core/ rnn_core/
 COPY locales/ locales/
+COPY static/ static/
 
 USER app
 EXPOSE 8501
