@@ -130,17 +130,23 @@ export default function (component) {
     const fig = figureFor(data.spec, t, data.config);
     Plotly.react(plot, fig.data, fig.layout, fig.config);
   };
+  plot.__draw = draw;                                  // the theme watcher draws the latest figure
   loadPlotly(data.src).then(draw, error => { plot.textContent = String(error.message || error); });
-  // The theme can change without new data (the settings menu, the system's setting): draw again when it does.
+  // The theme can change without new data (the settings menu, the system's setting). Streamlit gives the theme's
+  // CSS properties to the component's wrappers through their class: watch those few elements' class (no subtree,
+  // so a rerun's DOM changes elsewhere cost nothing) and the system setting, and draw again when it changed.
   if (!plot.__watch) {
     const media = window.matchMedia("(prefers-color-scheme: dark)");
     let last = themeOf(plot).background;
     const check = () => {
       const now = themeOf(plot).background;
-      if (now !== last) { last = now; loadPlotly(data.src).then(draw); }
+      if (now !== last) { last = now; loadPlotly(data.src).then(P => plot.__draw(P)); }
     };
     const observer = new MutationObserver(check);
-    observer.observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ["class", "style"] });
+    for (let e = plot.parentElement, i = 0; e && i < 6; e = e.parentElement, i++) {
+      observer.observe(e, { attributes: true, attributeFilter: ["class", "style"] });
+      if (e.classList && e.classList.contains("stBidiComponent")) break;
+    }
     media.addEventListener("change", check);
     plot.__watch = () => { observer.disconnect(); media.removeEventListener("change", check); };
   }

@@ -158,8 +158,8 @@ def open_view(page, label: str) -> None:
 
 
 # The data of the first drawn chart whose title starts with `start`, read in one step inside the page (no element
-# handle is held across Streamlit's re-renders). Charts render when scrolled into view: the first chart not yet
-# rendered is scrolled into view and the poll goes on.
+# handle is held across Streamlit's re-renders). A chart not drawn yet (plotly.js still loading) is scrolled into
+# view, which a lazily drawn chart would need, and the poll goes on.
 _FIND_PLOT = r"""start => {
     for (const chart of document.querySelectorAll('[data-testid="rnnChart"]')) {
         const el = chart.querySelector('.js-plotly-plot');
@@ -180,7 +180,7 @@ _FIND_PLOT = r"""start => {
 def plot_titled(page, start: str, timeout: float = UPPER_BOUND_S) -> dict:
     """The data of the rendered chart whose title starts with ``start``, as the browser holds it.
 
-    Charts render when scrolled into view, and plotly.js redraws asynchronously
+    Charts are drawn once plotly.js has loaded, and plotly.js redraws asynchronously
     after each rerun, so this polls (inside the page) until the chart is found with its data drawn.
     """
     try:

@@ -14,7 +14,7 @@ from browser_support import ACTION_TIMEOUT, open_view, settle, wait_until, watch
 pytestmark = pytest.mark.browser
 
 # Every chart of the page once drawn: [key, the figure's margins, the margins plotly.js drew with]; null while one
-# is not drawn yet (scrolled into view, as Streamlit draws a chart when it is about to be seen).
+# is not drawn yet (plotly.js still loading; it is scrolled into view, which a lazily drawn chart would need).
 _MARGINS = r"""() => {
     const rows = [];
     for (const chart of document.querySelectorAll('[data-testid="rnnChart"]')) {
@@ -103,5 +103,43 @@ def test_a_flag_redraws_each_changed_chart_once_in_the_plot_it_had(browser, serv
         assert {key: draws.get(rows[key][0], 0) for key in moved} == {key: 1 for key in moved}, draws
         unchanged = [key for key in rows if key not in moved]
         assert all(draws.get(rows[key][0], 0) == 0 for key in unchanged), (unchanged, draws)
+    finally:
+        context.close()
+
+
+# Each drawn chart's background and text colour, and the app's background, as #rrggbb.
+_COLOURS = r"""() => {
+    const hex = c => {
+        const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(c);
+        return m ? '#' + m.slice(1, 4).map(n => (+n).toString(16).padStart(2, '0')).join('') : c.toLowerCase();
+    };
+    const app = document.querySelector('[data-testid="stApp"]');
+    const rows = [...document.querySelectorAll('[data-testid="rnnChart"] .js-plotly-plot')]
+        .map(gd => gd._fullLayout ? [hex(gd._fullLayout.paper_bgcolor), hex(gd._fullLayout.font.color)] : null);
+    return rows.length && rows.every(Boolean) ? {app: hex(getComputedStyle(app).backgroundColor), charts: rows} : null;
+}"""
+
+
+def test_the_charts_follow_the_theme_when_it_changes(browser, server):
+    """explorer/plotly_view.js applies Streamlit's plotly theme (its greys for chart text) and draws the charts
+    again when the theme changes without new data (here the system's setting, which the app follows)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1600}, color_scheme="light")
+    try:
+        page = context.new_page()
+        watch_runs(page)
+        page.goto(f"{server.url}/hidden-states?keras=false")
+        settle(page)
+        light = page.wait_for_function(_COLOURS, timeout=ACTION_TIMEOUT, polling=100).json_value()
+        assert light["app"] == "#ffffff"
+        assert {tuple(row) for row in light["charts"]} == {("#ffffff", "#808495")}, light
+        page.emulate_media(color_scheme="dark")
+
+        def dark():
+            now = page.evaluate(_COLOURS)
+            drawn = now and now["app"] != "#ffffff" and all(row[0] == now["app"] for row in now["charts"])
+            return now if drawn else None
+
+        now = wait_until(dark, message="the charts drawn in the dark theme")
+        assert {row[1] for row in now["charts"]} == {"#e6eaf1"}, now      # Streamlit's grey for chart text on dark
     finally:
         context.close()

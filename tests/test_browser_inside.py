@@ -85,7 +85,7 @@ def test_train_brackets_use_the_weights_and_look_inside(server, browser):
         open_view(page, "Select and match")
         heat = traces(page, "h of unit ")
         assert heat["traces"][1]["n"] == 600                          # every character of the text, on its cell
-        matches = page.get_by_role("button", name="Select")
+        matches = page.get_by_role("button", name="Select", exact=True)    # not plotly.js's "Box Select"
         wait_until(lambda: matches.count() > 0, message="the match list")
         first = page.locator('[data-testid="stMarkdownContainer"]', has_text=re.compile(r"t = \d+ …")).first
         start = int(re.search(r"t = (\d+)", first.inner_text()).group(1))
