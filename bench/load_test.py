@@ -49,6 +49,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from browser_support import ARTIFACTS, CHROMIUM_ARGS, AppServer, ensure_chromium  # noqa: E402
+from chart_support import CHART_COMPONENT  # noqa: E402
 
 SHARED = "/gradient-flow?units=32&steps=400&example=" + quote("adding problem") + "&seed=42"
 CHARTS = 3                                   # the gradient-flow page draws 3 plotly charts (its first view open)
@@ -122,7 +123,7 @@ async def ws_visit(server: AppServer, url: str, start: float) -> float:
                 if element == "exception":
                     raise RuntimeError(f"{url}: the page shows an exception: {msg.delta.new_element.exception.message}")
                 charts += (element == "bidi_component"        # a chart (explorer/plotly_view.py)
-                           and msg.delta.new_element.bidi_component.component_name == "rnn_explorer_chart")
+                           and msg.delta.new_element.bidi_component.component_name == CHART_COMPONENT)
             if msg.WhichOneof("type") == "script_finished":
                 if msg.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY or charts < CHARTS:
                     raise RuntimeError(f"{url}: finished with status {msg.script_finished} and {charts} charts")

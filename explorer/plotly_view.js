@@ -26,7 +26,7 @@ function loadPlotly(src) {
       script.src = src;
       script.async = true;
       script.onload = () => resolve(window.Plotly);
-      script.onerror = () => { window.__rnnPlotly = null; reject(new Error(`plotly.js did not load from ${src}`)); };
+      script.onerror = () => { window.__rnnPlotly = null; reject(new Error(src)); };
       document.head.appendChild(script);
     });
   }
@@ -131,7 +131,7 @@ export default function (component) {
     Plotly.react(plot, fig.data, fig.layout, fig.config);
   };
   plot.__draw = draw;                                  // the theme watcher draws the latest figure
-  loadPlotly(data.src).then(draw, error => { plot.textContent = String(error.message || error); });
+  loadPlotly(data.src).then(draw, () => { plot.textContent = data.failed; });   // text, never markup
   // The theme can change without new data (the settings menu, the system's setting). Streamlit gives the theme's
   // CSS properties to the component's wrappers through their class: watch those few elements' class (no subtree,
   // so a rerun's DOM changes elsewhere cost nothing) and the system setting, and draw again when it changed.

@@ -19,6 +19,8 @@ from pathlib import Path
 import plotly.io as pio
 import streamlit as st
 
+from .i18n import _
+
 NAME = "rnn_explorer_chart"
 BUNDLE = "plotly-cartesian.min.js"            # in static/ beside app.py; its licence in static/LICENSE-plotly.js
 TRACE_TYPES = frozenset({"scatter", "bar", "heatmap"})   # what the bundle must draw (tests/test_plotly_view.py)
@@ -52,7 +54,10 @@ def plotly_view(fig, key: str, where=st, *, config: dict | None = None) -> None:
     """Draw ``fig`` in ``where`` (``st``, a column or a container) under ``key`` (the element's ``st-key-`` class;
     the same key keeps the same plot across reruns). ``config``: plotly.js options over the view's own."""
     component = _mount()
-    payload = {"spec": spec(fig), "src": bundle_url(), "config": dict(config or {})}
+    payload = {"spec": spec(fig), "src": bundle_url(), "config": dict(config or {}),
+               "failed": _("This chart could not be drawn: the browser did not load plotly.js from {src}. "
+                           "Reload the page; if it stays, the server does not serve its static files "
+                           "(.streamlit/config.toml: enableStaticServing).").format(src=bundle_url())}
     if where is st:
         component(data=payload, key=key)
     else:

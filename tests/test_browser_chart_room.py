@@ -8,10 +8,27 @@ redraw the most charts, for the default configuration (Keras off: the shared ser
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from browser_support import ACTION_TIMEOUT, open_view, settle, wait_until, watch_runs
 
 pytestmark = pytest.mark.browser
+
+
+@contextmanager
+def opened(browser, server, path: str, height: int = 1000, color_scheme: str = "light"):
+    """A new browser context on ``path`` (Keras off), its first run finished; closed afterwards."""
+    context = browser.new_context(viewport={"width": 1400, "height": height}, color_scheme=color_scheme)
+    try:
+        page = context.new_page()
+        watch_runs(page)
+        page.goto(f"{server.url}/{path}?keras=false")
+        settle(page)
+        yield page
+    finally:
+        context.close()
+
 
 # Every chart of the page once drawn: [key, the figure's margins, the margins plotly.js drew with]; null while one
 # is not drawn yet (plotly.js still loading; it is scrolled into view, which a lazily drawn chart would need).
@@ -32,20 +49,13 @@ _MARGINS = r"""() => {
 @pytest.mark.parametrize("path, view", [("hidden-states", None), ("gradient-flow", None), ("trained-network", None),
                                         ("trained-network", "State space and fixed points")])
 def test_every_chart_is_drawn_with_the_margins_it_was_given(browser, server, path, view):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        page = context.new_page()
-        watch_runs(page)
-        page.goto(f"{server.url}/{path}?keras=false")
-        settle(page)
+    with opened(browser, server, path) as page:
         if view is not None:                     # a view of the page drawn only while open (a lazy tab)
             open_view(page, view)
         rows = page.wait_for_function(_MARGINS, timeout=ACTION_TIMEOUT, polling=100).json_value()
         assert len(rows) >= 2, rows
         pushed = [(key, given, drawn) for key, given, drawn in rows if given != drawn]
         assert not pushed, f"plotly.js widened these charts' margins (a second draw): {pushed}"
-    finally:
-        context.close()
 
 
 # Each chart's plot element and how many times plotly.js finished drawing it (plotly_afterplot), counted from the
@@ -74,12 +84,7 @@ def test_a_flag_redraws_each_changed_chart_once_in_the_plot_it_had(browser, serv
     """explorer/plotly_view.py: a changed figure goes to Plotly.react in the chart's own plot element (no new
     element, one draw), an unchanged one is not drawn again. Unrolled hidden states, go_backwards: the states
     change, the unrolled diagram changes, a chart of the open view changes."""
-    context = browser.new_context(viewport={"width": 1400, "height": 3000})
-    try:
-        page = context.new_page()
-        watch_runs(page)
-        page.goto(f"{server.url}/hidden-states?keras=false")
-        settle(page)
+    with opened(browser, server, "hidden-states", height=3000) as page:
         before = {key: (plot, data) for key, plot, data in
                   page.wait_for_function(_HOOK, timeout=ACTION_TIMEOUT, polling=100).json_value()}
         page.evaluate("window.__draws = {}")
@@ -103,8 +108,6 @@ def test_a_flag_redraws_each_changed_chart_once_in_the_plot_it_had(browser, serv
         assert {key: draws.get(rows[key][0], 0) for key in moved} == {key: 1 for key in moved}, draws
         unchanged = [key for key in rows if key not in moved]
         assert all(draws.get(rows[key][0], 0) == 0 for key in unchanged), (unchanged, draws)
-    finally:
-        context.close()
 
 
 # Each drawn chart's background and text colour, and the app's background, as #rrggbb.
@@ -123,12 +126,7 @@ _COLOURS = r"""() => {
 def test_the_charts_follow_the_theme_when_it_changes(browser, server):
     """explorer/plotly_view.js applies Streamlit's plotly theme (its greys for chart text) and draws the charts
     again when the theme changes without new data (here the system's setting, which the app follows)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1600}, color_scheme="light")
-    try:
-        page = context.new_page()
-        watch_runs(page)
-        page.goto(f"{server.url}/hidden-states?keras=false")
-        settle(page)
+    with opened(browser, server, "hidden-states", height=1600) as page:
         light = page.wait_for_function(_COLOURS, timeout=ACTION_TIMEOUT, polling=100).json_value()
         assert light["app"] == "#ffffff"
         assert {tuple(row) for row in light["charts"]} == {("#ffffff", "#808495")}, light
@@ -141,5 +139,21 @@ def test_the_charts_follow_the_theme_when_it_changes(browser, server):
 
         now = wait_until(dark, message="the charts drawn in the dark theme")
         assert {row[1] for row in now["charts"]} == {"#e6eaf1"}, now      # Streamlit's grey for chart text on dark
+
+
+def test_a_chart_says_so_when_plotly_js_does_not_load(browser, server):
+    """No plotly.js (its request refused here): each chart says, as text, what failed and what to do."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.route("**/plotly-cartesian.min.js", lambda route: route.abort())
+        watch_runs(page)
+        page.goto(f"{server.url}/hidden-states?keras=false")
+        settle(page)
+        said = wait_until(lambda: page.evaluate(
+            """() => [...document.querySelectorAll('[data-testid="rnnChart"]')].map(c => c.innerText)
+                       .filter(t => t.includes('could not be drawn'))"""), message="the charts' message")
+        assert "plotly-cartesian.min.js" in said[0] and "enableStaticServing" in said[0], said
+        assert page.locator('[data-testid="rnnChart"] a, [data-testid="rnnChart"] b').count() == 0
     finally:
         context.close()

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from chart_support import CHART_COMPONENT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +28,7 @@ for page in ("pages/hidden-states.py", "pages/output-shapes.py", "pages/gradient
              "pages/keras-vs-numpy.py"):
     at.switch_page(page).run()
     assert not at.exception, (page, [e.message for e in at.exception])
-    charts = [e for e in at.get("bidi_component") if e.proto.component_name == "rnn_explorer_chart"]
+    charts = [e for e in at.get("bidi_component") if e.proto.component_name == CHART_COMPONENT]
     assert len(charts) > 0 or page.endswith(("output-shapes.py", "keras-vs-numpy.py")), page
 import threading
 print("import thread:", [t.name for t in threading.enumerate() if t.name == "tensorflow-import"])
@@ -50,6 +51,7 @@ print("tensorflow imported:", "tensorflow" in sys.modules, "keras imported:", "k
 
 
 def run(script: str) -> str:
+    script = script.replace("CHART_COMPONENT", repr(CHART_COMPONENT))
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout
