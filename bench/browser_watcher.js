@@ -5,8 +5,9 @@
 // * every websocket message received [time, bytes, script_finished status or -1] and sent [time, bytes];
 // * the run's end: a ForwardMsg.script_finished (not FINISHED_EARLY_FOR_RERUN), then two animation frames and the
 //   app back to data-test-script-state="notRunning" (settledAt);
-// * each Plotly chart of the main area (rnnChart, explorer/plotly_view.js), by id (its widget key, else "chart<k>:<title>"), with a
-//   signature of what it holds (its layout and traces; arrays sampled) and the frame at which that last changed.
+// * each Plotly chart of the main area (a host of explorer/plotly_view.js's component), by id (its widget key,
+//   else "chart<k>:<title>"), with a signature of what it holds (its layout and traces; arrays sampled) and the
+//   frame at which that last changed.
 //   Charts are scanned on each animation frame after a DOM mutation, so a change is dated by the frame that showed
 //   it, not by a poll; plotly_afterplot (a redraw finished) is logged beside it, to check that dating, and so is
 //   each new plot element (mounted: drawn before its afterplot could be hooked);
@@ -79,7 +80,9 @@
         const title = el && el.layout && el.layout.title ? String(el.layout.title.text || '') : '';
         return 'chart' + k + ':' + title.replace(/<[^>]+>/g, '');
     };
-    const charts = () => document.querySelectorAll('[data-testid="stMain"] [data-testid="rnnChart"]');
+    // A chart's host is in the page as soon as Streamlit shows the element; its plot (rnnChart) only once the
+    // component's code has run, later on a busy page: a host without a plot is a chart not drawn yet.
+    const charts = () => document.querySelectorAll('[data-testid="stMain"] .stBidiComponent');
     bt.scan = now => {
         const seen = [];
         charts().forEach((chart, k) => {

@@ -79,13 +79,14 @@ ALLOWED: tuple[Allowed, ...] = (
 )
 
 
-# Ready for axe: no element still a lazy-loading skeleton, and every chart drawn (a chart draws when scrolled into
-# view: the first one not yet drawn is scrolled to and the poll goes on).
+# Ready for axe: no element still a lazy-loading skeleton, and every chart drawn. A chart's host (Streamlit's
+# .stBidiComponent) is there as soon as the element is shown, its plot only once the chart's code has run and
+# plotly.js has loaded: each host is waited for (and scrolled to, which a lazily drawn chart would need).
 _READY = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
     if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"]')) return false;
-    for (const chart of document.querySelectorAll('[data-testid="rnnChart"]')) {
+    for (const chart of document.querySelectorAll('[data-testid="stMain"] .stBidiComponent')) {
         const el = chart.querySelector('.js-plotly-plot');
         if (!el || !el._fullLayout) { chart.scrollIntoView({block: 'center'}); return false; }
     }
